@@ -1,0 +1,115 @@
+# postern - a mail server suite.
+#
+#   make            build build/posternd and build/posternctl
+#   make run        install build dependencies, build, run on the embedded default
+#   make test       install test dependencies, build, run unit, fuzz-smoke and
+#                   integration tests (the suite runs under ASan + UBSan)
+#   make bench      SMTP benchmark with Postfix's smtp-source
+#   make fuzz       build the libFuzzer targets
+#   make install    install under $(DESTDIR)$(PREFIX)
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+PYTHON  ?= /usr/bin/python3
+
+PKGS    := libevent libevent_openssl libevent_pthreads openssl libcares hiredis lmdb libcrypt
+DEPLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -levent_openssl -levent_pthreads -levent -lssl -lcrypto -lcares -lhiredis -llmdb -lcrypt) -lpthread
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -Isrc
+
+ifeq ($(SAN),1)
+BUILD   ?= build/asan
+OPT     := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+else
+BUILD   ?= build
+OPT     := -O2
+endif
+
+CFLAGS  ?=
+CFLAGS  += $(BASE_CFLAGS) $(OPT)
+LDFLAGS += $(OPT)
+
+MAINS   := src/posternd.c src/posternctl.c
+LIB_SRC := $(filter-out $(MAINS),$(shell find src -name '*.c' | sort))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
+
+.PHONY: all run test unit integration fuzz fuzz-smoke bench install clean deps-build deps-test deps-bench
+
+all: $(BUILD)/posternd $(BUILD)/posternctl
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libpostern.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/posternd: $(BUILD)/obj/src/posternd.o $(BUILD)/libpostern.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(DEPLIBS)
+
+$(BUILD)/posternctl: $(BUILD)/obj/src/posternctl.o $(BUILD)/libpostern.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(DEPLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpostern.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libpostern.a $(DEPLIBS) -lcmocka
+
+-include $(LIB_OBJ:.o=.d)
+
+deps-build:
+	@scripts/deps.sh build
+deps-test:
+	@scripts/deps.sh test
+deps-bench:
+	@scripts/deps.sh bench
+
+run: deps-build
+	@$(MAKE) --no-print-directory all
+	./build/posternd
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+integration: all
+	POSTERND=$(abspath $(BUILD)/posternd) POSTERNCTL=$(abspath $(BUILD)/posternctl) \
+		$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+# Fuzz targets: clang + libFuzzer, linked against the parser sources only.
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined
+build/fuzz/%: fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(shell sed -n 's,^// *FUZZ_SOURCES: *,,p' $<)
+
+fuzz: $(FUZZ_BIN)
+
+fuzz-smoke: fuzz
+	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
+		mkdir -p build/fuzz/corpus-$$n; \
+		echo "== $$n"; $$f -max_total_time=5 -print_final_stats=0 \
+			$$( [ -f fuzz/$$n.dict ] && echo -dict=fuzz/$$n.dict ) \
+			build/fuzz/corpus-$$n fuzz/corpus/$$n 2>&1 | tail -n 1; done
+
+test: deps-test
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory SAN=1 all unit
+	@$(MAKE) --no-print-directory fuzz-smoke
+	@$(MAKE) --no-print-directory SAN=1 integration
+
+bench: deps-bench
+	@$(MAKE) --no-print-directory all
+	$(PYTHON) bench/bench.py
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/doc/postern
+	install -m 755 build/posternd build/posternctl $(DESTDIR)$(PREFIX)/sbin/
+	install -m 644 doc/postern.conf.example $(DESTDIR)$(PREFIX)/share/doc/postern/
+
+clean:
+	rm -rf build

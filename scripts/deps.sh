@@ -1,0 +1,31 @@
+#!/bin/sh
+# deps.sh - install the Debian packages a make target needs, when missing.
+# Usage: scripts/deps.sh build|test|bench
+# As root it runs apt-get; otherwise it prints the exact command to run.
+set -eu
+build="gcc make pkg-config libevent-dev libssl-dev libcrypt-dev liblmdb-dev libhiredis-dev libc-ares-dev"
+test="$build clang libclang-rt-dev libcmocka-dev python3 python3-pytest swaks curl openssl"
+bench="$build postfix"
+case "${1:-build}" in
+	build) want=$build ;;
+	test) want=$test ;;
+	bench) want=$bench ;;
+	*) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+esac
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "missing packages:$missing" >&2
+	echo "run: sudo apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+# postfix must not start or ask questions: it is only a benchmark peer here.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null || true
+apt-get update -qq || true
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,32 @@
+/*
+ * ctl - the subcommands of posternctl, one file each (ctl_user.c, ...).
+ * A handler gets the loaded configuration and its own argc/argv, with
+ * argv[0] the subcommand's name ("user"), and returns the exit status.
+ * Errors are printed as "posternctl: ..." on stderr before returning.
+ */
+#ifndef POSTERN_CTL_H
+#define POSTERN_CTL_H
+
+#include <stddef.h>
+
+struct cfg;
+
+#define CTL_EXIT_OK 0
+#define CTL_EXIT_ERROR 1 /* the request failed */
+#define CTL_EXIT_USAGE 2 /* the command line is wrong */
+
+/* ctl_error - print "posternctl: message" on stderr. */
+void ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * ctl_read_line - read one line of standard input into buf (size bytes,
+ * NUL terminated), without its LF or CR LF. Reads byte by byte so that no
+ * copy of a secret stays in a stdio buffer and the next line stays unread.
+ * Returns the length, or -1 with *error_r static (EOF, too long, NUL byte).
+ */
+int ctl_read_line(char *buf, size_t size, const char **error_r);
+
+/* ctl_user_main - "user add|del|passwd|list ..." */
+int ctl_user_main(const struct cfg *cfg, int argc, char **argv);
+
+#endif

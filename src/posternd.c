@@ -1,0 +1,185 @@
+/* posternd - the postern mail daemon: one event loop serving every service. */
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "config/cfg.h"
+#include "daemon/daemon.h"
+#include "daemon/listen.h"
+#include "smtp/smtp_session.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+static void posternd_usage(void)
+{
+	fprintf(stderr, "usage: posternd [-c FILE] [--check]\n");
+	exit(2);
+}
+
+/* posternd_raise_nofile - allow as many connections as the hard limit does. */
+static void posternd_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("setrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+	}
+}
+
+/* posternd_load - read the configuration; NULL with the error printed. */
+static struct cfg *posternd_load(const char *path)
+{
+	struct cfg *cfg = xcalloc(1, sizeof(*cfg));
+	char *error = NULL;
+
+	if (cfg_load(cfg, path, &error) < 0) {
+		fprintf(stderr, "%s\n", error);
+		free(error);
+		cfg_free(cfg);
+		free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+/* posternd_stop_cb - SIGTERM/SIGINT: stop accepting, end every session, exit. */
+static void posternd_stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)what;
+	log_info("signal %d: shutting down", (int)sig);
+	d->stopping = true;
+	listen_close_all(d);
+	for (struct daemon_conn *c = d->conns.next, *next; c != &d->conns; c = next) {
+		next = c->next;
+		c->stop(c);
+	}
+	if (d->n_conns == 0)
+		event_base_loopexit(d->base, NULL);
+}
+
+/* posternd_reload_cb - SIGHUP: new configuration and users file; the old one stays on error. */
+static void posternd_reload_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct cfg *cfg;
+	char *error = NULL;
+
+	(void)sig;
+	(void)what;
+	if ((cfg = posternd_load(d->cfg_path)) == NULL) {
+		log_err("reload failed, keeping the running configuration");
+		return;
+	}
+	if (strcmp(cfg->data_dir, d->cfg->data_dir) != 0 || strcmp(cfg->hostname, d->cfg->hostname))
+		log_warn("reload: data_dir and hostname changes take effect after a restart");
+	cfg_free(d->cfg);
+	free(d->cfg);
+	d->cfg = cfg;
+	users_free(&d->users);
+	users_init(&d->users);
+	if (users_load(&d->users, cfg->users_file, &error) < 0) {
+		log_err("users: %s", error);
+		free(error);
+	}
+	log_info("configuration reloaded");
+}
+
+/* posternd_banner - tell the person who started us what to do next. */
+static void posternd_banner(const struct daemon *d)
+{
+	const struct cfg *cfg = d->cfg;
+
+	log_info("postern ready: host %s, local domains %s, data in %s", cfg->hostname,
+		 cfg->local_domains.n > 0 ? cfg->local_domains.items[0] : "(none)", cfg->data_dir);
+	log_info("add a first user: echo 'secret' | posternctl%s%s user add alice@%s",
+		 d->cfg_path ? " -c " : "", d->cfg_path ? d->cfg_path : "",
+		 cfg->local_domains.n > 0 ? cfg->local_domains.items[0] : "example.test");
+}
+
+/* posternd_setup - open the store and the users file, bind the listeners. */
+static int posternd_setup(struct daemon *d)
+{
+	char *error = NULL;
+
+	users_init(&d->users);
+	if (users_load(&d->users, d->cfg->users_file, &error) < 0) {
+		log_err("users: %s", error);
+		free(error);
+		error = NULL;
+	}
+	if ((d->store = store_open(d->base, d->cfg->data_dir, d->cfg->hostname, &error)) == NULL ||
+	    listen_add(d, &d->cfg->smtp_listen, "smtp", smtp_session_start, &error) < 0) {
+		log_err("%s", error);
+		free(error);
+		return -1;
+	}
+	return 0;
+}
+
+/* posternd_teardown - free everything and log the store's counters. */
+static void posternd_teardown(struct daemon *d)
+{
+	struct store_stats st = { 0 };
+
+	listen_close_all(d);
+	if (d->store != NULL)
+		store_get_stats(d->store, &st);
+	store_close(&d->store);
+	log_info("stopped: messages=%lu batches=%lu syncs=%lu", st.messages, st.batches, st.syncs);
+	users_free(&d->users);
+	cfg_free(d->cfg);
+	free(d->cfg);
+	event_base_free(d->base);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { 0 };
+	bool check = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			d.cfg_path = argv[++i];
+		else if (strcmp(argv[i], "--check") == 0)
+			check = true;
+		else
+			posternd_usage();
+	}
+	if ((d.cfg = posternd_load(d.cfg_path)) == NULL)
+		return 1;
+	if (check) {
+		cfg_free(d.cfg);
+		free(d.cfg);
+		return 0;
+	}
+	log_init("posternd", d.cfg->syslog);
+	signal(SIGPIPE, SIG_IGN);
+	posternd_raise_nofile();
+	d.base = event_base_new();
+	d.conns.next = d.conns.prev = &d.conns;
+	struct event *ev_term = evsignal_new(d.base, SIGTERM, posternd_stop_cb, &d);
+	struct event *ev_int = evsignal_new(d.base, SIGINT, posternd_stop_cb, &d);
+	struct event *ev_hup = evsignal_new(d.base, SIGHUP, posternd_reload_cb, &d);
+	event_add(ev_term, NULL);
+	event_add(ev_int, NULL);
+	event_add(ev_hup, NULL);
+	int rc = posternd_setup(&d);
+	if (rc == 0) {
+		posternd_banner(&d);
+		event_base_dispatch(d.base);
+	}
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_hup);
+	posternd_teardown(&d);
+	return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,325 @@
+/* smtp_cmd - the SMTP command table and its handlers (RFC 5321 4.1). */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "relay/relay_policy.h"
+#include "smtp/smtp_internal.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define SMTP_S_GREETED (SMTP_S_READY | SMTP_S_MAIL | SMTP_S_RCPT)
+#define SMTP_S_ANY (SMTP_S_CONNECTED | SMTP_S_GREETED)
+
+struct smtp_cmd_def {
+	enum smtp_verb verb;
+	void (*handler)(struct smtp_session *s, const char *args, size_t len);
+	unsigned states; /* where the verb is allowed; elsewhere 503 */
+};
+
+/* smtp_reset - drop the transaction; keep the greeting. */
+static void smtp_reset(struct smtp_session *s)
+{
+	smtp_txn_free(&s->txn);
+	if (s->state != SMTP_S_CONNECTED)
+		smtp_set_state(s, SMTP_S_READY);
+}
+
+/* smtp_set_helo - remember the client's HELO/EHLO name (printable only). */
+static int smtp_set_helo(struct smtp_session *s, const char *args, size_t len)
+{
+	char buf[256];
+
+	if (len == 0) {
+		smtp_reply(s, "501 5.5.4 Syntax: %s hostname", s->esmtp ? "EHLO" : "HELO");
+		return -1;
+	}
+	free(s->helo);
+	s->helo = xstrdup(log_escape(args, len, buf, sizeof(buf)));
+	smtp_txn_free(&s->txn);
+	smtp_set_state(s, SMTP_S_READY);
+	return 0;
+}
+
+static void smtp_cmd_ehlo(struct smtp_session *s, const char *args, size_t len)
+{
+	const struct cfg *cfg = s->daemon->cfg;
+
+	s->esmtp = true;
+	if (smtp_set_helo(s, args, len) < 0)
+		return;
+	smtp_reply(s, "250-%s", cfg->hostname);
+	smtp_reply(s, "250-PIPELINING");
+	smtp_reply(s, "250-SIZE %zu", cfg->max_message_size);
+	smtp_reply(s, "250-8BITMIME");
+	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
+	smtp_reply(s, "250 SMTPUTF8");
+}
+
+static void smtp_cmd_helo(struct smtp_session *s, const char *args, size_t len)
+{
+	s->esmtp = false;
+	if (smtp_set_helo(s, args, len) == 0)
+		smtp_reply(s, "250 %s", s->daemon->cfg->hostname);
+}
+
+static void smtp_cmd_mail(struct smtp_session *s, const char *args, size_t len)
+{
+	const struct cfg *cfg = s->daemon->cfg;
+	struct smtp_path path;
+	const char *error;
+	int code;
+
+	if (smtp_path_parse(args, len, SMTP_PATH_MAIL, &path, &code, &error) < 0) {
+		smtp_reply(s, "%d %s", code, error);
+		return;
+	}
+	if (path.size_set && path.size > cfg->max_message_size) {
+		smtp_reply(s, "552 5.3.4 Message size exceeds fixed maximum message size");
+		return;
+	}
+	s->txn = xcalloc(1, sizeof(*s->txn));
+	s->txn->from = path.null_path ? xstrdup("")
+				      : xasprintf("%s@%s", path.local, path.domain);
+	s->txn->smtputf8 = path.smtputf8;
+	smtp_set_state(s, SMTP_S_MAIL);
+	smtp_reply(s, "250 2.1.0 Ok");
+}
+
+/* smtp_has_rcpt - true when the transaction already has this recipient. */
+static int smtp_has_rcpt(const struct smtp_txn *txn, const char *local, const char *domain)
+{
+	for (size_t i = 0; i < txn->n_rcpts; i++) {
+		if (strcmp(txn->rcpts[i].local, local) == 0 &&
+		    strcmp(txn->rcpts[i].domain, domain) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* smtp_local_rcpt - check a local recipient; fills the canonical local part. */
+static int smtp_local_rcpt(struct smtp_session *s, struct smtp_path *path)
+{
+	const struct cfg *cfg = s->daemon->cfg;
+	char address[SMTP_LOCAL_MAX * 2 + SMTP_DOMAIN_MAX + 8];
+
+	if (path->domain[0] == '\0') /* <Postmaster> */
+		snprintf(path->domain, sizeof(path->domain), "%s", cfg->local_domains.items[0]);
+	for (char *p = path->local; *p != '\0'; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	snprintf(address, sizeof(address), "%s@%s", path->local, path->domain);
+	if (daemon_find_account(s->daemon, address) != NULL)
+		return 0;
+	log_info("%08x smtp reject rcpt=<%s> ip=%s: unknown user", s->id, address, s->ip);
+	smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: User unknown", address);
+	return -1;
+}
+
+static void smtp_cmd_rcpt(struct smtp_session *s, const char *args, size_t len)
+{
+	struct smtp_txn *txn = s->txn;
+	struct relay_client client = { .ip = s->ip };
+	struct smtp_path path;
+	const char *error, *reason;
+	int code;
+
+	if (smtp_path_parse(args, len, SMTP_PATH_RCPT, &path, &code, &error) < 0) {
+		smtp_reply(s, "%d %s", code, error);
+		return;
+	}
+	if (txn->n_rcpts >= s->daemon->cfg->max_recipients) {
+		smtp_reply(s, "452 4.5.3 Too many recipients");
+		return;
+	}
+	if (relay_decide(s->daemon->cfg, &client, path.domain, &reason) == RELAY_REFUSED) {
+		log_info("%08x smtp reject rcpt=<%s@%s> ip=%s: %s", s->id, path.local, path.domain,
+			 s->ip, reason);
+		smtp_reply(s, "%s", relay_refusal_text());
+		return;
+	}
+	if (smtp_local_rcpt(s, &path) < 0)
+		return;
+	if (!smtp_has_rcpt(txn, path.local, path.domain)) {
+		txn->rcpts = xrealloc(txn->rcpts, (txn->n_rcpts + 1) * sizeof(*txn->rcpts));
+		txn->rcpts[txn->n_rcpts].local = xstrdup(path.local);
+		txn->rcpts[txn->n_rcpts].domain = xstrdup(path.domain);
+		txn->n_rcpts++;
+	}
+	smtp_set_state(s, SMTP_S_RCPT);
+	smtp_reply(s, "250 2.1.5 Ok");
+}
+
+static void smtp_cmd_data(struct smtp_session *s, const char *args, size_t len)
+{
+	(void)args;
+	if (len > 0) {
+		smtp_reply(s, "501 5.5.4 Syntax: DATA");
+		return;
+	}
+	if (s->state == SMTP_S_MAIL) {
+		smtp_reply(s, "554 5.5.1 Error: no valid recipients");
+		return;
+	}
+	if (smtp_data_begin(s) < 0) {
+		smtp_reply(s, errno == ENOSPC || errno == EDQUOT
+				      ? "452 4.3.1 Insufficient system storage"
+				      : "451 4.3.0 Local error in processing, try again later");
+		return;
+	}
+	smtp_set_state(s, SMTP_S_DATA);
+	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+}
+
+static void smtp_cmd_rset(struct smtp_session *s, const char *args, size_t len)
+{
+	(void)args;
+	(void)len;
+	smtp_reset(s);
+	smtp_reply(s, "250 2.0.0 Ok");
+}
+
+static void smtp_cmd_noop(struct smtp_session *s, const char *args, size_t len)
+{
+	(void)args;
+	(void)len;
+	smtp_reply(s, "250 2.0.0 Ok");
+}
+
+static void smtp_cmd_quit(struct smtp_session *s, const char *args, size_t len)
+{
+	(void)args;
+	(void)len;
+	smtp_reply(s, "221 2.0.0 Bye");
+	smtp_close(s);
+}
+
+static void smtp_cmd_vrfy(struct smtp_session *s, const char *args, size_t len)
+{
+	(void)args;
+	(void)len;
+	smtp_reply(s, "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery");
+}
+
+static void smtp_cmd_help(struct smtp_session *s, const char *args, size_t len)
+{
+	(void)args;
+	(void)len;
+	smtp_reply(s, "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP");
+}
+
+static void smtp_cmd_unavailable(struct smtp_session *s, const char *args, size_t len)
+{
+	(void)args;
+	(void)len;
+	smtp_reply(s, "502 5.5.1 Error: command not implemented");
+}
+
+static const struct smtp_cmd_def smtp_cmd_table[] = {
+	{ SMTP_VERB_EHLO, smtp_cmd_ehlo, SMTP_S_ANY },
+	{ SMTP_VERB_HELO, smtp_cmd_helo, SMTP_S_ANY },
+	{ SMTP_VERB_MAIL, smtp_cmd_mail, SMTP_S_READY },
+	{ SMTP_VERB_RCPT, smtp_cmd_rcpt, SMTP_S_MAIL | SMTP_S_RCPT },
+	{ SMTP_VERB_DATA, smtp_cmd_data, SMTP_S_MAIL | SMTP_S_RCPT },
+	{ SMTP_VERB_RSET, smtp_cmd_rset, SMTP_S_ANY },
+	{ SMTP_VERB_NOOP, smtp_cmd_noop, SMTP_S_ANY },
+	{ SMTP_VERB_QUIT, smtp_cmd_quit, SMTP_S_ANY },
+	{ SMTP_VERB_VRFY, smtp_cmd_vrfy, SMTP_S_ANY },
+	{ SMTP_VERB_HELP, smtp_cmd_help, SMTP_S_ANY },
+	{ SMTP_VERB_EXPN, smtp_cmd_unavailable, SMTP_S_ANY },
+	{ SMTP_VERB_STARTTLS, smtp_cmd_unavailable, SMTP_S_ANY },
+	{ SMTP_VERB_AUTH, smtp_cmd_unavailable, SMTP_S_ANY },
+};
+
+/* smtp_cmd_refusal - the 503 for a verb sent in the wrong state. */
+static const char *smtp_cmd_refusal(const struct smtp_session *s, enum smtp_verb verb)
+{
+	if (s->state == SMTP_S_CONNECTED)
+		return "503 5.5.1 Error: send HELO/EHLO first";
+	if (verb == SMTP_VERB_MAIL)
+		return "503 5.5.1 Error: nested MAIL command";
+	if (verb == SMTP_VERB_RCPT)
+		return "503 5.5.1 Error: need MAIL command";
+	if (verb == SMTP_VERB_DATA)
+		return "503 5.5.1 Error: need RCPT command";
+	return "503 5.5.1 Error: bad sequence of commands";
+}
+
+void smtp_dispatch(struct smtp_session *s, const char *line, size_t len)
+{
+	struct smtp_command cmd;
+	const char *error;
+
+	if (smtp_command_parse(line, len, &cmd, &error) < 0) {
+		smtp_reply(s, "500 5.5.2 Error: %s", error);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(smtp_cmd_table) / sizeof(smtp_cmd_table[0]); i++) {
+		const struct smtp_cmd_def *def = &smtp_cmd_table[i];
+		if (def->verb != cmd.verb)
+			continue;
+		if (!(def->states & s->state))
+			smtp_reply(s, "%s", smtp_cmd_refusal(s, cmd.verb));
+		else
+			def->handler(s, cmd.args, cmd.args_len);
+		return;
+	}
+	smtp_reply(s, "500 5.5.2 Error: command not recognized");
+}
+
+/* smtp_received - the Received: header (RFC 5321 4.4) with LF line ends. */
+static int smtp_received(struct smtp_session *s, char *buf, size_t size, size_t *lines_r)
+{
+	const struct smtp_txn *txn = s->txn;
+	char date[64], rcpt[SMTP_LOCAL_MAX * 2 + SMTP_DOMAIN_MAX + 16] = "";
+	time_t now = time(NULL);
+	struct tm tm;
+	int n;
+
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	if (txn->n_rcpts == 1)
+		snprintf(rcpt, sizeof(rcpt), "\n\tfor <%s@%s>", txn->rcpts[0].local,
+			 txn->rcpts[0].domain);
+	n = snprintf(buf, size, "Received: from %s ([%s])\n\tby %s (postern) with %s id %s%s;\n\t%s\n",
+		     s->helo, s->ip, s->daemon->cfg->hostname,
+		     txn->smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP",
+		     store_msg_id(txn->msg), rcpt, date);
+	*lines_r = txn->n_rcpts == 1 ? 4 : 3;
+	return n < 0 || (size_t)n >= size ? -1 : n;
+}
+
+/* smtp_data_fail - drop the message that DATA could not start; -1 with errno set. */
+static int smtp_data_fail(struct smtp_txn *txn, int err)
+{
+	store_msg_abort(&txn->msg);
+	errno = err;
+	return -1;
+}
+
+int smtp_data_begin(struct smtp_session *s)
+{
+	struct smtp_txn *txn = s->txn;
+	char header[1024];
+	size_t lines;
+	int n;
+
+	if ((txn->msg = store_msg_new(s->daemon->store)) == NULL)
+		return -1;
+	for (size_t i = 0; i < txn->n_rcpts; i++) {
+		if (store_msg_add_mailbox(txn->msg, txn->rcpts[i].domain, txn->rcpts[i].local) < 0)
+			return smtp_data_fail(txn, EINVAL);
+	}
+	if ((n = smtp_received(s, header, sizeof(header), &lines)) < 0)
+		return smtp_data_fail(txn, ENAMETOOLONG);
+	if (store_msg_write(txn->msg, header, (size_t)n) < 0)
+		return smtp_data_fail(txn, errno);
+	txn->header_wire = (size_t)n + lines;
+	txn->chunk = xmalloc(SMTP_DATA_CHUNK);
+	smtp_data_init(&txn->reader, s->daemon->cfg->max_message_size, SMTP_TEXT_LINE_MAX);
+	return 0;
+}

@@ -1,0 +1,88 @@
+/*
+ * smtp_internal - the session structure shared by the session I/O
+ * (smtp_session.c) and the command handlers (smtp_cmd.c).
+ */
+#ifndef POSTERN_SMTP_INTERNAL_H
+#define POSTERN_SMTP_INTERNAL_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/daemon.h"
+#include "smtp/smtp_data.h"
+#include "smtp/smtp_parse.h"
+
+#define SMTP_LINE_MAX 512          /* command line with CRLF, RFC 5321 4.5.3.1.4 */
+#define SMTP_TEXT_LINE_MAX 1000    /* text line with CRLF, RFC 5321 4.5.3.1.6 */
+#define SMTP_OUTPUT_MAX (16 * 1024) /* stop reading commands past this much unsent output */
+#define SMTP_INPUT_MAX (64 * 1024)  /* stop reading the socket past this much unread input */
+#define SMTP_DATA_CHUNK (16 * 1024)
+
+/* Session states; the command table lists the states each verb is allowed in. */
+enum smtp_state {
+	SMTP_S_CONNECTED = 1 << 0, /* no HELO/EHLO yet */
+	SMTP_S_READY = 1 << 1,     /* greeted, no transaction */
+	SMTP_S_MAIL = 1 << 2,      /* MAIL accepted, no recipient yet */
+	SMTP_S_RCPT = 1 << 3,      /* at least one recipient */
+	SMTP_S_DATA = 1 << 4,      /* reading the message */
+	SMTP_S_BUSY = 1 << 5,      /* waiting for the store */
+	SMTP_S_CLOSING = 1 << 6,   /* flushing the last reply */
+};
+
+struct smtp_rcpt {
+	char *local;  /* lower case */
+	char *domain; /* lower case */
+};
+
+struct smtp_txn {
+	char *from; /* "" for the null sender */
+	struct smtp_rcpt *rcpts;
+	size_t n_rcpts;
+	bool smtputf8;
+	struct store_msg *msg;
+	struct smtp_data_reader reader;
+	char *chunk;        /* DATA output scratch, SMTP_DATA_CHUNK bytes */
+	size_t header_wire; /* Received: size with CRLF line ends */
+	int store_errno;    /* first write error while reading DATA */
+};
+
+struct smtp_session {
+	struct daemon_conn conn; /* first: the daemon's list links it */
+	struct daemon *daemon;
+	struct bufferevent *bev;
+	uint32_t id;
+	uint8_t state;
+	uint8_t errors;
+	bool esmtp;
+	bool skipping_line; /* discarding the rest of an overlong line */
+	bool paused;        /* output over SMTP_OUTPUT_MAX */
+	bool gone;          /* the client left while the store was busy */
+	char ip[INET6_ADDRSTRLEN];
+	char *helo;
+	struct smtp_txn *txn;
+};
+
+/* smtp_reply - queue one reply line (without CRLF); counts 5xx toward the error limit. */
+void smtp_reply(struct smtp_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* smtp_set_state - the only place the state changes. */
+void smtp_set_state(struct smtp_session *s, enum smtp_state state);
+
+/* smtp_close - send what is queued, then end the session. */
+void smtp_close(struct smtp_session *s);
+
+/* smtp_txn_free - drop the transaction and any message being received. */
+void smtp_txn_free(struct smtp_txn **txnp);
+
+/* smtp_dispatch - run one command line (without CRLF) through the command table. */
+void smtp_dispatch(struct smtp_session *s, const char *line, size_t len);
+
+/* smtp_data_begin - after 354: open the message and write the Received: header. */
+int smtp_data_begin(struct smtp_session *s);
+
+/* smtp_data_end - the end of DATA was read: answer an error or commit. */
+void smtp_data_end(struct smtp_session *s);
+
+#endif

@@ -1,0 +1,116 @@
+/* maildir - Maildir paths, creation and unique names. */
+#include "store/maildir.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+bool maildir_component_ok(const char *s)
+{
+	if (s[0] == '\0' || s[0] == '.')
+		return false;
+	for (; *s != '\0'; s++) {
+		if (*s == '/' || (unsigned char)*s < 0x20)
+			return false;
+	}
+	return true;
+}
+
+int maildir_path(char *buf, size_t size, const char *data_dir, const char *domain,
+		 const char *local)
+{
+	int n = snprintf(buf, size, "%s/mail/%s/%s", data_dir, domain, local);
+
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* maildir_mkdir_p - create path and its parents; existing ones are fine. */
+static int maildir_mkdir_p(const char *path)
+{
+	char tmp[4096];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, path, len + 1);
+	for (char *p = tmp + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+int maildir_create(const char *path)
+{
+	static const char *const subdirs[] = { "tmp", "new", "cur" };
+	char sub[4096];
+
+	if (maildir_mkdir_p(path) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+		if (snprintf(sub, sizeof(sub), "%s/%s", path, subdirs[i]) >= (int)sizeof(sub))
+			return -1;
+		if (mkdir(sub, 0700) < 0 && errno != EEXIST)
+			return -1;
+	}
+	return 0;
+}
+
+/* maildir_escape_host - copy host with '/' and ':' escaped as \057 and \072. */
+static void maildir_escape_host(char *buf, size_t size, const char *host)
+{
+	size_t o = 0;
+
+	for (; *host != '\0' && o + 5 < size; host++) {
+		if (*host == '/' || *host == ':')
+			o += (size_t)snprintf(buf + o, size - o, "\\%03o", (unsigned char)*host);
+		else
+			buf[o++] = *host;
+	}
+	buf[o] = '\0';
+}
+
+int maildir_name(char *buf, size_t size, const char *host, unsigned long seq, size_t stored_size,
+		 size_t wire_size)
+{
+	struct timeval tv;
+	char ehost[256];
+	int n;
+
+	gettimeofday(&tv, NULL);
+	maildir_escape_host(ehost, sizeof(ehost), host);
+	n = snprintf(buf, size, "%ld.M%06ldP%ldQ%lu.%s,S=%zu,W=%zu", (long)tv.tv_sec,
+		     (long)tv.tv_usec, (long)getpid(), seq, ehost, stored_size, wire_size);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* maildir_field - the number after ",KEY=" in name (stops at ',' or ':'). */
+static bool maildir_field(const char *name, const char *key, size_t *value_r)
+{
+	const char *p = strstr(name, key);
+	char *end;
+
+	if (p == NULL)
+		return false;
+	p += strlen(key);
+	if (*p < '0' || *p > '9')
+		return false;
+	unsigned long long v = strtoull(p, &end, 10);
+	if (*end != '\0' && *end != ',' && *end != ':')
+		return false;
+	*value_r = (size_t)v;
+	return true;
+}
+
+bool maildir_parse_sizes(const char *name, size_t *stored_r, size_t *wire_r)
+{
+	return maildir_field(name, ",S=", stored_r) && maildir_field(name, ",W=", wire_r);
+}

@@ -1,0 +1,366 @@
+/* store - write once, commit in batches, link into Maildirs. */
+#include "store/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/maildir.h"
+#include "util/log.h"
+#include "util/workq.h"
+#include "util/xalloc.h"
+
+#define STORE_WBUF_SIZE (64 * 1024)
+
+struct store_rcpt {
+	char *maildir; /* DATA_DIR/mail/DOMAIN/LOCAL */
+	bool linked;
+};
+
+struct store_msg {
+	struct store *store;
+	char id[24];
+	char tmp_path[PATH_MAX];
+	char name[256]; /* Maildir base name, set at commit */
+	int fd;
+	int error; /* errno of the first failure */
+	size_t stored_size;
+	char *wbuf;
+	size_t wlen;
+	struct store_rcpt *rcpts;
+	size_t n_rcpts;
+	void (*done_cb)(void *arg, int err);
+	void *done_arg;
+	struct store_msg *next; /* in a batch */
+};
+
+struct store {
+	char *data_dir;
+	char *hostname;
+	int dir_fd; /* data_dir, for syncfs */
+	struct workq *syncer;
+	unsigned long seq;
+	struct store_msg *pending; /* waiting for the next batch, newest first */
+	bool flushing;            /* a batch is on the worker */
+	struct store_stats stats;
+};
+
+/* store_mkdirs - create data_dir, queue/tmp and mail/ (mode 0700). */
+static int store_mkdirs(const char *data_dir)
+{
+	static const char *const subdirs[] = { "", "/queue", "/queue/tmp", "/mail" };
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", data_dir, subdirs[i]);
+		if (mkdir(path, 0700) < 0 && errno != EEXIST)
+			return -1;
+	}
+	return 0;
+}
+
+/* store_clean_tmp - remove messages an earlier run never acknowledged. */
+static void store_clean_tmp(const char *data_dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/queue/tmp", data_dir);
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	if (n > 0)
+		log_info("store: removed %d unacknowledged message(s) from %s", n, path);
+}
+
+struct store *store_open(struct event_base *base, const char *data_dir, const char *hostname,
+			 char **error_r)
+{
+	struct store *s;
+	int fd;
+
+	if (store_mkdirs(data_dir) < 0) {
+		*error_r = xasprintf("%s: cannot create: %s", data_dir, strerror(errno));
+		return NULL;
+	}
+	if ((fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		*error_r = xasprintf("%s: %s", data_dir, strerror(errno));
+		return NULL;
+	}
+	store_clean_tmp(data_dir);
+	s = xcalloc(1, sizeof(*s));
+	s->data_dir = xstrdup(data_dir);
+	s->hostname = xstrdup(hostname);
+	s->dir_fd = fd;
+	s->syncer = workq_new(base, 1, "store-sync");
+	return s;
+}
+
+void store_close(struct store **sp)
+{
+	struct store *s = *sp;
+
+	if (s == NULL)
+		return;
+	workq_free(&s->syncer); /* runs the callbacks of the batch in flight */
+	close(s->dir_fd);
+	free(s->data_dir);
+	free(s->hostname);
+	free(s);
+	*sp = NULL;
+}
+
+void store_get_stats(const struct store *s, struct store_stats *stats_r)
+{
+	*stats_r = s->stats;
+}
+
+struct store_msg *store_msg_new(struct store *s)
+{
+	struct store_msg *m = xcalloc(1, sizeof(*m));
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	m->store = s;
+	snprintf(m->id, sizeof(m->id), "%08lX%05lX%03lX", (unsigned long)now.tv_sec,
+		 (unsigned long)(now.tv_nsec / 1000), ++s->seq & 0xfff);
+	snprintf(m->tmp_path, sizeof(m->tmp_path), "%s/queue/tmp/%s.%lu", s->data_dir, m->id,
+		 s->seq);
+	m->fd = open(m->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (m->fd < 0) {
+		int err = errno;
+		free(m);
+		errno = err;
+		return NULL;
+	}
+	return m;
+}
+
+const char *store_msg_id(const struct store_msg *m)
+{
+	return m->id;
+}
+
+/* store_msg_flush - write the buffered text to the file. */
+static int store_msg_flush(struct store_msg *m)
+{
+	size_t off = 0;
+
+	while (off < m->wlen) {
+		ssize_t n = write(m->fd, m->wbuf + off, m->wlen - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			m->error = errno;
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	m->wlen = 0;
+	return 0;
+}
+
+int store_msg_write(struct store_msg *m, const void *buf, size_t len)
+{
+	if (m->error != 0) {
+		errno = m->error;
+		return -1;
+	}
+	if (m->wbuf == NULL)
+		m->wbuf = xmalloc(STORE_WBUF_SIZE);
+	m->stored_size += len;
+	while (len > 0) {
+		size_t room = STORE_WBUF_SIZE - m->wlen;
+		size_t n = len < room ? len : room;
+		memcpy(m->wbuf + m->wlen, buf, n);
+		m->wlen += n;
+		buf = (const char *)buf + n;
+		len -= n;
+		if (m->wlen == STORE_WBUF_SIZE && store_msg_flush(m) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int store_msg_add_mailbox(struct store_msg *m, const char *domain, const char *local)
+{
+	char path[PATH_MAX];
+
+	if (!maildir_component_ok(domain) || !maildir_component_ok(local) ||
+	    maildir_path(path, sizeof(path), m->store->data_dir, domain, local) < 0)
+		return -1;
+	m->rcpts = xrealloc(m->rcpts, (m->n_rcpts + 1) * sizeof(*m->rcpts));
+	m->rcpts[m->n_rcpts].maildir = xstrdup(path);
+	m->rcpts[m->n_rcpts].linked = false;
+	m->n_rcpts++;
+	return 0;
+}
+
+/* store_msg_free - close and free; the tmp file must already be gone or kept on purpose. */
+static void store_msg_free(struct store_msg *m)
+{
+	if (m->fd >= 0)
+		close(m->fd);
+	for (size_t i = 0; i < m->n_rcpts; i++)
+		free(m->rcpts[i].maildir);
+	free(m->rcpts);
+	free(m->wbuf);
+	free(m);
+}
+
+void store_msg_abort(struct store_msg **mp)
+{
+	struct store_msg *m = *mp;
+
+	if (m == NULL)
+		return;
+	unlink(m->tmp_path);
+	store_msg_free(m);
+	*mp = NULL;
+}
+
+/* store_link_one - link the message into one Maildir's new/, creating it if needed. */
+static int store_link_one(struct store_msg *m, struct store_rcpt *r)
+{
+	char dst[PATH_MAX];
+
+	snprintf(dst, sizeof(dst), "%s/new/%s", r->maildir, m->name);
+	if (link(m->tmp_path, dst) == 0)
+		return 0;
+	if (errno != ENOENT || maildir_create(r->maildir) < 0)
+		return -1;
+	return link(m->tmp_path, dst);
+}
+
+/* store_unlink_all - undo the links of a message that failed. */
+static void store_unlink_all(struct store_msg *m)
+{
+	char dst[PATH_MAX];
+
+	for (size_t i = 0; i < m->n_rcpts; i++) {
+		if (!m->rcpts[i].linked)
+			continue;
+		snprintf(dst, sizeof(dst), "%s/new/%s", m->rcpts[i].maildir, m->name);
+		unlink(dst);
+		m->rcpts[i].linked = false;
+	}
+}
+
+/* store_deliver - link into every recipient's Maildir; all or nothing. */
+static void store_deliver(struct store_msg *m)
+{
+	for (size_t i = 0; i < m->n_rcpts; i++) {
+		if (store_link_one(m, &m->rcpts[i]) < 0) {
+			m->error = errno;
+			store_unlink_all(m);
+			return;
+		}
+		m->rcpts[i].linked = true;
+	}
+}
+
+/* store_sync - one syncfs for the whole batch; on failure every message fails. */
+static void store_sync(struct store *s, struct store_msg *batch)
+{
+	s->stats.syncs++;
+	if (syncfs(s->dir_fd) == 0)
+		return;
+	int err = errno;
+	for (struct store_msg *m = batch; m != NULL; m = m->next) {
+		if (m->error == 0) {
+			m->error = err;
+			store_unlink_all(m);
+		}
+	}
+}
+
+/* store_batch_work - on the worker: sync data, link, sync links. */
+static void store_batch_work(void *arg)
+{
+	struct store_msg *batch = arg;
+	struct store *s = batch->store;
+
+	store_sync(s, batch);
+	for (struct store_msg *m = batch; m != NULL; m = m->next) {
+		if (m->error == 0)
+			store_deliver(m);
+		unlink(m->tmp_path);
+	}
+	store_sync(s, batch);
+}
+
+static void store_start_batch(struct store *s);
+
+/* store_batch_done - on the loop: answer every message of the batch. */
+static void store_batch_done(void *arg)
+{
+	struct store_msg *m = arg;
+	struct store *s = m->store;
+
+	s->flushing = false;
+	s->stats.batches++;
+	while (m != NULL) {
+		struct store_msg *next = m->next;
+		if (m->error == 0)
+			s->stats.messages++;
+		m->done_cb(m->done_arg, m->error);
+		store_msg_free(m);
+		m = next;
+	}
+	if (s->pending != NULL)
+		store_start_batch(s);
+}
+
+/* store_start_batch - hand every pending commit to the syncer, oldest first. */
+static void store_start_batch(struct store *s)
+{
+	struct store_msg *batch = NULL;
+
+	while (s->pending != NULL) {
+		struct store_msg *m = s->pending;
+		s->pending = m->next;
+		m->next = batch;
+		batch = m;
+	}
+	s->flushing = true;
+	workq_submit(s->syncer, store_batch_work, store_batch_done, batch);
+}
+
+void store_msg_commit(struct store_msg *m, size_t wire_size, void (*done_cb)(void *arg, int err),
+		      void *arg)
+{
+	struct store *s = m->store;
+
+	m->done_cb = done_cb;
+	m->done_arg = arg;
+	if (m->error == 0 && store_msg_flush(m) == 0 &&
+	    maildir_name(m->name, sizeof(m->name), s->hostname, s->seq++, m->stored_size,
+			 wire_size) < 0)
+		m->error = ENAMETOOLONG;
+	if (m->error == 0 && m->n_rcpts == 0)
+		m->error = EINVAL;
+	free(m->wbuf);
+	m->wbuf = NULL;
+	close(m->fd);
+	m->fd = -1;
+	m->next = s->pending;
+	s->pending = m;
+	if (!s->flushing)
+		store_start_batch(s);
+}

@@ -1,0 +1,65 @@
+/*
+ * store - durable message storage with group commit. A message is written
+ * once into DATA_DIR/queue/tmp while DATA is read; its commit is batched
+ * with every other commit waiting at that moment: one sync makes the batch's
+ * data durable, each message is hard-linked into its recipients' Maildir
+ * new/ directories (the Maildir is the queue for local mail), and a second
+ * sync makes the links durable. Only then does the done callback run, so a
+ * 250 after DATA means the message is on stable storage. Syncs run on a
+ * worker thread, never on the event loop.
+ */
+#ifndef POSTERN_STORE_H
+#define POSTERN_STORE_H
+
+#include <stddef.h>
+
+struct event_base;
+struct store;
+struct store_msg;
+
+/* Counters for logs and benchmarks. */
+struct store_stats {
+	unsigned long messages; /* committed */
+	unsigned long batches;
+	unsigned long syncs;
+};
+
+/*
+ * store_open - prepare DATA_DIR (queue/tmp, mail/) and drop what an earlier
+ * run left unacknowledged in queue/tmp. Returns NULL with *error_r set.
+ */
+struct store *store_open(struct event_base *base, const char *data_dir, const char *hostname,
+			 char **error_r);
+
+/* store_close - wait for commits in flight, run their callbacks, free. */
+void store_close(struct store **sp);
+
+/* store_get_stats - counters so far. */
+void store_get_stats(const struct store *s, struct store_stats *stats_r);
+
+/* store_msg_new - start a message; NULL with errno set on failure. */
+struct store_msg *store_msg_new(struct store *s);
+
+/* store_msg_id - the message's queue id (hex), for logs and Received:. */
+const char *store_msg_id(const struct store_msg *m);
+
+/* store_msg_write - append message text (LF line ends); -1 with errno on failure. */
+int store_msg_write(struct store_msg *m, const void *buf, size_t len);
+
+/* store_msg_add_mailbox - deliver to DATA_DIR/mail/DOMAIN/LOCAL; -1 if unsafe as a path. */
+int store_msg_add_mailbox(struct store_msg *m, const char *domain, const char *local);
+
+/*
+ * store_msg_commit - make the message durable in every recipient's Maildir.
+ * wire_size is its size with CRLF line ends (the Maildir W= field, what POP3
+ * reports). done_cb(arg, 0) runs on the loop once durable; done_cb(arg,
+ * errno) if it could not be stored, in which case nothing is delivered.
+ * The store owns m from here on.
+ */
+void store_msg_commit(struct store_msg *m, size_t wire_size, void (*done_cb)(void *arg, int err),
+		      void *arg);
+
+/* store_msg_abort - drop a message that will not be committed. */
+void store_msg_abort(struct store_msg **mp);
+
+#endif
