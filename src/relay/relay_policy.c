@@ -1,18 +1,30 @@
 /* relay_policy - local or relayed, and whether relaying is allowed. */
 #include "relay/relay_policy.h"
 
+#include <stdio.h>
 #include <string.h>
 
+#include "relay/cidr.h"
+
 enum relay_decision relay_decide(const struct cfg *cfg, const struct relay_client *client,
-				 const char *domain, const char **reason_r)
+				 const char *domain, char *note_r, size_t size)
 {
-	(void)client;
-	if (domain[0] == '\0' || cfg_is_local_domain(cfg, domain, strlen(domain))) {
-		*reason_r = "local domain";
+	uint8_t addr[16];
+	const char *net;
+
+	note_r[0] = '\0';
+	if (domain[0] == '\0' || cfg_is_local_domain(cfg, domain, strlen(domain)))
 		return RELAY_LOCAL;
+	if (client->auth_login != NULL) {
+		snprintf(note_r, size, "authenticated as %s", client->auth_login);
+		return RELAY_ALLOWED;
 	}
-	*reason_r = "relay not permitted";
-	return RELAY_REFUSED;
+	if (relay_cidr_ip(client->ip, addr) == 0 &&
+	    relay_cidr_list_match(&cfg->trusted_networks, addr, &net)) {
+		snprintf(note_r, size, "trusted network %s", net);
+		return RELAY_ALLOWED;
+	}
+	return cfg->pop_before_smtp ? RELAY_NEED_GRANT : RELAY_REFUSED;
 }
 
 const char *relay_refusal_text(void)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "queue/queue_env.h"
 #include "relay/relay_policy.h"
 #include "smtp/smtp_internal.h"
 #include "store/store.h"
@@ -92,17 +93,33 @@ static void smtp_cmd_mail(struct smtp_session *s, const char *args, size_t len)
 }
 
 /* smtp_has_rcpt - true when the transaction already has this recipient. */
-static int smtp_has_rcpt(const struct smtp_txn *txn, const char *local, const char *domain)
+static bool smtp_has_rcpt(const struct smtp_txn *txn, const char *local, const char *domain)
 {
 	for (size_t i = 0; i < txn->n_rcpts; i++) {
 		if (strcmp(txn->rcpts[i].local, local) == 0 &&
 		    strcmp(txn->rcpts[i].domain, domain) == 0)
-			return 1;
+			return true;
 	}
-	return 0;
+	return false;
 }
 
-/* smtp_local_rcpt - check a local recipient; fills the canonical local part. */
+/* smtp_add_rcpt - accept a recipient (once, however often it is given). */
+static void smtp_add_rcpt(struct smtp_session *s, const struct smtp_path *path, bool remote)
+{
+	struct smtp_txn *txn = s->txn;
+
+	if (!smtp_has_rcpt(txn, path->local, path->domain)) {
+		txn->rcpts = xrealloc(txn->rcpts, (txn->n_rcpts + 1) * sizeof(*txn->rcpts));
+		txn->rcpts[txn->n_rcpts].local = xstrdup(path->local);
+		txn->rcpts[txn->n_rcpts].domain = xstrdup(path->domain);
+		txn->rcpts[txn->n_rcpts].remote = remote;
+		txn->n_rcpts++;
+	}
+	smtp_set_state(s, SMTP_S_RCPT);
+	smtp_reply(s, "250 2.1.5 Ok");
+}
+
+/* smtp_local_rcpt - check a local recipient; lower-cases its local part. */
 static int smtp_local_rcpt(struct smtp_session *s, struct smtp_path *path)
 {
 	const struct cfg *cfg = s->daemon->cfg;
@@ -120,38 +137,47 @@ static int smtp_local_rcpt(struct smtp_session *s, struct smtp_path *path)
 	return -1;
 }
 
+/* smtp_relay_rcpt - a remote recipient the policy allowed. */
+static void smtp_relay_rcpt(struct smtp_session *s, const struct smtp_path *path, const char *note)
+{
+	log_info("%08x smtp relay rcpt=<%s@%s> ip=%s: %s", s->id, path->local, path->domain, s->ip,
+		 note);
+	if (s->txn->relay_note[0] == '\0')
+		snprintf(s->txn->relay_note, sizeof(s->txn->relay_note), "%s", note);
+	smtp_add_rcpt(s, path, true);
+}
+
 static void smtp_cmd_rcpt(struct smtp_session *s, const char *args, size_t len)
 {
-	struct smtp_txn *txn = s->txn;
 	struct relay_client client = { .ip = s->ip };
 	struct smtp_path path;
-	const char *error, *reason;
+	const char *error;
+	char note[128];
 	int code;
 
 	if (smtp_path_parse(args, len, SMTP_PATH_RCPT, &path, &code, &error) < 0) {
 		smtp_reply(s, "%d %s", code, error);
 		return;
 	}
-	if (txn->n_rcpts >= s->daemon->cfg->max_recipients) {
+	if (s->txn->n_rcpts >= s->daemon->cfg->max_recipients) {
 		smtp_reply(s, "452 4.5.3 Too many recipients");
 		return;
 	}
-	if (relay_decide(s->daemon->cfg, &client, path.domain, &reason) == RELAY_REFUSED) {
-		log_info("%08x smtp reject rcpt=<%s@%s> ip=%s: %s", s->id, path.local, path.domain,
-			 s->ip, reason);
-		smtp_reply(s, "%s", relay_refusal_text());
+	switch (relay_decide(s->daemon->cfg, &client, path.domain, note, sizeof(note))) {
+	case RELAY_LOCAL:
+		if (smtp_local_rcpt(s, &path) == 0)
+			smtp_add_rcpt(s, &path, false);
 		return;
-	}
-	if (smtp_local_rcpt(s, &path) < 0)
+	case RELAY_ALLOWED:
+		smtp_relay_rcpt(s, &path, note);
 		return;
-	if (!smtp_has_rcpt(txn, path.local, path.domain)) {
-		txn->rcpts = xrealloc(txn->rcpts, (txn->n_rcpts + 1) * sizeof(*txn->rcpts));
-		txn->rcpts[txn->n_rcpts].local = xstrdup(path.local);
-		txn->rcpts[txn->n_rcpts].domain = xstrdup(path.domain);
-		txn->n_rcpts++;
+	case RELAY_NEED_GRANT: /* the grant store is wired in by the POP-before-SMTP issue */
+	case RELAY_REFUSED:
+		break;
 	}
-	smtp_set_state(s, SMTP_S_RCPT);
-	smtp_reply(s, "250 2.1.5 Ok");
+	log_info("%08x smtp reject rcpt=<%s@%s> ip=%s: relay not permitted", s->id, path.local,
+		 path.domain, s->ip);
+	smtp_reply(s, "%s", relay_refusal_text());
 }
 
 static void smtp_cmd_data(struct smtp_session *s, const char *args, size_t len)
@@ -285,12 +311,36 @@ static int smtp_received(struct smtp_session *s, char *buf, size_t size, size_t 
 	if (txn->n_rcpts == 1)
 		snprintf(rcpt, sizeof(rcpt), "\n\tfor <%s@%s>", txn->rcpts[0].local,
 			 txn->rcpts[0].domain);
-	n = snprintf(buf, size, "Received: from %s ([%s])\n\tby %s (postern) with %s id %s%s;\n\t%s\n",
-		     s->helo, s->ip, s->daemon->cfg->hostname,
+	n = snprintf(buf, size,
+		     "Received: from %s ([%s])%s%s%s\n\tby %s (postern) with %s id %s%s;\n\t%s\n",
+		     s->helo, s->ip, txn->relay_note[0] ? "\n\t(" : "", txn->relay_note,
+		     txn->relay_note[0] ? ")" : "", s->daemon->cfg->hostname,
 		     txn->smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP",
 		     store_msg_id(txn->msg), rcpt, date);
-	*lines_r = txn->n_rcpts == 1 ? 4 : 3;
+	*lines_r = (txn->n_rcpts == 1 ? 4 : 3) + (txn->relay_note[0] ? 1 : 0);
 	return n < 0 || (size_t)n >= size ? -1 : n;
+}
+
+/* smtp_queue_remote - give the store a queue envelope for the remote recipients. */
+static void smtp_queue_remote(struct smtp_txn *txn)
+{
+	struct queue_env env = { .created = time(NULL), .from = txn->from };
+	size_t len;
+
+	snprintf(env.id, sizeof(env.id), "%s", store_msg_id(txn->msg));
+	for (size_t i = 0; i < txn->n_rcpts; i++) {
+		if (!txn->rcpts[i].remote)
+			continue;
+		char *address = xasprintf("%s@%s", txn->rcpts[i].local, txn->rcpts[i].domain);
+		queue_env_add_rcpt(&env, address);
+		free(address);
+	}
+	if (env.n_rcpts > 0) {
+		char *text = queue_env_format(&env, &len);
+		store_msg_set_envelope(txn->msg, text, len);
+	}
+	env.from = NULL; /* borrowed */
+	queue_env_clear(&env);
 }
 
 /* smtp_data_fail - drop the message that DATA could not start; -1 with errno set. */
@@ -311,9 +361,11 @@ int smtp_data_begin(struct smtp_session *s)
 	if ((txn->msg = store_msg_new(s->daemon->store)) == NULL)
 		return -1;
 	for (size_t i = 0; i < txn->n_rcpts; i++) {
-		if (store_msg_add_mailbox(txn->msg, txn->rcpts[i].domain, txn->rcpts[i].local) < 0)
+		if (!txn->rcpts[i].remote &&
+		    store_msg_add_mailbox(txn->msg, txn->rcpts[i].domain, txn->rcpts[i].local) < 0)
 			return smtp_data_fail(txn, EINVAL);
 	}
+	smtp_queue_remote(txn);
 	if ((n = smtp_received(s, header, sizeof(header), &lines)) < 0)
 		return smtp_data_fail(txn, ENAMETOOLONG);
 	if (store_msg_write(txn->msg, header, (size_t)n) < 0)

@@ -32,8 +32,9 @@ enum smtp_state {
 };
 
 struct smtp_rcpt {
-	char *local;  /* lower case */
+	char *local;  /* lower case when local; as sent when remote */
 	char *domain; /* lower case */
+	bool remote;  /* relayed: goes to the outbound queue */
 };
 
 struct smtp_txn {
@@ -41,6 +42,7 @@ struct smtp_txn {
 	struct smtp_rcpt *rcpts;
 	size_t n_rcpts;
 	bool smtputf8;
+	char relay_note[128]; /* why relaying was allowed, for Received: */
 	struct store_msg *msg;
 	struct smtp_data_reader reader;
 	char *chunk;        /* DATA output scratch, SMTP_DATA_CHUNK bytes */

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <strings.h>
 
-#define SMTP_ERR_CMD_NUL "5.5.2 Syntax error: NUL byte in command"
-#define SMTP_ERR_CMD_8BIT "5.5.2 Syntax error: 8-bit byte in command verb"
-#define SMTP_ERR_CMD_CTRL "5.5.2 Syntax error: control character in command verb"
+#define SMTP_ERR_CMD_NUL "NUL byte in command"
+#define SMTP_ERR_CMD_8BIT "8-bit byte in command verb"
+#define SMTP_ERR_CMD_CTRL "control character in command verb"
 #define SMTP_ERR_PARAM "5.5.4 Syntax error in parameters"
 #define SMTP_ERR_UNSUPPORTED "5.5.4 Unsupported parameter"
 #define SMTP_ERR_DUPLICATE "5.5.4 Duplicate parameter"

@@ -28,7 +28,7 @@ struct store_rcpt {
 struct store_msg {
 	struct store *store;
 	char id[24];
-	char tmp_path[PATH_MAX];
+	char tmp_path[PATH_MAX / 2];
 	char name[256]; /* Maildir base name, set at commit */
 	int fd;
 	int error; /* errno of the first failure */
@@ -37,6 +37,9 @@ struct store_msg {
 	size_t wlen;
 	struct store_rcpt *rcpts;
 	size_t n_rcpts;
+	char *envelope; /* queue entry for remote recipients, or NULL */
+	size_t envelope_len;
+	bool queued;    /* linked into queue/msg and queue/env */
 	void (*done_cb)(void *arg, int err);
 	void *done_arg;
 	struct store_msg *next; /* in a batch */
@@ -51,12 +54,15 @@ struct store {
 	struct store_msg *pending; /* waiting for the next batch, newest first */
 	bool flushing;            /* a batch is on the worker */
 	struct store_stats stats;
+	void (*queued_cb)(void *arg, const char *id);
+	void *queued_arg;
 };
 
 /* store_mkdirs - create data_dir, queue/tmp and mail/ (mode 0700). */
 static int store_mkdirs(const char *data_dir)
 {
-	static const char *const subdirs[] = { "", "/queue", "/queue/tmp", "/mail" };
+	static const char *const subdirs[] = { "",	     "/queue",	   "/queue/tmp",
+						"/queue/msg", "/queue/env", "/mail" };
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
@@ -220,17 +226,27 @@ static void store_msg_free(struct store_msg *m)
 	for (size_t i = 0; i < m->n_rcpts; i++)
 		free(m->rcpts[i].maildir);
 	free(m->rcpts);
+	free(m->envelope);
 	free(m->wbuf);
 	free(m);
+}
+
+/* store_tmp_env - the path of the envelope written beside the message in queue/tmp. */
+static void store_tmp_env(const struct store_msg *m, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s.env", m->tmp_path);
 }
 
 void store_msg_abort(struct store_msg **mp)
 {
 	struct store_msg *m = *mp;
+	char env[PATH_MAX];
 
 	if (m == NULL)
 		return;
 	unlink(m->tmp_path);
+	store_tmp_env(m, env, sizeof(env));
+	unlink(env);
 	store_msg_free(m);
 	*mp = NULL;
 }
@@ -248,10 +264,24 @@ static int store_link_one(struct store_msg *m, struct store_rcpt *r)
 	return link(m->tmp_path, dst);
 }
 
+/* store_queue_path - DATA_DIR/queue/{msg,env}/ID. */
+static void store_queue_path(const struct store_msg *m, const char *sub, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/queue/%s/%s", m->store->data_dir, sub, m->id);
+}
+
 /* store_unlink_all - undo the links of a message that failed. */
 static void store_unlink_all(struct store_msg *m)
 {
 	char dst[PATH_MAX];
+
+	if (m->queued) {
+		store_queue_path(m, "env", dst, sizeof(dst));
+		unlink(dst);
+		store_queue_path(m, "msg", dst, sizeof(dst));
+		unlink(dst);
+		m->queued = false;
+	}
 
 	for (size_t i = 0; i < m->n_rcpts; i++) {
 		if (!m->rcpts[i].linked)
@@ -262,9 +292,33 @@ static void store_unlink_all(struct store_msg *m)
 	}
 }
 
-/* store_deliver - link into every recipient's Maildir; all or nothing. */
+/* store_enqueue - link the text into queue/msg and move the envelope into queue/env. */
+static int store_enqueue(struct store_msg *m)
+{
+	char env_tmp[PATH_MAX], msg[PATH_MAX], env[PATH_MAX];
+
+	store_tmp_env(m, env_tmp, sizeof(env_tmp));
+	store_queue_path(m, "msg", msg, sizeof(msg));
+	store_queue_path(m, "env", env, sizeof(env));
+	if (link(m->tmp_path, msg) < 0)
+		return -1;
+	if (rename(env_tmp, env) < 0) {
+		int err = errno;
+		unlink(msg);
+		errno = err;
+		return -1;
+	}
+	m->queued = true;
+	return 0;
+}
+
+/* store_deliver - link into every recipient's Maildir and the queue; all or nothing. */
 static void store_deliver(struct store_msg *m)
 {
+	if (m->envelope != NULL && store_enqueue(m) < 0) {
+		m->error = errno;
+		return;
+	}
 	for (size_t i = 0; i < m->n_rcpts; i++) {
 		if (store_link_one(m, &m->rcpts[i]) < 0) {
 			m->error = errno;
@@ -298,9 +352,12 @@ static void store_batch_work(void *arg)
 
 	store_sync(s, batch);
 	for (struct store_msg *m = batch; m != NULL; m = m->next) {
+		char env_tmp[PATH_MAX];
 		if (m->error == 0)
 			store_deliver(m);
 		unlink(m->tmp_path);
+		store_tmp_env(m, env_tmp, sizeof(env_tmp));
+		unlink(env_tmp);
 	}
 	store_sync(s, batch);
 }
@@ -320,6 +377,8 @@ static void store_batch_done(void *arg)
 		if (m->error == 0)
 			s->stats.messages++;
 		m->done_cb(m->done_arg, m->error);
+		if (m->error == 0 && m->queued && s->queued_cb != NULL)
+			s->queued_cb(s->queued_arg, m->id);
 		store_msg_free(m);
 		m = next;
 	}
@@ -342,6 +401,34 @@ static void store_start_batch(struct store *s)
 	workq_submit(s->syncer, store_batch_work, store_batch_done, batch);
 }
 
+/* store_write_envelope - write the queue envelope beside the text in queue/tmp. */
+static void store_write_envelope(struct store_msg *m)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	store_tmp_env(m, path, sizeof(path));
+	errno = 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, m->envelope, m->envelope_len) != (ssize_t)m->envelope_len)
+		m->error = errno != 0 ? errno : EIO;
+	if (fd >= 0)
+		close(fd);
+}
+
+void store_msg_set_envelope(struct store_msg *m, char *text, size_t len)
+{
+	free(m->envelope);
+	m->envelope = text;
+	m->envelope_len = len;
+}
+
+void store_set_queued_cb(struct store *s, void (*cb)(void *arg, const char *id), void *arg)
+{
+	s->queued_cb = cb;
+	s->queued_arg = arg;
+}
+
 void store_msg_commit(struct store_msg *m, size_t wire_size, void (*done_cb)(void *arg, int err),
 		      void *arg)
 {
@@ -353,8 +440,10 @@ void store_msg_commit(struct store_msg *m, size_t wire_size, void (*done_cb)(voi
 	    maildir_name(m->name, sizeof(m->name), s->hostname, s->seq++, m->stored_size,
 			 wire_size) < 0)
 		m->error = ENAMETOOLONG;
-	if (m->error == 0 && m->n_rcpts == 0)
+	if (m->error == 0 && m->n_rcpts == 0 && m->envelope == NULL)
 		m->error = EINVAL;
+	if (m->error == 0 && m->envelope != NULL)
+		store_write_envelope(m);
 	free(m->wbuf);
 	m->wbuf = NULL;
 	close(m->fd);

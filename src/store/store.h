@@ -4,7 +4,8 @@
  * with every other commit waiting at that moment: one sync makes the batch's
  * data durable, each message is hard-linked into its recipients' Maildir
  * new/ directories (the Maildir is the queue for local mail), and a second
- * sync makes the links durable. Only then does the done callback run, so a
+ * sync makes the links durable. Messages with remote recipients are also
+ * linked into DATA_DIR/queue/msg with their envelope in queue/env. Only then does the done callback run, so a
  * 250 after DATA means the message is on stable storage. Syncs run on a
  * worker thread, never on the event loop.
  */
@@ -48,6 +49,17 @@ int store_msg_write(struct store_msg *m, const void *buf, size_t len);
 
 /* store_msg_add_mailbox - deliver to DATA_DIR/mail/DOMAIN/LOCAL; -1 if unsafe as a path. */
 int store_msg_add_mailbox(struct store_msg *m, const char *domain, const char *local);
+
+/*
+ * store_msg_set_envelope - also queue the message for outbound delivery
+ * with this queue envelope (see queue/queue_env.h); the store takes text.
+ * At commit it lands in DATA_DIR/queue/env/ID beside DATA_DIR/queue/msg/ID,
+ * in the same batch, before the done callback.
+ */
+void store_msg_set_envelope(struct store_msg *m, char *text, size_t len);
+
+/* store_set_queued_cb - called on the loop with the id of each newly queued message. */
+void store_set_queued_cb(struct store *s, void (*cb)(void *arg, const char *id), void *arg);
 
 /*
  * store_msg_commit - make the message durable in every recipient's Maildir.

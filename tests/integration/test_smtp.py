@@ -296,3 +296,28 @@ def test_concurrent_clients_every_message_once(postern):
     subjects = [m.split(b"Subject: ")[1].split(b"\n")[0] for m in postern.messages("alice@example.test")]
     assert len(subjects) == 1000
     assert len(set(subjects)) == 1000
+
+
+def test_trusted_network_relays_into_the_queue(make_postern):
+    import os
+    p = make_postern({"relay": {"trusted_networks": "127.0.0.2/32, ::1"}})
+    p.add_user("alice@example.test")
+    p.start()
+    with smtplib.SMTP("127.0.0.1", p.smtp_port, source_address=("127.0.0.2", 0)) as s:
+        assert s.sendmail("alice@example.test", ["Bob@Remote.Test", "alice@example.test"],
+                          MSG) == {}
+    with smtplib.SMTP("127.0.0.1", p.smtp_port, source_address=("127.0.0.3", 0)) as s:
+        s.ehlo()
+        s.mail("alice@example.test")
+        assert s.rcpt("bob@remote.test")[0] == 554
+    (local,) = p.messages("alice@example.test")
+    assert b"(trusted network 127.0.0.2/32)" in local
+    (env,) = os.listdir(os.path.join(p.data_dir, "queue", "env"))
+    text = open(os.path.join(p.data_dir, "queue", "env", env)).read()
+    assert text.startswith("postern-queue 1\n")
+    assert "from alice@example.test\n" in text
+    assert "rcpt P 0 0 Bob@remote.test\n" in text
+    assert "alice@example.test\n" not in text.split("from alice@example.test\n")[1]
+    queued = open(os.path.join(p.data_dir, "queue", "msg", env), "rb").read()
+    assert queued == local
+    assert p.stop() == 0

@@ -73,8 +73,9 @@ static void test_command_table(void **state)
 		if (rc != c->rc)
 			fail_msg("row %zu <%s>: rc %d, want %d", i, c->line, rc, c->rc);
 		if (rc < 0) {
+			/* a bare reason: the session replies "500 5.5.2 Error: <reason>" */
 			assert_non_null(error);
-			assert_true(strncmp(error, "5.5.2 ", 6) == 0);
+			assert_null(strstr(error, "5.5."));
 			continue;
 		}
 		if (cmd.verb != c->verb)

@@ -1,0 +1,134 @@
+/* queue_env - format and parse queue envelope files. */
+#include "queue/queue_env.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define QUEUE_ENV_MAGIC "postern-queue 1"
+
+/* queue_env_clean - copy text with line breaks and control bytes replaced. */
+static char *queue_env_clean(const char *s)
+{
+	char *c = xstrdup(s);
+
+	for (char *p = c; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	}
+	return c;
+}
+
+char *queue_env_format(const struct queue_env *env, size_t *len_r)
+{
+	char *text = NULL;
+	FILE *f = open_memstream(&text, len_r);
+
+	if (f == NULL)
+		fatal("open_memstream: out of memory");
+	fprintf(f, QUEUE_ENV_MAGIC "\nid %s\ncreated %" PRId64 "\nfrom %s\n", env->id, env->created,
+		env->from);
+	for (size_t i = 0; i < env->n_rcpts; i++) {
+		const struct queue_rcpt *r = &env->rcpts[i];
+		char *err = r->last_error != NULL ? queue_env_clean(r->last_error) : NULL;
+		fprintf(f, "rcpt %c %u %" PRId64 " %s%s%s\n", (char)r->state, r->attempts,
+			r->next_try, r->address, err ? " " : "", err ? err : "");
+		free(err);
+	}
+	if (fclose(f) != 0)
+		fatal("open_memstream: out of memory");
+	return text;
+}
+
+void queue_env_add_rcpt(struct queue_env *env, const char *address)
+{
+	env->rcpts = xrealloc(env->rcpts, (env->n_rcpts + 1) * sizeof(*env->rcpts));
+	env->rcpts[env->n_rcpts] = (struct queue_rcpt){
+		.address = xstrdup(address),
+		.state = QUEUE_RCPT_PENDING,
+	};
+	env->n_rcpts++;
+}
+
+/* queue_env_parse_rcpt - "S ATTEMPTS NEXT ADDRESS [ERROR]" after "rcpt ". */
+static int queue_env_parse_rcpt(struct queue_env *env, const char *v)
+{
+	char state, address[1024];
+	unsigned attempts;
+	int64_t next;
+	int used = 0;
+
+	if (sscanf(v, "%c %u %" SCNd64 " %1023s%n", &state, &attempts, &next, address, &used) != 4 ||
+	    (state != QUEUE_RCPT_PENDING && state != QUEUE_RCPT_DELIVERED &&
+	     state != QUEUE_RCPT_BOUNCED))
+		return -1;
+	queue_env_add_rcpt(env, address);
+	struct queue_rcpt *r = &env->rcpts[env->n_rcpts - 1];
+	r->state = (enum queue_rcpt_state)state;
+	r->attempts = attempts;
+	r->next_try = next;
+	if (v[used] == ' ' && v[used + 1] != '\0')
+		r->last_error = xstrdup(v + used + 1);
+	return 0;
+}
+
+/* queue_env_parse_line - one "key value" line. */
+static int queue_env_parse_line(struct queue_env *env, const char *line)
+{
+	if (strncmp(line, "id ", 3) == 0 && strlen(line + 3) < sizeof(env->id)) {
+		snprintf(env->id, sizeof(env->id), "%s", line + 3);
+		return 0;
+	}
+	if (strncmp(line, "created ", 8) == 0)
+		return sscanf(line + 8, "%" SCNd64, &env->created) == 1 ? 0 : -1;
+	if (strncmp(line, "from ", 5) == 0 || strcmp(line, "from") == 0) {
+		free(env->from);
+		env->from = xstrdup(line[4] == ' ' ? line + 5 : "");
+		return 0;
+	}
+	if (strncmp(line, "rcpt ", 5) == 0)
+		return queue_env_parse_rcpt(env, line + 5);
+	return 0; /* unknown keys are skipped: newer versions may add some */
+}
+
+int queue_env_parse(struct queue_env *env_r, const char *text, size_t len, const char **error_r)
+{
+	char *copy = xstrndup(text, len), *save = NULL;
+	char *line = strtok_r(copy, "\n", &save);
+	int rc = 0;
+
+	memset(env_r, 0, sizeof(*env_r));
+	if (line == NULL || strcmp(line, QUEUE_ENV_MAGIC) != 0) {
+		*error_r = "not a postern queue file";
+		rc = -1;
+	}
+	while (rc == 0 && (line = strtok_r(NULL, "\n", &save)) != NULL) {
+		if (queue_env_parse_line(env_r, line) < 0) {
+			*error_r = "malformed line in queue file";
+			rc = -1;
+		}
+	}
+	free(copy);
+	if (rc == 0 && (env_r->id[0] == '\0' || env_r->from == NULL || env_r->n_rcpts == 0)) {
+		*error_r = "incomplete queue file";
+		rc = -1;
+	}
+	if (rc < 0)
+		queue_env_clear(env_r);
+	return rc;
+}
+
+void queue_env_clear(struct queue_env *env)
+{
+	for (size_t i = 0; i < env->n_rcpts; i++) {
+		free(env->rcpts[i].address);
+		free(env->rcpts[i].last_error);
+	}
+	free(env->rcpts);
+	free(env->from);
+	memset(env, 0, sizeof(*env));
+}
