@@ -20,6 +20,7 @@ struct posternctl_command {
 
 static const struct posternctl_command posternctl_commands[] = {
 	{ "user", ctl_user_main, "user add|del|passwd|list ..." },
+	{ "relay", ctl_relay_main, "relay list|grant|revoke|check|report ..." },
 };
 
 #define POSTERNCTL_N_COMMANDS (sizeof(posternctl_commands) / sizeof(posternctl_commands[0]))

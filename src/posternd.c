@@ -7,12 +7,20 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "auth/auth_verify.h"
 #include "config/cfg.h"
+#include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/listen.h"
+#include "pop3/pop3_session.h"
+#include "queue/queue.h"
+#include "relay/grant_store.h"
+#include "relay/policy_server.h"
 #include "smtp/smtp_session.h"
 #include "store/store.h"
+#include "tls/tls.h"
 #include "util/log.h"
+#include "util/workq.h"
 #include "util/xalloc.h"
 
 static void posternd_usage(void)
@@ -81,6 +89,16 @@ static void posternd_reload_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	if (strcmp(cfg->data_dir, d->cfg->data_dir) != 0 || strcmp(cfg->hostname, d->cfg->hostname))
 		log_warn("reload: data_dir and hostname changes take effect after a restart");
+	SSL_CTX *tls = tls_server_ctx_new(cfg, &error);
+	if (tls == NULL) {
+		log_err("reload failed, keeping the running configuration: %s", error);
+		free(error);
+		cfg_free(cfg);
+		free(cfg);
+		return;
+	}
+	SSL_CTX_free(d->tls); /* sessions hold their own references */
+	d->tls = tls;
 	cfg_free(d->cfg);
 	free(d->cfg);
 	d->cfg = cfg;
@@ -105,6 +123,22 @@ static void posternd_banner(const struct daemon *d)
 		 cfg->local_domains.n > 0 ? cfg->local_domains.items[0] : "example.test");
 }
 
+/*
+ * posternd_relay_setup - open the grant store and the policy service. A
+ * store that cannot be opened is logged, not fatal: local mail goes on,
+ * and relay checks answer 451 4.3.0 until a restart.
+ */
+static int posternd_relay_setup(struct daemon *d, char **error_r)
+{
+	char *error = NULL;
+
+	if ((d->relay_store = relay_store_open(d->cfg->relay_store, d->base, &error)) == NULL) {
+		log_err("%s; relaying on grants is unavailable", error);
+		free(error);
+	}
+	return listen_add(d, &d->cfg->policy_listen, "policy", relay_policy_server_start, error_r);
+}
+
 /* posternd_setup - open the store and the users file, bind the listeners. */
 static int posternd_setup(struct daemon *d)
 {
@@ -116,8 +150,19 @@ static int posternd_setup(struct daemon *d)
 		free(error);
 		error = NULL;
 	}
+	d->auth = auth_new(d->base);
+	d->io = workq_new(d->base, 2, "io");
 	if ((d->store = store_open(d->base, d->cfg->data_dir, d->cfg->hostname, &error)) == NULL ||
-	    listen_add(d, &d->cfg->smtp_listen, "smtp", smtp_session_start, &error) < 0) {
+	    (d->queue = queue_open(d, &error)) == NULL ||
+	    (d->control = control_open(d, d->queue, &error)) == NULL ||
+	    posternd_relay_setup(d, &error) < 0 ||
+	    (d->tls = tls_server_ctx_new(d->cfg, &error)) == NULL ||
+	    listen_add(d, &d->cfg->smtp_listen, "smtp", smtp_session_start, &error) < 0 ||
+	    listen_add(d, &d->cfg->pop3_listen, "pop3", pop3_session_start, &error) < 0 ||
+	    listen_add(d, &d->cfg->submission_listen, "submission", smtp_submission_start,
+		       &error) < 0 ||
+	    listen_add(d, &d->cfg->submission_listen_tls, "submissions", smtp_submissions_start,
+		       &error) < 0) {
 		log_err("%s", error);
 		free(error);
 		return -1;
@@ -131,9 +176,15 @@ static void posternd_teardown(struct daemon *d)
 	struct store_stats st = { 0 };
 
 	listen_close_all(d);
+	control_free(&d->control);
+	queue_free(&d->queue); /* before the store: it takes the store's callbacks */
 	if (d->store != NULL)
 		store_get_stats(d->store, &st);
 	store_close(&d->store);
+	relay_store_close(&d->relay_store);
+	auth_free(&d->auth);
+	workq_free(&d->io);
+	SSL_CTX_free(d->tls);
 	log_info("stopped: messages=%lu batches=%lu syncs=%lu", st.messages, st.batches, st.syncs);
 	users_free(&d->users);
 	cfg_free(d->cfg);

@@ -29,4 +29,7 @@ int ctl_read_line(char *buf, size_t size, const char **error_r);
 /* ctl_user_main - "user add|del|passwd|list ..." */
 int ctl_user_main(const struct cfg *cfg, int argc, char **argv);
 
+/* ctl_relay_main - "relay list|grant|revoke|check|report ..." */
+int ctl_relay_main(const struct cfg *cfg, int argc, char **argv);
+
 #endif

@@ -1,6 +1,6 @@
 /*
  * daemon - what every service of posternd shares: the event loop, the
- * configuration in force, the account database, the message store, the
+ * configuration in force, the account database, the message store, password checks, TLS, the
  * worker pool for password checks, and the list of open connections (so
  * that SIGTERM can end them cleanly).
  */
@@ -13,8 +13,14 @@
 #include "auth/users.h"
 #include "config/cfg.h"
 
+struct auth;
 struct event_base;
+struct ssl_ctx_st;
+struct relay_store;
 struct store;
+struct queue;
+struct control;
+struct workq;
 struct daemon_listener;
 
 /* A connection of any service, linked into the daemon's list. */
@@ -30,6 +36,12 @@ struct daemon {
 	const char *cfg_path; /* NULL: embedded default */
 	struct users_db users;
 	struct store *store;
+	struct queue *queue;     /* outbound delivery (queue/queue.h) */
+	struct control *control; /* DATA_DIR/control socket (daemon/control.h) */
+	struct relay_store *relay_store; /* grants (relay/grant_store.h); NULL: failed to open */
+	struct auth *auth;       /* password checks off the loop (auth/auth_verify.h) */
+	struct workq *io;        /* blocking file work off the loop: POP3 maildrop scans, UPDATE */
+	struct ssl_ctx_st *tls;  /* server TLS context (tls/tls.h), reloaded on SIGHUP */
 	struct daemon_listener *listeners;
 	struct daemon_conn conns; /* list head */
 	unsigned long n_conns;

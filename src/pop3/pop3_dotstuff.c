@@ -28,27 +28,39 @@ static void pop3_dotstuff_eol(struct pop3_dotstuff *st)
 	st->prev_cr = false;
 }
 
+/* pop3_dotstuff_text - copy seg bytes of one line's text (no LF), stuffing a leading dot. */
+static size_t pop3_dotstuff_text(struct pop3_dotstuff *st, const char *seg, size_t n, char *out)
+{
+	size_t o = 0;
+
+	if (st->line_start && seg[0] == '.')
+		out[o++] = '.';
+	memcpy(out + o, seg, n);
+	/* a line is empty while it holds at most one CR (the CR of its CRLF) */
+	st->line_empty = st->line_empty && n == 1 && seg[0] == '\r' && !st->prev_cr;
+	st->prev_cr = seg[n - 1] == '\r';
+	st->line_start = false;
+	return o + n;
+}
+
 size_t pop3_dotstuff_feed(struct pop3_dotstuff *st, const char *in, size_t len, char *out,
 			  size_t *out_len_r)
 {
-	size_t i, o = 0;
+	size_t i = 0, o = 0;
 
-	for (i = 0; i < len && !st->done; i++) {
-		char c = in[i];
-		if (c == '\n') {
-			if (!st->prev_cr)
-				out[o++] = '\r';
-			out[o++] = '\n';
-			pop3_dotstuff_eol(st);
-			continue;
-		}
-		if (st->line_start && c == '.')
-			out[o++] = '.';
-		if (c != '\r' || st->prev_cr)
-			st->line_empty = false;
-		out[o++] = c;
-		st->prev_cr = c == '\r';
-		st->line_start = false;
+	while (i < len && !st->done) {
+		const char *lf = memchr(in + i, '\n', len - i);
+		size_t n = lf != NULL ? (size_t)(lf - (in + i)) : len - i;
+		if (n > 0)
+			o += pop3_dotstuff_text(st, in + i, n, out + o);
+		i += n;
+		if (lf == NULL)
+			break;
+		if (!st->prev_cr)
+			out[o++] = '\r';
+		out[o++] = '\n';
+		i++;
+		pop3_dotstuff_eol(st);
 	}
 	*out_len_r = o;
 	return i;

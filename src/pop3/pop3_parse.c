@@ -91,11 +91,13 @@ static int pop3_split_args(const char *p, const char *end, const struct pop3_ver
 	while (p < end && cmd->argc < def->max) {
 		enum pop3_arg_kind kind = def->kinds[cmd->argc];
 		const char *stop = end;
-		if (kind != POP3_ARG_REST) {
+		if (kind != POP3_ARG_REST || cmd->argc > 0) {
 			while (p < end && *p == ' ')
 				p++;
 			if (p == end)
 				break;
+		}
+		if (kind != POP3_ARG_REST) {
 			stop = memchr(p, ' ', (size_t)(end - p));
 			stop = stop != NULL ? stop : end;
 		}

@@ -64,7 +64,7 @@ static int queue_env_parse_rcpt(struct queue_env *env, const char *v)
 
 	if (sscanf(v, "%c %u %" SCNd64 " %1023s%n", &state, &attempts, &next, address, &used) != 4 ||
 	    (state != QUEUE_RCPT_PENDING && state != QUEUE_RCPT_DELIVERED &&
-	     state != QUEUE_RCPT_BOUNCED))
+	     state != QUEUE_RCPT_FAILED && state != QUEUE_RCPT_BOUNCED))
 		return -1;
 	queue_env_add_rcpt(env, address);
 	struct queue_rcpt *r = &env->rcpts[env->n_rcpts - 1];

@@ -9,7 +9,11 @@
  *   from alice@example.test         (empty for the null sender)
  *   rcpt P 0 0 bob@remote.test       (state attempts next-try address [last error])
  *
- * States: P pending, D delivered, B bounced. Formatting and parsing are
+ * States: P pending, D delivered, F failed (permanently; the DSN to the
+ * sender is not yet durable), B bounced (the DSN is queued, or the sender
+ * was <>). A restart sends the DSN of F recipients again, so a crash loses
+ * no bounce. last error is free text: "RELAY said: CODE TEXT" for a
+ * server's reply, "X.Y.Z reason" for our own. Formatting and parsing are
  * pure functions; writing the file durably is the caller's job.
  */
 #ifndef POSTERN_QUEUE_ENV_H
@@ -21,6 +25,7 @@
 enum queue_rcpt_state {
 	QUEUE_RCPT_PENDING = 'P',
 	QUEUE_RCPT_DELIVERED = 'D',
+	QUEUE_RCPT_FAILED = 'F',
 	QUEUE_RCPT_BOUNCED = 'B',
 };
 

@@ -47,10 +47,10 @@ static int relay_cidr_prefix(const char *text, unsigned max)
 {
 	unsigned v = 0;
 
-	if (*text == '\0' || strlen(text) > 3)
+	if (*text == '\0')
 		return -1;
 	for (; *text != '\0'; text++) {
-		if (*text < '0' || *text > '9')
+		if (*text < '0' || *text > '9' || v > max)
 			return -1;
 		v = v * 10 + (unsigned)(*text - '0');
 	}

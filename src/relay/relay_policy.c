@@ -4,12 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "relay/cidr.h"
+#include "relay/relay_check.h"
 
 enum relay_decision relay_decide(const struct cfg *cfg, const struct relay_client *client,
 				 const char *domain, char *note_r, size_t size)
 {
-	uint8_t addr[16];
 	const char *net;
 
 	note_r[0] = '\0';
@@ -19,8 +18,7 @@ enum relay_decision relay_decide(const struct cfg *cfg, const struct relay_clien
 		snprintf(note_r, size, "authenticated as %s", client->auth_login);
 		return RELAY_ALLOWED;
 	}
-	if (relay_cidr_ip(client->ip, addr) == 0 &&
-	    relay_cidr_list_match(&cfg->trusted_networks, addr, &net)) {
+	if (relay_check_trusted(cfg, client->ip, &net)) {
 		snprintf(note_r, size, "trusted network %s", net);
 		return RELAY_ALLOWED;
 	}

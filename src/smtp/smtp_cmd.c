@@ -7,7 +7,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth/auth_verify.h"
 #include "queue/queue_env.h"
+#include "relay/relay_check.h"
 #include "relay/relay_policy.h"
 #include "smtp/smtp_internal.h"
 #include "store/store.h"
@@ -47,6 +49,20 @@ static int smtp_set_helo(struct smtp_session *s, const char *args, size_t len)
 	return 0;
 }
 
+/*
+ * smtp_auth_offer - the mechanisms this connection may use: no passwords in
+ * clear (RFC 4954 4), and CRAM-MD5 only when some account has the shared
+ * secret it needs (clients that see it prefer it, with their password).
+ */
+static const char *smtp_auth_offer(struct smtp_session *s)
+{
+	bool cram = auth_have_secrets(s->daemon->auth, &s->daemon->users);
+
+	if (smtp_plaintext_ok(s))
+		return cram ? "PLAIN LOGIN CRAM-MD5" : "PLAIN LOGIN";
+	return cram ? "CRAM-MD5" : NULL;
+}
+
 static void smtp_cmd_ehlo(struct smtp_session *s, const char *args, size_t len)
 {
 	const struct cfg *cfg = s->daemon->cfg;
@@ -59,6 +75,11 @@ static void smtp_cmd_ehlo(struct smtp_session *s, const char *args, size_t len)
 	smtp_reply(s, "250-SIZE %zu", cfg->max_message_size);
 	smtp_reply(s, "250-8BITMIME");
 	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
+	if (!s->tls && s->daemon->tls != NULL)
+		smtp_reply(s, "250-STARTTLS");
+	const char *mechs = s->auth_login == NULL ? smtp_auth_offer(s) : NULL;
+	if (mechs != NULL)
+		smtp_reply(s, "250-AUTH %s", mechs);
 	smtp_reply(s, "250 SMTPUTF8");
 }
 
@@ -69,6 +90,18 @@ static void smtp_cmd_helo(struct smtp_session *s, const char *args, size_t len)
 		smtp_reply(s, "250 %s", s->daemon->cfg->hostname);
 }
 
+/* smtp_sender_ok - an authenticated client sends as its own address (or <>). */
+static bool smtp_sender_ok(const struct smtp_session *s, const struct smtp_path *path)
+{
+	const char *login = s->auth_login;
+	size_t local_len = strlen(path->local);
+
+	if (login == NULL || path->null_path)
+		return true;
+	return strncasecmp(login, path->local, local_len) == 0 && login[local_len] == '@' &&
+	       strcasecmp(login + local_len + 1, path->domain) == 0;
+}
+
 static void smtp_cmd_mail(struct smtp_session *s, const char *args, size_t len)
 {
 	const struct cfg *cfg = s->daemon->cfg;
@@ -76,8 +109,17 @@ static void smtp_cmd_mail(struct smtp_session *s, const char *args, size_t len)
 	const char *error;
 	int code;
 
+	if (s->service == SMTP_SERVICE_SUBMISSION && s->auth_login == NULL) {
+		smtp_reply(s, "530 5.7.0 Authentication required");
+		return;
+	}
 	if (smtp_path_parse(args, len, SMTP_PATH_MAIL, &path, &code, &error) < 0) {
 		smtp_reply(s, "%d %s", code, error);
+		return;
+	}
+	if (!smtp_sender_ok(s, &path)) {
+		smtp_reply(s, "553 5.7.1 <%s@%s>: Sender address rejected: not owned by user %s",
+			   path.local, path.domain, s->auth_login);
 		return;
 	}
 	if (path.size_set && path.size > cfg->max_message_size) {
@@ -147,9 +189,49 @@ static void smtp_relay_rcpt(struct smtp_session *s, const struct smtp_path *path
 	smtp_add_rcpt(s, path, true);
 }
 
+/* smtp_rcpt_grant_cb - the grant store answered for a recipient waiting in RCPT. */
+static void smtp_rcpt_grant_cb(void *arg, const struct relay_check_answer *a)
+{
+	struct smtp_session *s = arg;
+	struct smtp_txn *txn = s->txn;
+	struct smtp_path *path = txn->pending_rcpt;
+	char why[256], note[320];
+
+	txn->pending_rcpt = NULL;
+	relay_check_describe(a, why, sizeof(why));
+	if (s->gone) {
+		/* nothing to answer */
+	} else if (a->result == RELAY_CHECK_GRANT) {
+		snprintf(note, sizeof(note), "POP-before-SMTP grant of %s", a->grant.login);
+		if (txn->grant_login == NULL)
+			txn->grant_login = xstrdup(a->grant.login);
+		smtp_relay_rcpt(s, path, note);
+	} else if (a->result == RELAY_CHECK_ERROR) {
+		log_err("%08x smtp relay check failed ip=%s: %s", s->id, s->ip, why);
+		smtp_reply(s, "451 4.3.0 Relay check temporarily unavailable, try again later");
+	} else {
+		log_info("%08x smtp reject rcpt=<%s@%s> ip=%s: %s", s->id, path->local,
+			 path->domain, s->ip, why);
+		smtp_reply(s, "%s", relay_refusal_text());
+	}
+	free(path);
+	smtp_resume(s, txn->n_rcpts > 0 ? SMTP_S_RCPT : SMTP_S_MAIL);
+}
+
+/* smtp_rcpt_ask_grant - ask the grant store; the session waits (pipelined input stays queued). */
+static void smtp_rcpt_ask_grant(struct smtp_session *s, const struct smtp_path *path)
+{
+	struct daemon *d = s->daemon;
+
+	s->txn->pending_rcpt = xmalloc(sizeof(*path));
+	*s->txn->pending_rcpt = *path;
+	smtp_set_state(s, SMTP_S_BUSY);
+	relay_check(d->base, d->relay_store, d->cfg, s->ip, time(NULL), smtp_rcpt_grant_cb, s);
+}
+
 static void smtp_cmd_rcpt(struct smtp_session *s, const char *args, size_t len)
 {
-	struct relay_client client = { .ip = s->ip };
+	struct relay_client client = { .ip = s->ip, .auth_login = s->auth_login };
 	struct smtp_path path;
 	const char *error;
 	char note[128];
@@ -171,7 +253,9 @@ static void smtp_cmd_rcpt(struct smtp_session *s, const char *args, size_t len)
 	case RELAY_ALLOWED:
 		smtp_relay_rcpt(s, &path, note);
 		return;
-	case RELAY_NEED_GRANT: /* the grant store is wired in by the POP-before-SMTP issue */
+	case RELAY_NEED_GRANT:
+		smtp_rcpt_ask_grant(s, &path);
+		return;
 	case RELAY_REFUSED:
 		break;
 	}
@@ -238,6 +322,21 @@ static void smtp_cmd_help(struct smtp_session *s, const char *args, size_t len)
 	smtp_reply(s, "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP");
 }
 
+static void smtp_cmd_starttls(struct smtp_session *s, const char *args, size_t len)
+{
+	(void)args;
+	if (len > 0) {
+		smtp_reply(s, "501 5.5.4 Syntax: STARTTLS");
+	} else if (s->tls) {
+		smtp_reply(s, "503 5.5.1 Error: TLS already active");
+	} else if (s->daemon->tls == NULL) {
+		smtp_reply(s, "454 4.7.0 TLS not available");
+	} else {
+		smtp_reply(s, "220 2.0.0 Ready to start TLS");
+		smtp_start_tls(s);
+	}
+}
+
 static void smtp_cmd_unavailable(struct smtp_session *s, const char *args, size_t len)
 {
 	(void)args;
@@ -257,8 +356,8 @@ static const struct smtp_cmd_def smtp_cmd_table[] = {
 	{ SMTP_VERB_VRFY, smtp_cmd_vrfy, SMTP_S_ANY },
 	{ SMTP_VERB_HELP, smtp_cmd_help, SMTP_S_ANY },
 	{ SMTP_VERB_EXPN, smtp_cmd_unavailable, SMTP_S_ANY },
-	{ SMTP_VERB_STARTTLS, smtp_cmd_unavailable, SMTP_S_ANY },
-	{ SMTP_VERB_AUTH, smtp_cmd_unavailable, SMTP_S_ANY },
+	{ SMTP_VERB_STARTTLS, smtp_cmd_starttls, SMTP_S_CONNECTED | SMTP_S_READY },
+	{ SMTP_VERB_AUTH, smtp_cmd_auth, SMTP_S_READY },
 };
 
 /* smtp_cmd_refusal - the 503 for a verb sent in the wrong state. */
@@ -297,6 +396,19 @@ void smtp_dispatch(struct smtp_session *s, const char *line, size_t len)
 	smtp_reply(s, "500 5.5.2 Error: command not recognized");
 }
 
+/* smtp_protocol - the "with" of Received: (RFC 3848). */
+static const char *smtp_protocol(const struct smtp_session *s)
+{
+	static const char *const names[2][2][2] = {
+		{ { "SMTP", "SMTP" }, { "SMTPS", "SMTPS" } },
+		{ { "ESMTP", "ESMTPA" }, { "ESMTPS", "ESMTPSA" } },
+	};
+
+	if (s->txn->smtputf8)
+		return s->auth_login ? "UTF8SMTPA" : "UTF8SMTP";
+	return names[s->esmtp][s->tls][s->auth_login != NULL];
+}
+
 /* smtp_received - the Received: header (RFC 5321 4.4) with LF line ends. */
 static int smtp_received(struct smtp_session *s, char *buf, size_t size, size_t *lines_r)
 {
@@ -314,8 +426,7 @@ static int smtp_received(struct smtp_session *s, char *buf, size_t size, size_t 
 	n = snprintf(buf, size,
 		     "Received: from %s ([%s])%s%s%s\n\tby %s (postern) with %s id %s%s;\n\t%s\n",
 		     s->helo, s->ip, txn->relay_note[0] ? "\n\t(" : "", txn->relay_note,
-		     txn->relay_note[0] ? ")" : "", s->daemon->cfg->hostname,
-		     txn->smtputf8 ? "UTF8SMTP" : s->esmtp ? "ESMTP" : "SMTP",
+		     txn->relay_note[0] ? ")" : "", s->daemon->cfg->hostname, smtp_protocol(s),
 		     store_msg_id(txn->msg), rcpt, date);
 	*lines_r = (txn->n_rcpts == 1 ? 4 : 3) + (txn->relay_note[0] ? 1 : 0);
 	return n < 0 || (size_t)n >= size ? -1 : n;
@@ -341,6 +452,56 @@ static void smtp_queue_remote(struct smtp_txn *txn)
 	}
 	env.from = NULL; /* borrowed */
 	queue_env_clear(&env);
+}
+
+/* smtp_add_missing_headers - Date: and Message-ID: where the client left them out. */
+static int smtp_add_missing_headers(struct smtp_session *s)
+{
+	struct smtp_txn *txn = s->txn;
+	char buf[512], date[64];
+	size_t n = 0, lines = 0;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (!txn->headers.saw_date) {
+		localtime_r(&now, &tm);
+		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "Date: %s\n", date);
+		lines++;
+	}
+	if (!txn->headers.saw_message_id) {
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "Message-ID: <%s@%s>\n",
+				      store_msg_id(txn->msg), s->daemon->cfg->hostname);
+		lines++;
+	}
+	txn->header_wire += n + lines;
+	return n > 0 ? store_msg_write(txn->msg, buf, n) : 0;
+}
+
+int smtp_data_write(struct smtp_session *s, const char *buf, size_t len)
+{
+	struct smtp_txn *txn = s->txn;
+
+	if (txn->fix_headers && !txn->headers.done) {
+		size_t end = smtp_headers_feed(&txn->headers, buf, len);
+		if (txn->headers.done) {
+			if (store_msg_write(txn->msg, buf, end) < 0 || smtp_add_missing_headers(s) < 0)
+				return -1;
+			buf += end;
+			len -= end;
+		}
+	}
+	return store_msg_write(txn->msg, buf, len);
+}
+
+int smtp_data_complete(struct smtp_session *s)
+{
+	struct smtp_txn *txn = s->txn;
+
+	if (!txn->fix_headers || txn->headers.done)
+		return 0;
+	txn->headers.done = true; /* a message of headers only */
+	return smtp_add_missing_headers(s);
 }
 
 /* smtp_data_fail - drop the message that DATA could not start; -1 with errno set. */
@@ -371,6 +532,8 @@ int smtp_data_begin(struct smtp_session *s)
 	if (store_msg_write(txn->msg, header, (size_t)n) < 0)
 		return smtp_data_fail(txn, errno);
 	txn->header_wire = (size_t)n + lines;
+	txn->fix_headers = s->service == SMTP_SERVICE_SUBMISSION;
+	smtp_headers_init(&txn->headers);
 	txn->chunk = xmalloc(SMTP_DATA_CHUNK);
 	smtp_data_init(&txn->reader, s->daemon->cfg->max_message_size, SMTP_TEXT_LINE_MAX);
 	return 0;

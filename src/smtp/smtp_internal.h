@@ -12,6 +12,7 @@
 
 #include "daemon/daemon.h"
 #include "smtp/smtp_data.h"
+#include "smtp/smtp_headers.h"
 #include "smtp/smtp_parse.h"
 
 #define SMTP_LINE_MAX 512          /* command line with CRLF, RFC 5321 4.5.3.1.4 */
@@ -29,7 +30,15 @@ enum smtp_state {
 	SMTP_S_DATA = 1 << 4,      /* reading the message */
 	SMTP_S_BUSY = 1 << 5,      /* waiting for the store */
 	SMTP_S_CLOSING = 1 << 6,   /* flushing the last reply */
+	SMTP_S_AUTH = 1 << 7,      /* the next line answers an AUTH challenge */
 };
+
+enum smtp_service {
+	SMTP_SERVICE_MTA,        /* port 25: mail for local domains, relaying by policy */
+	SMTP_SERVICE_SUBMISSION, /* ports 587/465: AUTH before MAIL (RFC 6409) */
+};
+
+struct smtp_auth;
 
 struct smtp_rcpt {
 	char *local;  /* lower case when local; as sent when remote */
@@ -42,11 +51,15 @@ struct smtp_txn {
 	struct smtp_rcpt *rcpts;
 	size_t n_rcpts;
 	bool smtputf8;
-	char relay_note[128]; /* why relaying was allowed, for Received: */
+	char relay_note[320]; /* why relaying was allowed, for Received: */
+	char *grant_login;    /* relayed on this login's POP-before-SMTP grant */
+	struct smtp_path *pending_rcpt; /* waiting for the grant store */
 	struct store_msg *msg;
 	struct smtp_data_reader reader;
 	char *chunk;        /* DATA output scratch, SMTP_DATA_CHUNK bytes */
-	size_t header_wire; /* Received: size with CRLF line ends */
+	size_t header_wire; /* added headers' size with CRLF line ends */
+	bool fix_headers;   /* submission: add a missing Date: / Message-ID: */
+	struct smtp_header_scan headers;
 	int store_errno;    /* first write error while reading DATA */
 };
 
@@ -57,12 +70,16 @@ struct smtp_session {
 	uint32_t id;
 	uint8_t state;
 	uint8_t errors;
+	uint8_t service; /* enum smtp_service */
+	bool tls;
 	bool esmtp;
 	bool skipping_line; /* discarding the rest of an overlong line */
 	bool paused;        /* output over SMTP_OUTPUT_MAX */
 	bool gone;          /* the client left while the store was busy */
 	char ip[INET6_ADDRSTRLEN];
 	char *helo;
+	char *auth_login;        /* after a successful AUTH */
+	struct smtp_auth *auth;  /* an AUTH exchange in progress */
 	struct smtp_txn *txn;
 };
 
@@ -84,7 +101,31 @@ void smtp_dispatch(struct smtp_session *s, const char *line, size_t len);
 /* smtp_data_begin - after 354: open the message and write the Received: header. */
 int smtp_data_begin(struct smtp_session *s);
 
+/* smtp_data_write - store message text (LF line ends) read from DATA; -1 with errno. */
+int smtp_data_write(struct smtp_session *s, const char *buf, size_t len);
+
+/* smtp_data_complete - after the last text: what submission still adds; -1 with errno. */
+int smtp_data_complete(struct smtp_session *s);
+
 /* smtp_data_end - the end of DATA was read: answer an error or commit. */
 void smtp_data_end(struct smtp_session *s);
+
+/* smtp_start_tls - after "220 Ready to start TLS": drop pending plaintext, wrap in TLS, reset. */
+void smtp_start_tls(struct smtp_session *s);
+
+/* smtp_resume - a session that waited (BUSY) goes on in state: read pipelined input. */
+void smtp_resume(struct smtp_session *s, enum smtp_state state);
+
+/* smtp_plaintext_ok - may passwords cross this connection (TLS, or auth.allow_plaintext)? */
+bool smtp_plaintext_ok(const struct smtp_session *s);
+
+/* smtp_cmd_auth - the AUTH command (smtp_auth.c). */
+void smtp_cmd_auth(struct smtp_session *s, const char *args, size_t len);
+
+/* smtp_auth_response - a line answering an AUTH challenge (smtp_auth.c). */
+void smtp_auth_response(struct smtp_session *s, const char *line, size_t len);
+
+/* smtp_auth_free - drop an AUTH exchange, wiping what it held. */
+void smtp_auth_free(struct smtp_auth **authp);
 
 #endif

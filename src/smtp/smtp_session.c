@@ -5,13 +5,19 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <netinet/tcp.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "relay/relay_check.h"
 #include "smtp/smtp_internal.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -50,6 +56,8 @@ void smtp_txn_free(struct smtp_txn **txnp)
 	}
 	free(txn->rcpts);
 	free(txn->from);
+	free(txn->grant_login);
+	free(txn->pending_rcpt);
 	free(txn->chunk);
 	free(txn);
 	*txnp = NULL;
@@ -60,9 +68,11 @@ static void smtp_session_free(struct smtp_session *s)
 {
 	log_info("%08x smtp disconnect ip=%s", s->id, s->ip);
 	smtp_txn_free(&s->txn);
+	smtp_auth_free(&s->auth);
 	bufferevent_free(s->bev);
 	daemon_conn_remove(s->daemon, &s->conn);
 	free(s->helo);
+	free(s->auth_login);
 	free(s);
 }
 
@@ -93,13 +103,23 @@ static int smtp_session_line(struct smtp_session *s)
 		return want > 0;
 	}
 	size_t len = (size_t)(lf - buf);
-	if (s->skipping_line)
-		s->skipping_line = false;
-	else if (len == 0 || buf[len - 1] != '\r')
-		smtp_reply(s, "500 5.5.2 Lines must end with CRLF (RFC 5321 2.3.8)");
-	else
-		smtp_dispatch(s, buf, len - 1);
+	char line[SMTP_LINE_MAX];
+	bool skipped = s->skipping_line, crlf = len > 0 && buf[len - 1] == '\r';
+
+	/* The line leaves the buffer before it runs: a handler may swap the bufferevent. */
+	if (crlf)
+		memcpy(line, buf, len - 1);
 	evbuffer_drain(in, len + 1);
+	s->skipping_line = false;
+	if (skipped)
+		return 1;
+	if (!crlf)
+		smtp_reply(s, "500 5.5.2 Lines must end with CRLF (RFC 5321 2.3.8)");
+	else if (s->state == SMTP_S_AUTH)
+		smtp_auth_response(s, line, len - 1);
+	else
+		smtp_dispatch(s, line, len - 1);
+	OPENSSL_cleanse(line, len); /* it may have been a password */
 	return 1;
 }
 
@@ -117,7 +137,7 @@ static int smtp_session_data(struct smtp_session *s)
 		size_t out_len = 0;
 		size_t used = smtp_data_feed(&txn->reader, buf, n, txn->chunk, &out_len);
 		if (out_len > 0 && txn->reader.error == SMTP_DATA_OK && txn->store_errno == 0 &&
-		    store_msg_write(txn->msg, txn->chunk, out_len) < 0)
+		    smtp_data_write(s, txn->chunk, out_len) < 0)
 			txn->store_errno = errno;
 		evbuffer_drain(in, used);
 		if (txn->reader.done) {
@@ -184,6 +204,13 @@ static void smtp_session_event_cb(struct bufferevent *bev, short what, void *arg
 		smtp_close(s);
 		return;
 	}
+	if (what == BEV_EVENT_CONNECTED) /* the TLS handshake is done */
+		return;
+	if ((what & BEV_EVENT_ERROR) && s->tls) {
+		unsigned long e = bufferevent_get_openssl_error(s->bev);
+		log_info("%08x smtp tls error ip=%s: %s", s->id, s->ip,
+			 e ? ERR_reason_error_string(e) : strerror(EVUTIL_SOCKET_ERROR()));
+	}
 	if (s->state == SMTP_S_BUSY) {
 		s->gone = true; /* freed when the store answers */
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
@@ -212,6 +239,8 @@ static void smtp_session_commit_cb(void *arg, int err)
 	if (err == 0) {
 		log_info("%08x smtp queued id=%s from=<%s> nrcpt=%zu size=%zu", s->id, id,
 			 s->txn->from, s->txn->n_rcpts, s->txn->reader.size);
+		if (s->txn->grant_login != NULL)
+			relay_use_record(s->daemon->relay_store, s->txn->grant_login, time(NULL));
 		if (!s->gone)
 			smtp_reply(s, "250 2.0.0 Ok: queued as %s", id);
 	} else {
@@ -223,21 +252,28 @@ static void smtp_session_commit_cb(void *arg, int err)
 	}
 	s->txn->msg = NULL; /* the store owned and freed it */
 	smtp_txn_free(&s->txn);
-	if (s->gone || s->daemon->stopping) {
-		if (s->gone)
-			smtp_session_free(s);
-		else
-			smtp_close(s);
-		return;
+	smtp_resume(s, SMTP_S_READY);
+}
+
+void smtp_resume(struct smtp_session *s, enum smtp_state state)
+{
+	if (s->gone) {
+		smtp_session_free(s);
+	} else if (s->daemon->stopping) {
+		smtp_close(s);
+	} else {
+		/* Pipelined input is read from the loop, never from inside a handler. */
+		smtp_set_state(s, state);
+		bufferevent_trigger(s->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 	}
-	smtp_set_state(s, SMTP_S_READY);
-	smtp_session_drain(s);
 }
 
 void smtp_data_end(struct smtp_session *s)
 {
 	struct smtp_txn *txn = s->txn;
 
+	if (txn->reader.error == SMTP_DATA_OK && txn->store_errno == 0 && smtp_data_complete(s) < 0)
+		txn->store_errno = errno;
 	if (txn->reader.error != SMTP_DATA_OK) {
 		log_info("%08x smtp rejected data ip=%s: %s", s->id, s->ip,
 			 smtp_data_error_reply(txn->reader.error));
@@ -268,26 +304,111 @@ static void smtp_session_peer(const struct sockaddr *sa, char *buf, size_t size)
 		snprintf(buf, size, "unknown");
 }
 
-void smtp_session_start(struct daemon *d, evutil_socket_t fd, const struct sockaddr *sa,
-			socklen_t salen)
+/* smtp_session_bev - the connection's bufferevent: plain, or TLS from the first byte. */
+static struct bufferevent *smtp_session_bev(struct daemon *d, evutil_socket_t fd, bool tls)
 {
-	struct smtp_session *s = xcalloc(1, sizeof(*s));
-	struct timeval tv = { .tv_sec = d->cfg->smtp_timeout, .tv_usec = 0 };
-	int one = 1;
+	if (!tls)
+		return bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	struct bufferevent *bev = bufferevent_openssl_socket_new(
+		d->base, fd, SSL_new(d->tls), BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
 
-	(void)salen;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	s->daemon = d;
-	s->conn.stop = smtp_session_stop;
-	s->id = daemon_conn_add(d, &s->conn);
-	smtp_session_peer(sa, s->ip, sizeof(s->ip));
-	s->bev = bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+/* smtp_session_setup - callbacks, limits and timeouts of the session's bufferevent. */
+static void smtp_session_setup(struct smtp_session *s)
+{
+	struct timeval tv = { .tv_sec = s->daemon->cfg->smtp_timeout, .tv_usec = 0 };
+
 	bufferevent_setcb(s->bev, smtp_session_read_cb, smtp_session_write_cb,
 			  smtp_session_event_cb, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, SMTP_INPUT_MAX);
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}
+
+bool smtp_plaintext_ok(const struct smtp_session *s)
+{
+	switch (s->daemon->cfg->allow_plaintext) {
+	case CFG_PLAINTEXT_YES:
+		return true;
+	case CFG_PLAINTEXT_LOOPBACK:
+		return s->tls || strncmp(s->ip, "127.", 4) == 0 || strcmp(s->ip, "::1") == 0;
+	case CFG_PLAINTEXT_NO:
+		break;
+	}
+	return s->tls;
+}
+
+void smtp_start_tls(struct smtp_session *s)
+{
+	struct bufferevent *plain = s->bev;
+	struct evbuffer *in = bufferevent_get_input(plain), *out = bufferevent_get_output(plain);
+	evutil_socket_t fd = bufferevent_getfd(plain);
+
+	/* RFC 3207 6: nothing the client sent before the handshake may count (CVE-2011-0411). */
+	evbuffer_drain(in, evbuffer_get_length(in));
+	/* The "220 Ready" goes out in the clear before the socket changes hands. */
+	evbuffer_unfreeze(out, 1); /* a socket bufferevent keeps its output's front frozen */
+	while (evbuffer_get_length(out) > 0 && evbuffer_write(out, fd) > 0)
+		;
+	if (evbuffer_get_length(out) > 0) {
+		log_info("%08x smtp starttls: cannot flush the reply, closing", s->id);
+		smtp_close(s);
+		return;
+	}
+	bufferevent_setfd(plain, -1); /* keep the socket open when the plain one goes */
+	bufferevent_free(plain);
+	s->bev = smtp_session_bev(s->daemon, fd, true);
+	smtp_session_setup(s);
+	s->tls = true;
+	s->esmtp = false;
+	free(s->helo);
+	s->helo = NULL;
+	smtp_txn_free(&s->txn);
 	smtp_set_state(s, SMTP_S_CONNECTED);
-	log_info("%08x smtp connect ip=%s", s->id, s->ip);
+	log_info("%08x smtp starttls ip=%s", s->id, s->ip);
+}
+
+/* smtp_session_open - a new session of service on fd, TLS from the start when tls. */
+static void smtp_session_open(struct daemon *d, evutil_socket_t fd, const struct sockaddr *sa,
+			      enum smtp_service service, bool tls)
+{
+	struct smtp_session *s = xcalloc(1, sizeof(*s));
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	s->daemon = d;
+	s->conn.stop = smtp_session_stop;
+	s->id = daemon_conn_add(d, &s->conn);
+	s->service = (uint8_t)service;
+	s->tls = tls;
+	smtp_session_peer(sa, s->ip, sizeof(s->ip));
+	s->bev = smtp_session_bev(d, fd, tls);
+	smtp_session_setup(s);
+	smtp_set_state(s, SMTP_S_CONNECTED);
+	log_info("%08x %s connect ip=%s%s", s->id,
+		 service == SMTP_SERVICE_MTA ? "smtp" : "submission", s->ip, tls ? " tls" : "");
 	smtp_reply(s, "220 %s ESMTP postern", d->cfg->hostname);
+}
+
+void smtp_session_start(struct daemon *d, evutil_socket_t fd, const struct sockaddr *sa,
+			socklen_t salen)
+{
+	(void)salen;
+	smtp_session_open(d, fd, sa, SMTP_SERVICE_MTA, false);
+}
+
+void smtp_submission_start(struct daemon *d, evutil_socket_t fd, const struct sockaddr *sa,
+			   socklen_t salen)
+{
+	(void)salen;
+	smtp_session_open(d, fd, sa, SMTP_SERVICE_SUBMISSION, false);
+}
+
+void smtp_submissions_start(struct daemon *d, evutil_socket_t fd, const struct sockaddr *sa,
+			    socklen_t salen)
+{
+	(void)salen;
+	smtp_session_open(d, fd, sa, SMTP_SERVICE_SUBMISSION, true);
 }

@@ -11,8 +11,16 @@
 
 struct daemon;
 
-/* smtp_session_start - serve a connection accepted on an SMTP listener. */
+/* smtp_session_start - serve a connection accepted on an SMTP (port 25) listener. */
 void smtp_session_start(struct daemon *d, evutil_socket_t fd, const struct sockaddr *sa,
 			socklen_t salen);
+
+/* smtp_submission_start - serve a submission (587, STARTTLS) connection. */
+void smtp_submission_start(struct daemon *d, evutil_socket_t fd, const struct sockaddr *sa,
+			   socklen_t salen);
+
+/* smtp_submissions_start - serve a submissions (465, implicit TLS) connection. */
+void smtp_submissions_start(struct daemon *d, evutil_socket_t fd, const struct sockaddr *sa,
+			    socklen_t salen);
 
 #endif

@@ -4,6 +4,7 @@ POSTERND and POSTERNCTL name the binaries (the Makefile passes the ASan
 build). Each test gets its own data directory and configuration file.
 """
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -160,3 +161,33 @@ def make_postern(tmp_path):
     yield make
     for p in made:
         p.stop(signal.SIGKILL if p.proc and p.proc.poll() is None else signal.SIGTERM)
+
+
+class Redis:
+    def __init__(self, tmp_path):
+        self.port = free_port()
+        self.dir = str(tmp_path)
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--daemonize", "no", "--dir", self.dir],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+        return self
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+
+@pytest.fixture
+def redis(tmp_path):
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (scripts/deps.sh test)")
+    r = Redis(tmp_path).start()
+    yield r
+    r.stop()

@@ -1,0 +1,317 @@
+/* pop3_session - connection I/O: lines, replies, timeouts, waiting, close. */
+#include "pop3/pop3_session.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "auth/auth_verify.h"
+#include "pop3/pop3_internal.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+static void pop3_session_drain(struct pop3_session *s);
+
+void pop3_reply(struct pop3_session *s, const char *fmt, ...)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	va_list ap;
+
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(out, fmt, ap);
+	va_end(ap);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+void pop3_error(struct pop3_session *s, const char *fmt, ...)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	va_list ap;
+
+	if (s->errors < UINT8_MAX)
+		s->errors++;
+	evbuffer_add(out, "-ERR ", 5);
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(out, fmt, ap);
+	va_end(ap);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+void pop3_set_state(struct pop3_session *s, enum pop3_state state)
+{
+	s->state = (uint8_t)state;
+}
+
+/* pop3_wipe_free - wipe a secret string and free it. */
+static void pop3_wipe_free(char **p)
+{
+	if (*p != NULL) {
+		OPENSSL_cleanse(*p, strlen(*p));
+		free(*p);
+		*p = NULL;
+	}
+}
+
+/* pop3_session_free - tear the session down: socket, maildrop (and its lock), list entry. */
+static void pop3_session_free(struct pop3_session *s)
+{
+	log_info("%08x pop3 disconnect ip=%s retr=%lu bytes=%zu", s->id, s->ip, s->n_retr,
+		 s->bytes_retr);
+	pop3_stream_free(&s->stream);
+	pop3_maildrop_close(&s->md);
+	if (s->delay != NULL)
+		event_free(s->delay);
+	bufferevent_free(s->bev);
+	daemon_conn_remove(s->daemon, &s->conn);
+	free(s->user);
+	pop3_wipe_free(&s->sasl_data);
+	free(s);
+}
+
+void pop3_close(struct pop3_session *s)
+{
+	pop3_set_state(s, POP3_S_CLOSING);
+	bufferevent_disable(s->bev, EV_READ);
+	if (!s->draining && evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		pop3_session_free(s);
+}
+
+void pop3_resume(struct pop3_session *s, enum pop3_state state)
+{
+	pop3_set_state(s, state);
+	if (s->daemon->stopping) {
+		pop3_close(s);
+		return;
+	}
+	if (!s->draining)
+		pop3_session_drain(s);
+}
+
+bool pop3_wait_done(struct pop3_session *s)
+{
+	s->waiting = false;
+	if (s->gone) {
+		pop3_session_free(s);
+		return false;
+	}
+	return true;
+}
+
+/* pop3_session_bad_line - an overlong or bare-LF line: -ERR, and any AUTH exchange ends. */
+static void pop3_session_bad_line(struct pop3_session *s, const char *why)
+{
+	if (s->state == POP3_S_SASL) {
+		pop3_wipe_free(&s->sasl_data);
+		pop3_set_state(s, POP3_S_AUTH);
+	}
+	pop3_error(s, "%s", why);
+}
+
+/* pop3_session_handle - one complete line (without CRLF) to the dispatcher or the AUTH exchange. */
+static void pop3_session_handle(struct pop3_session *s, char *line, size_t len)
+{
+	bool secret = s->state & (POP3_S_AUTH | POP3_S_USER | POP3_S_SASL);
+
+	if (s->state == POP3_S_SASL)
+		pop3_sasl_line(s, line, len);
+	else
+		pop3_dispatch(s, line, len);
+	if (secret)
+		OPENSSL_cleanse(line, len); /* it may have held a password */
+}
+
+/* pop3_session_line - take one CRLF line from the input; 1 done, 0 need more. */
+static int pop3_session_line(struct pop3_session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	size_t max = s->state == POP3_S_SASL ? POP3_SASL_LINE_MAX : POP3_LINE_MAX;
+	size_t avail = evbuffer_get_length(in), want = avail < max ? avail : max;
+	char *buf = (char *)evbuffer_pullup(in, (ev_ssize_t)want);
+	char *lf = buf != NULL ? memchr(buf, '\n', want) : NULL;
+
+	if (lf == NULL) {
+		if (avail < max && !s->skipping_line)
+			return 0;
+		if (!s->skipping_line)
+			pop3_session_bad_line(s, "Line too long");
+		s->skipping_line = true;
+		evbuffer_drain(in, want);
+		return want > 0;
+	}
+	size_t len = (size_t)(lf - buf);
+	if (s->skipping_line)
+		s->skipping_line = false;
+	else if (len == 0 || buf[len - 1] != '\r')
+		pop3_session_bad_line(s, "Lines must end with CRLF");
+	else
+		pop3_session_handle(s, buf, len - 1);
+	evbuffer_drain(in, len + 1);
+	return 1;
+}
+
+/* pop3_session_drain - process buffered input until it runs out or the session must wait. */
+static void pop3_session_drain(struct pop3_session *s)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+
+	s->draining = true;
+	while (!(s->state & (POP3_S_BUSY | POP3_S_STREAM | POP3_S_CLOSING))) {
+		if (evbuffer_get_length(out) > POP3_OUTPUT_MAX) {
+			s->paused = true; /* resumed by pop3_session_write_cb */
+			break;
+		}
+		if (s->errors >= POP3_MAX_ERRORS) {
+			log_info("%08x pop3 too many errors ip=%s", s->id, s->ip);
+			pop3_reply(s, "-ERR Too many errors, closing connection");
+			pop3_close(s);
+			break;
+		}
+		if (!pop3_session_line(s))
+			break;
+	}
+	s->draining = false;
+	if (s->state == POP3_S_CLOSING && evbuffer_get_length(out) == 0)
+		pop3_session_free(s);
+}
+
+/* pop3_session_read_cb - input arrived. */
+static void pop3_session_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	pop3_session_drain(arg);
+}
+
+/* pop3_session_write_cb - output went below the low-water mark: close, stream on, or resume. */
+static void pop3_session_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct pop3_session *s = arg;
+
+	if (s->state == POP3_S_CLOSING) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			pop3_session_free(s);
+	} else if (s->state == POP3_S_STREAM) {
+		pop3_stream_pump(s);
+	} else if (s->paused) {
+		s->paused = false;
+		pop3_session_drain(s);
+	}
+}
+
+/* pop3_session_event_cb - EOF, error or timeout: nothing is deleted (no UPDATE). */
+static void pop3_session_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct pop3_session *s = arg;
+
+	(void)bev;
+	if ((what & BEV_EVENT_TIMEOUT) && !(s->state & (POP3_S_CLOSING | POP3_S_STREAM)) &&
+	    !s->waiting) {
+		log_info("%08x pop3 timeout ip=%s", s->id, s->ip);
+		pop3_reply(s, "-ERR Disconnected for inactivity");
+		pop3_close(s);
+		return;
+	}
+	if (s->waiting) {
+		s->gone = true; /* freed when the worker or the hook answers */
+		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+		return;
+	}
+	pop3_session_free(s);
+}
+
+/* pop3_session_stop - daemon shutdown: end now, or as soon as the pending answer comes. */
+static void pop3_session_stop(struct daemon_conn *conn)
+{
+	struct pop3_session *s = (struct pop3_session *)conn;
+
+	if (s->state == POP3_S_CLOSING || s->waiting)
+		return; /* pop3_resume closes it after the answer */
+	if (s->state == POP3_S_BUSY) {
+		if (s->delay != NULL) /* not waiting for a worker: the failed-login delay ends now */
+			event_active(s->delay, EV_TIMEOUT, 0);
+		return;
+	}
+	if (s->state == POP3_S_STREAM) {
+		pop3_session_free(s);
+		return;
+	}
+	pop3_reply(s, "-ERR [SYS/TEMP] Server shutting down");
+	pop3_close(s);
+}
+
+/* pop3_session_peer - the client's address as text; true when it is a loopback address. */
+static bool pop3_session_peer(const struct sockaddr *sa, char *buf, size_t size)
+{
+	const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	const struct in_addr *a4 = &((const struct sockaddr_in *)sa)->sin_addr;
+	const void *addr = sa->sa_family == AF_INET6 ? (const void *)a6 : (const void *)a4;
+
+	if (inet_ntop(sa->sa_family, addr, buf, (socklen_t)size) == NULL)
+		snprintf(buf, size, "unknown");
+	if (sa->sa_family == AF_INET)
+		return (ntohl(a4->s_addr) >> 24) == 127;
+	if (sa->sa_family != AF_INET6)
+		return false;
+	return IN6_IS_ADDR_LOOPBACK(a6) || (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
+}
+
+/* pop3_session_plaintext - auth.allow_plaintext for this client (no TLS yet). */
+static bool pop3_session_plaintext(const struct daemon *d, bool loopback)
+{
+	switch (d->cfg->allow_plaintext) {
+	case CFG_PLAINTEXT_YES:
+		return true;
+	case CFG_PLAINTEXT_LOOPBACK:
+		return loopback;
+	case CFG_PLAINTEXT_NO:
+	default:
+		return false;
+	}
+}
+
+/* pop3_session_greet - the greeting, with an APOP timestamp when some account has a secret. */
+static void pop3_session_greet(struct pop3_session *s)
+{
+	struct daemon *d = s->daemon;
+
+	daemon_find_account(d, ""); /* refresh the users file */
+	if (auth_have_secrets(d->auth, &d->users))
+		snprintf(s->timestamp, sizeof(s->timestamp), "<%ld.%u.%lld@%.80s>", (long)getpid(),
+			 s->id, (long long)time(NULL), d->cfg->hostname);
+	pop3_reply(s, "+OK postern POP3 server ready%s%s", s->timestamp[0] ? " " : "",
+		   s->timestamp);
+}
+
+void pop3_session_start(struct daemon *d, evutil_socket_t fd, const struct sockaddr *sa,
+			socklen_t salen)
+{
+	struct pop3_session *s = xcalloc(1, sizeof(*s));
+	struct timeval tv = { .tv_sec = POP3_TIMEOUT, .tv_usec = 0 };
+	int one = 1;
+
+	(void)salen;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	s->daemon = d;
+	s->conn.stop = pop3_session_stop;
+	s->id = daemon_conn_add(d, &s->conn);
+	s->plaintext_ok = pop3_session_plaintext(d, pop3_session_peer(sa, s->ip, sizeof(s->ip)));
+	s->bev = bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(s->bev, pop3_session_read_cb, pop3_session_write_cb,
+			  pop3_session_event_cb, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, POP3_INPUT_MAX);
+	bufferevent_setwatermark(s->bev, EV_WRITE, POP3_OUTPUT_MAX / 4, 0);
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	pop3_set_state(s, POP3_S_AUTH);
+	log_info("%08x pop3 connect ip=%s", s->id, s->ip);
+	pop3_session_greet(s);
+}

@@ -1,0 +1,220 @@
+/* bounce - format and inject RFC 3464 delivery status notifications. */
+#include "queue/bounce.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "delivery/smtpc_proto.h"
+#include "queue/queue_env.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define BOUNCE_HEADERS_MAX (64 * 1024)
+
+/* bounce_date - an RFC 5322 date. */
+static void bounce_date(int64_t when, char *buf, size_t size)
+{
+	time_t t = (time_t)when;
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(buf, size, "%a, %d %b %Y %H:%M:%S %z", &tm);
+}
+
+/* bounce_split - "RELAY said: REPLY" into relay host and reply; false for our own reasons. */
+static int bounce_split(const char *error, char *relay, size_t rsize, const char **reply_r)
+{
+	const char *said = strstr(error, " said: ");
+	const char *bracket;
+
+	if (said == NULL)
+		return -1;
+	bracket = memchr(error, '[', (size_t)(said - error));
+	size_t n = (size_t)((bracket != NULL ? bracket : said) - error);
+	snprintf(relay, rsize, "%.*s", (int)n, error);
+	*reply_r = said + 7;
+	return 0;
+}
+
+void bounce_status(const char *error, char *buf, size_t size)
+{
+	char relay[256];
+	const char *reply, *sp;
+
+	snprintf(buf, size, "5.0.0");
+	if (bounce_split(error, relay, sizeof(relay), &reply) == 0 && strlen(reply) > 4) {
+		buf[0] = reply[0] == '4' ? '4' : '5';
+		error = reply + 4;
+	}
+	sp = strchr(error, ' ');
+	size_t n = sp != NULL ? (size_t)(sp - error) : strlen(error);
+	if (n < size && (smtpc_status_valid(error, n, '5') || smtpc_status_valid(error, n, '4')))
+		snprintf(buf, size, "%.*s", (int)n, error);
+}
+
+/* bounce_rcpt_report - the per-recipient fields of the delivery-status part. */
+static void bounce_rcpt_report(FILE *f, const struct bounce_rcpt *r)
+{
+	char relay[256], status[16];
+	const char *reply;
+
+	bounce_status(r->error, status, sizeof(status));
+	if (status[0] == '4')
+		status[0] = '5'; /* Action: failed takes a permanent status */
+	fprintf(f, "\nFinal-Recipient: rfc822; %s\nOriginal-Recipient: rfc822; %s\n"
+		   "Action: failed\nStatus: %s\n", r->address, r->address, status);
+	if (bounce_split(r->error, relay, sizeof(relay), &reply) == 0)
+		fprintf(f, "Remote-MTA: dns; %s\nDiagnostic-Code: smtp; %s\n", relay, reply);
+	else
+		fprintf(f, "Diagnostic-Code: X-Postern; %s\n", r->error);
+}
+
+/* bounce_human - the text/plain part. */
+static void bounce_human(FILE *f, const struct bounce_info *b)
+{
+	fprintf(f, "This is the mail system at host %s.\n\n"
+		   "I'm sorry to have to inform you that your message could not\n"
+		   "be delivered to one or more recipients. It's attached below.\n\n"
+		   "For further assistance, please send mail to postmaster.\n\n"
+		   "                   The mail system\n",
+		b->hostname);
+	for (size_t i = 0; i < b->n_rcpts; i++)
+		fprintf(f, "\n<%s>: %s\n", b->rcpts[i].address, b->rcpts[i].error);
+}
+
+/* bounce_top - the DSN's own header and the MIME preamble. */
+static void bounce_top(FILE *f, const struct bounce_info *b, const char *boundary)
+{
+	char date[64];
+
+	bounce_date(b->now, date, sizeof(date));
+	fprintf(f, "From: MAILER-DAEMON@%s (Mail Delivery System)\nTo: <%s>\n"
+		   "Subject: Undelivered Mail Returned to Sender\nDate: %s\n"
+		   "Message-ID: <%s.bounce@%s>\nAuto-Submitted: auto-replied\nMIME-Version: 1.0\n"
+		   "Content-Type: multipart/report; report-type=delivery-status;\n"
+		   "\tboundary=\"%s\"\n\nThis is a MIME-encapsulated message.\n\n",
+		b->hostname, b->sender, date, b->queue_id, b->hostname, boundary);
+}
+
+char *bounce_format(const struct bounce_info *b, size_t *len_r)
+{
+	char boundary[128], date[64], *text = NULL;
+	FILE *f = open_memstream(&text, len_r);
+
+	if (f == NULL)
+		fatal("open_memstream: out of memory");
+	snprintf(boundary, sizeof(boundary), "%s.%" PRId64 "/%s", b->queue_id, b->now, b->hostname);
+	bounce_top(f, b, boundary);
+	fprintf(f, "--%s\nContent-Description: Notification\n"
+		   "Content-Type: text/plain; charset=us-ascii\n\n", boundary);
+	bounce_human(f, b);
+	bounce_date(b->arrival, date, sizeof(date));
+	fprintf(f, "\n--%s\nContent-Description: Delivery report\n"
+		   "Content-Type: message/delivery-status\n\nReporting-MTA: dns; %s\n"
+		   "X-Postern-Queue-ID: %s\nArrival-Date: %s\n", boundary, b->hostname, b->queue_id,
+		date);
+	for (size_t i = 0; i < b->n_rcpts; i++)
+		bounce_rcpt_report(f, &b->rcpts[i]);
+	fprintf(f, "\n--%s\nContent-Description: Undelivered Message Headers\n"
+		   "Content-Type: text/rfc822-headers\n\n", boundary);
+	if (b->headers != NULL)
+		fwrite(b->headers, 1, b->headers_len, f);
+	fprintf(f, "\n--%s--\n", boundary);
+	if (fclose(f) != 0)
+		fatal("open_memstream: out of memory");
+	return text;
+}
+
+/* bounce_read_headers - the original's header block (up to the blank line), bounded. */
+static char *bounce_read_headers(const char *path, size_t *len_r)
+{
+	char *buf = xmalloc(BOUNCE_HEADERS_MAX + 1);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, BOUNCE_HEADERS_MAX) : -1;
+	char *end;
+
+	if (fd >= 0)
+		close(fd);
+	if (n < 0)
+		n = 0;
+	buf[n] = '\0';
+	if ((end = strstr(buf, "\n\n")) != NULL)
+		n = end - buf + 1;
+	else if (n > 0 && (end = memrchr(buf, '\n', (size_t)n)) != NULL)
+		n = end - buf + 1; /* cut at a line end */
+	*len_r = (size_t)n;
+	return buf;
+}
+
+/* bounce_address - the DSN's envelope: the sender's Maildir or the outbound queue; 1 nobody. */
+static int bounce_address(struct daemon *d, struct store_msg *m, const char *sender,
+			  const char *queue_id)
+{
+	const char *at = strrchr(sender, '@');
+	char local[256];
+
+	if (at != NULL && cfg_is_local_domain(d->cfg, at + 1, strlen(at + 1))) {
+		snprintf(local, sizeof(local), "%.*s", (int)(at - sender), sender);
+		for (char *p = local; *p != '\0'; p++)
+			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+		char *address = xasprintf("%s@%s", local, at + 1);
+		bool known = daemon_find_account(d, address) != NULL;
+		free(address);
+		if (known && store_msg_add_mailbox(m, at + 1, local) == 0)
+			return 0;
+		log_warn("queue id=%s bounce to <%s> dropped: no such local account", queue_id,
+			 sender);
+		return 1;
+	}
+	struct queue_env env = { .created = time(NULL), .from = (char *)"" };
+	size_t len;
+	snprintf(env.id, sizeof(env.id), "%s", store_msg_id(m));
+	queue_env_add_rcpt(&env, sender);
+	char *text = queue_env_format(&env, &len);
+	store_msg_set_envelope(m, text, len);
+	env.from = NULL;
+	queue_env_clear(&env);
+	return 0;
+}
+
+int bounce_inject(struct daemon *d, struct bounce_info *b, const char *msg_path,
+		  void (*done_cb)(void *arg, int err), void *arg)
+{
+	struct store_msg *m = store_msg_new(d->store);
+	size_t len, lines = 0;
+	char *text;
+	int rc;
+
+	if (m == NULL)
+		return -1;
+	if ((rc = bounce_address(d, m, b->sender, b->queue_id)) != 0) {
+		store_msg_abort(&m);
+		return rc;
+	}
+	char *headers = bounce_read_headers(msg_path, &b->headers_len);
+	b->headers = headers;
+	text = bounce_format(b, &len);
+	free(headers);
+	b->headers = NULL;
+	for (size_t i = 0; i < len; i++)
+		lines += text[i] == '\n';
+	rc = store_msg_write(m, text, len);
+	free(text);
+	if (rc < 0) {
+		int err = errno;
+		store_msg_abort(&m);
+		errno = err;
+		return -1;
+	}
+	log_info("queue id=%s bounce id=%s to=<%s>", b->queue_id, store_msg_id(m), b->sender);
+	store_msg_commit(m, len + lines, done_cb, arg);
+	return 0;
+}
