@@ -109,6 +109,7 @@ bench: deps-bench
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/doc/postern
 	install -m 755 build/posternd build/posternctl $(DESTDIR)$(PREFIX)/sbin/
+	ln -sf posternctl $(DESTDIR)$(PREFIX)/sbin/sendmail
 	install -m 644 doc/postern.conf.example $(DESTDIR)$(PREFIX)/share/doc/postern/
 
 clean:

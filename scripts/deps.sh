@@ -4,7 +4,7 @@
 # As root it runs apt-get; otherwise it prints the exact command to run.
 set -eu
 build="gcc make pkg-config libevent-dev libssl-dev libcrypt-dev liblmdb-dev libhiredis-dev libc-ares-dev"
-test="$build clang libclang-rt-dev libcmocka-dev python3 python3-pytest swaks curl openssl msmtp fetchmail mpop redis-server"
+test="$build clang libclang-rt-dev libcmocka-dev python3 python3-pytest swaks curl openssl msmtp fetchmail mpop redis-server socat"
 bench="$build postfix"
 case "${1:-build}" in
 	build) want=$build ;;

@@ -21,6 +21,8 @@ struct posternctl_command {
 static const struct posternctl_command posternctl_commands[] = {
 	{ "user", ctl_user_main, "user add|del|passwd|list ..." },
 	{ "relay", ctl_relay_main, "relay list|grant|revoke|check|report ..." },
+	{ "queue", ctl_queue_main, "queue list|show ID|flush|delete ID" },
+	{ "sendmail", ctl_sendmail_main, "sendmail [-t] [-i] [-f SENDER] [RECIPIENT ...] < message" },
 };
 
 #define POSTERNCTL_N_COMMANDS (sizeof(posternctl_commands) / sizeof(posternctl_commands[0]))
@@ -71,6 +73,9 @@ int main(int argc, char **argv)
 	int opt;
 
 	log_init("posternctl", false);
+	const char *base = strrchr(argv[0], '/') != NULL ? strrchr(argv[0], '/') + 1 : argv[0];
+	if (strcmp(base, "sendmail") == 0 || strcmp(base, "mailq") == 0)
+		return ctl_sendmail_entry(argc, argv, strcmp(base, "mailq") == 0);
 	if (argc > 1 && strcmp(argv[1], "--help") == 0)
 		return posternctl_usage(stdout, CTL_EXIT_OK);
 	while ((opt = getopt(argc, argv, "+c:h")) != -1) {

@@ -57,6 +57,21 @@ static struct cfg *posternd_load(const char *path)
 	return cfg;
 }
 
+/* posternd_abort_cb - the grace period is over: abort the sessions still open. */
+static void posternd_abort_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)fd;
+	(void)what;
+	log_info("shutdown: aborting %lu session(s) still open", d->n_conns);
+	for (struct daemon_conn *c = d->conns.next, *next; c != &d->conns; c = next) {
+		next = c->next;
+		if (c->abort != NULL)
+			c->abort(c);
+	}
+}
+
 /* posternd_stop_cb - SIGTERM/SIGINT: stop accepting, end every session, exit. */
 static void posternd_stop_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -70,8 +85,12 @@ static void posternd_stop_cb(evutil_socket_t sig, short what, void *arg)
 		next = c->next;
 		c->stop(c);
 	}
-	if (d->n_conns == 0)
+	if (d->n_conns == 0) {
 		event_base_loopexit(d->base, NULL);
+		return;
+	}
+	struct timeval grace = { .tv_sec = DAEMON_STOP_GRACE, .tv_usec = 0 };
+	event_base_once(d->base, -1, EV_TIMEOUT, posternd_abort_cb, d, &grace);
 }
 
 /* posternd_reload_cb - SIGHUP: new configuration and users file; the old one stays on error. */
@@ -159,6 +178,7 @@ static int posternd_setup(struct daemon *d)
 	    (d->tls = tls_server_ctx_new(d->cfg, &error)) == NULL ||
 	    listen_add(d, &d->cfg->smtp_listen, "smtp", smtp_session_start, &error) < 0 ||
 	    listen_add(d, &d->cfg->pop3_listen, "pop3", pop3_session_start, &error) < 0 ||
+	    listen_add(d, &d->cfg->pop3_listen_tls, "pop3s", pop3s_session_start, &error) < 0 ||
 	    listen_add(d, &d->cfg->submission_listen, "submission", smtp_submission_start,
 		       &error) < 0 ||
 	    listen_add(d, &d->cfg->submission_listen_tls, "submissions", smtp_submissions_start,

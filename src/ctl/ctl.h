@@ -7,6 +7,7 @@
 #ifndef POSTERN_CTL_H
 #define POSTERN_CTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct cfg;
@@ -31,5 +32,20 @@ int ctl_user_main(const struct cfg *cfg, int argc, char **argv);
 
 /* ctl_relay_main - "relay list|grant|revoke|check|report ..." */
 int ctl_relay_main(const struct cfg *cfg, int argc, char **argv);
+
+/* ctl_queue_main - "queue list|show ID|flush|delete ID" (ctl_queue.c). */
+int ctl_queue_main(const struct cfg *cfg, int argc, char **argv);
+
+/* ctl_control_connect - connect to the daemon's control socket; -1 with the reason in error. */
+int ctl_control_connect(const struct cfg *cfg, char *error, size_t size);
+
+/* ctl_control_answer - read one answer line (without LF); -1 when there is none. */
+int ctl_control_answer(int fd, char *answer, size_t size);
+
+/* ctl_sendmail_main - "sendmail [-t] [-i] [-f SENDER] [RCPT ...]" < message (ctl_sendmail.c). */
+int ctl_sendmail_main(const struct cfg *cfg, int argc, char **argv);
+
+/* ctl_sendmail_entry - posternctl run as "sendmail" or "mailq" (its own configuration lookup). */
+int ctl_sendmail_entry(int argc, char **argv, bool mailq);
 
 #endif

@@ -280,13 +280,16 @@ static int control_bind(const char *path)
 struct control *control_open(struct daemon *d, struct queue *q, char **error_r)
 {
 	struct control *ctl = xcalloc(1, sizeof(*ctl));
-	int fd;
+	int fd = -1;
 
 	ctl->daemon = d;
 	ctl->queue = q;
 	if ((size_t)snprintf(ctl->path, sizeof(ctl->path), "%s/control", d->cfg->data_dir) >=
-		    sizeof(ctl->path) ||
-	    (fd = control_bind(ctl->path)) < 0) {
+	    sizeof(ctl->path))
+		errno = ENAMETOOLONG; /* a unix socket path has room for about 100 bytes */
+	else
+		fd = control_bind(ctl->path);
+	if (fd < 0) {
 		*error_r = xasprintf("%s: cannot listen: %s", ctl->path, strerror(errno));
 		free(ctl);
 		return NULL;

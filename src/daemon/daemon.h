@@ -8,7 +8,9 @@
 #define POSTERN_DAEMON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "auth/users.h"
 #include "config/cfg.h"
@@ -26,9 +28,17 @@ struct daemon_listener;
 /* A connection of any service, linked into the daemon's list. */
 struct daemon_conn {
 	struct daemon_conn *prev, *next;
-	/* daemon_conn_stop - end the session soon (shutdown); it unlinks itself. */
+	/* stop - end the session soon (shutdown); it unlinks itself. */
 	void (*stop)(struct daemon_conn *conn);
+	/*
+	 * abort - the shutdown grace period is over: end now, without waiting
+	 * for output (a stalled TLS handshake never drains it). Optional.
+	 */
+	void (*abort)(struct daemon_conn *conn);
 };
+
+/* Seconds SIGTERM waits for sessions to finish before aborting them. */
+#define DAEMON_STOP_GRACE 5
 
 struct daemon {
 	struct event_base *base;
@@ -54,6 +64,12 @@ uint32_t daemon_conn_add(struct daemon *d, struct daemon_conn *conn);
 
 /* daemon_conn_remove - unlink a connection; ends the loop when stopping and none is left. */
 void daemon_conn_remove(struct daemon *d, struct daemon_conn *conn);
+
+/* daemon_peer - the client's address as text; true when it is a loopback address. */
+bool daemon_peer(const struct sockaddr *sa, char *buf, size_t size);
+
+/* daemon_plaintext_ok - may passwords cross this connection (auth.allow_plaintext)? */
+bool daemon_plaintext_ok(const struct cfg *cfg, bool loopback, bool tls);
 
 /* daemon_find_account - the account for address, after a cheap check that the users file is current. */
 const struct users_account *daemon_find_account(struct daemon *d, const char *address);

@@ -56,6 +56,7 @@ struct smtpc {
 	struct bufferevent *bev;
 	struct event *defer_ev; /* reports a failure that happened inside smtpc_start */
 	struct smtpc_request req;
+	char *helo;         /* our copy: a SIGHUP may free the configuration it came from */
 	smtpc_done_fn *done_cb;
 	void *done_arg;
 	enum smtpc_state state;
@@ -489,10 +490,12 @@ static void smtpc_event_cb(struct bufferevent *bev, short what, void *arg)
 		bufferevent_enable(bev, EV_READ | EV_WRITE);
 		return;
 	}
-	if (c->state == SMTPC_S_CONNECT)
-		smtpc_fail_local(c, true, "connect to %s: %s", c->result.relay,
-				 (what & BEV_EVENT_TIMEOUT) ? "Connection timed out" : strerror(err));
-	else if (what & BEV_EVENT_TIMEOUT)
+	if (c->state == SMTPC_S_CONNECT) {
+		char text[sizeof(c->result.rcpts[0].text)];
+		snprintf(text, sizeof(text), "connect to %s: %s", c->result.relay,
+			 (what & BEV_EVENT_TIMEOUT) ? "Connection timed out" : strerror(err));
+		smtpc_fail(c, 451, "4.4.1", false, true, text); /* RFC 3463: no answer from host */
+	} else if (what & BEV_EVENT_TIMEOUT)
 		smtpc_fail_local(c, early, "conversation with %s timed out while %s",
 				 c->result.relay, smtpc_state_names[c->state]);
 	else
@@ -579,6 +582,8 @@ struct smtpc *smtpc_start(struct event_base *base, const struct sockaddr *sa, so
 
 	c->base = base;
 	c->req = *req;
+	c->helo = xstrdup(req->helo);
+	c->req.helo = c->helo;
 	c->done_cb = done_cb;
 	c->done_arg = arg;
 	c->fd = -1;
@@ -609,6 +614,7 @@ void smtpc_free(struct smtpc **cp)
 	free(c->result.rcpts);
 	free(c->accepted);
 	free(c->chunk);
+	free(c->helo);
 	free(c);
 	*cp = NULL;
 }

@@ -20,7 +20,7 @@
 struct event_base;
 struct smtpc;
 
-/* What to send. Strings are borrowed until the done callback. */
+/* What to send. Strings are borrowed until the done callback (helo is copied). */
 struct smtpc_request {
 	const char *helo;       /* our host name */
 	const char *from;       /* "" for the null sender */

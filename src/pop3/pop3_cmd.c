@@ -38,6 +38,8 @@ static void pop3_cmd_capa(struct pop3_session *s, const struct pop3_command *cmd
 	pop3_reply(s, "RESP-CODES");
 	pop3_reply(s, "AUTH-RESP-CODE");
 	pop3_reply(s, "PIPELINING");
+	if (s->state != POP3_S_TRANS && !s->tls && s->daemon->tls != NULL)
+		pop3_reply(s, "STLS");
 	if (s->state != POP3_S_TRANS && s->plaintext_ok)
 		pop3_reply(s, "USER");
 	if (s->state != POP3_S_TRANS && sasl[0] != '\0')
@@ -46,11 +48,19 @@ static void pop3_cmd_capa(struct pop3_session *s, const struct pop3_command *cmd
 	pop3_reply(s, ".");
 }
 
-/* pop3_cmd_stls - RFC 2595 4: no TLS is configured on this listener (yet), so -ERR. */
+/* pop3_cmd_stls - RFC 2595 4: TLS from here on; pipelined plaintext is dropped. */
 static void pop3_cmd_stls(struct pop3_session *s, const struct pop3_command *cmd)
 {
 	(void)cmd;
-	pop3_reply(s, "-ERR TLS not available");
+	if (s->tls) {
+		pop3_reply(s, "-ERR Command not permitted when TLS active");
+	} else if (s->daemon->tls == NULL) {
+		pop3_reply(s, "-ERR TLS not available");
+	} else {
+		pop3_reply(s, "+OK Begin TLS negotiation");
+		if (pop3_start_tls(s) < 0)
+			pop3_close(s);
+	}
 }
 
 /* pop3_cmd_quit - RFC 1939 4 and 6: in TRANSACTION, the UPDATE state first. */

@@ -55,6 +55,8 @@ struct pop3_session {
 	bool waiting;        /* a worker or the hook holds a pointer to the session */
 	bool gone;           /* the client left while waiting: free when it answers */
 	bool plaintext_ok;   /* USER/PASS, PLAIN and LOGIN allowed on this connection */
+	bool tls;            /* POP3S, or after STLS */
+	bool loopback;       /* the client connects from 127/8 or ::1 */
 	char ip[INET6_ADDRSTRLEN];
 	char timestamp[POP3_CHALLENGE_MAX]; /* APOP greeting timestamp; "" when not offered */
 	char *user;           /* USER's name; the login once authenticated */
@@ -85,6 +87,9 @@ void pop3_resume(struct pop3_session *s, enum pop3_state state);
 
 /* pop3_wait_done - a worker or the hook answered: false when the session is gone (it was freed). */
 bool pop3_wait_done(struct pop3_session *s);
+
+/* pop3_start_tls - after "+OK Begin TLS": drop pipelined plaintext, wrap in TLS; -1 if stuck. */
+int pop3_start_tls(struct pop3_session *s);
 
 /* pop3_dispatch - run one command line (without CRLF) through the command table. */
 void pop3_dispatch(struct pop3_session *s, const char *line, size_t len);

@@ -17,6 +17,7 @@
 
 #include "auth/auth_verify.h"
 #include "pop3/pop3_internal.h"
+#include "tls/tls.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -149,13 +150,22 @@ static int pop3_session_line(struct pop3_session *s)
 		return want > 0;
 	}
 	size_t len = (size_t)(lf - buf);
-	if (s->skipping_line)
-		s->skipping_line = false;
-	else if (len == 0 || buf[len - 1] != '\r')
+	bool skipped = s->skipping_line, crlf = len > 0 && buf[len - 1] == '\r';
+	char line[POP3_SASL_LINE_MAX];
+
+	/* The line leaves the buffer before it runs: STLS swaps the bufferevent. */
+	if (crlf)
+		memcpy(line, buf, len - 1);
+	if (s->state & (POP3_S_AUTH | POP3_S_USER | POP3_S_SASL))
+		OPENSSL_cleanse(buf, len); /* it may hold a password */
+	evbuffer_drain(in, len + 1);
+	s->skipping_line = false;
+	if (skipped)
+		return 1;
+	if (!crlf)
 		pop3_session_bad_line(s, "Lines must end with CRLF");
 	else
-		pop3_session_handle(s, buf, len - 1);
-	evbuffer_drain(in, len + 1);
+		pop3_session_handle(s, line, len - 1);
 	return 1;
 }
 
@@ -213,6 +223,8 @@ static void pop3_session_event_cb(struct bufferevent *bev, short what, void *arg
 	struct pop3_session *s = arg;
 
 	(void)bev;
+	if (what == BEV_EVENT_CONNECTED) /* the TLS handshake is done */
+		return;
 	if ((what & BEV_EVENT_TIMEOUT) && !(s->state & (POP3_S_CLOSING | POP3_S_STREAM)) &&
 	    !s->waiting) {
 		log_info("%08x pop3 timeout ip=%s", s->id, s->ip);
@@ -222,6 +234,19 @@ static void pop3_session_event_cb(struct bufferevent *bev, short what, void *arg
 	}
 	if (s->waiting) {
 		s->gone = true; /* freed when the worker or the hook answers */
+		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+		return;
+	}
+	pop3_session_free(s);
+}
+
+/* pop3_session_abort - shutdown grace over: free now, or when the worker or hook answers. */
+static void pop3_session_abort(struct daemon_conn *conn)
+{
+	struct pop3_session *s = (struct pop3_session *)conn;
+
+	if (s->waiting) {
+		s->gone = true;
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 		return;
 	}
@@ -248,36 +273,6 @@ static void pop3_session_stop(struct daemon_conn *conn)
 	pop3_close(s);
 }
 
-/* pop3_session_peer - the client's address as text; true when it is a loopback address. */
-static bool pop3_session_peer(const struct sockaddr *sa, char *buf, size_t size)
-{
-	const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-	const struct in_addr *a4 = &((const struct sockaddr_in *)sa)->sin_addr;
-	const void *addr = sa->sa_family == AF_INET6 ? (const void *)a6 : (const void *)a4;
-
-	if (inet_ntop(sa->sa_family, addr, buf, (socklen_t)size) == NULL)
-		snprintf(buf, size, "unknown");
-	if (sa->sa_family == AF_INET)
-		return (ntohl(a4->s_addr) >> 24) == 127;
-	if (sa->sa_family != AF_INET6)
-		return false;
-	return IN6_IS_ADDR_LOOPBACK(a6) || (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
-}
-
-/* pop3_session_plaintext - auth.allow_plaintext for this client (no TLS yet). */
-static bool pop3_session_plaintext(const struct daemon *d, bool loopback)
-{
-	switch (d->cfg->allow_plaintext) {
-	case CFG_PLAINTEXT_YES:
-		return true;
-	case CFG_PLAINTEXT_LOOPBACK:
-		return loopback;
-	case CFG_PLAINTEXT_NO:
-	default:
-		return false;
-	}
-}
-
 /* pop3_session_greet - the greeting, with an APOP timestamp when some account has a secret. */
 static void pop3_session_greet(struct pop3_session *s)
 {
@@ -291,27 +286,65 @@ static void pop3_session_greet(struct pop3_session *s)
 		   s->timestamp);
 }
 
-void pop3_session_start(struct daemon *d, evutil_socket_t fd, const struct sockaddr *sa,
-			socklen_t salen)
+/* pop3_session_setup - callbacks, limits and timeouts of the session's bufferevent. */
+static void pop3_session_setup(struct pop3_session *s)
 {
-	struct pop3_session *s = xcalloc(1, sizeof(*s));
 	struct timeval tv = { .tv_sec = POP3_TIMEOUT, .tv_usec = 0 };
-	int one = 1;
 
-	(void)salen;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	s->daemon = d;
-	s->conn.stop = pop3_session_stop;
-	s->id = daemon_conn_add(d, &s->conn);
-	s->plaintext_ok = pop3_session_plaintext(d, pop3_session_peer(sa, s->ip, sizeof(s->ip)));
-	s->bev = bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(s->bev, pop3_session_read_cb, pop3_session_write_cb,
 			  pop3_session_event_cb, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, POP3_INPUT_MAX);
 	bufferevent_setwatermark(s->bev, EV_WRITE, POP3_OUTPUT_MAX / 4, 0);
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}
+
+int pop3_start_tls(struct pop3_session *s)
+{
+	struct bufferevent *bev = tls_bev_starttls(s->bev, s->daemon->tls);
+
+	if (bev == NULL)
+		return -1;
+	s->bev = bev;
+	pop3_session_setup(s);
+	s->tls = true;
+	s->plaintext_ok = true;
+	log_info("%08x pop3 stls ip=%s", s->id, s->ip);
+	return 0;
+}
+
+/* pop3_session_open - a new session on fd, TLS from the first byte when tls. */
+static void pop3_session_open(struct daemon *d, evutil_socket_t fd, const struct sockaddr *sa,
+			      bool tls)
+{
+	struct pop3_session *s = xcalloc(1, sizeof(*s));
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	s->daemon = d;
+	s->conn.stop = pop3_session_stop;
+	s->conn.abort = pop3_session_abort;
+	s->id = daemon_conn_add(d, &s->conn);
+	s->tls = tls;
+	s->loopback = daemon_peer(sa, s->ip, sizeof(s->ip));
+	s->plaintext_ok = daemon_plaintext_ok(d->cfg, s->loopback, tls);
+	s->bev = tls_bev_new(d->base, tls ? d->tls : NULL, fd);
+	pop3_session_setup(s);
 	pop3_set_state(s, POP3_S_AUTH);
-	log_info("%08x pop3 connect ip=%s", s->id, s->ip);
+	log_info("%08x pop3 connect ip=%s%s", s->id, s->ip, tls ? " tls" : "");
 	pop3_session_greet(s);
+}
+
+void pop3_session_start(struct daemon *d, evutil_socket_t fd, const struct sockaddr *sa,
+			socklen_t salen)
+{
+	(void)salen;
+	pop3_session_open(d, fd, sa, false);
+}
+
+void pop3s_session_start(struct daemon *d, evutil_socket_t fd, const struct sockaddr *sa,
+			 socklen_t salen)
+{
+	(void)salen;
+	pop3_session_open(d, fd, sa, true);
 }

@@ -17,4 +17,8 @@ struct daemon;
 void pop3_session_start(struct daemon *d, evutil_socket_t fd, const struct sockaddr *sa,
 			socklen_t salen);
 
+/* pop3s_session_start - serve a connection accepted on a POP3S (implicit TLS) listener. */
+void pop3s_session_start(struct daemon *d, evutil_socket_t fd, const struct sockaddr *sa,
+			 socklen_t salen);
+
 #endif

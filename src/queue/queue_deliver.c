@@ -31,7 +31,9 @@ struct queue_job {
 	struct smtpc *client;
 	struct dns_addr *addrs;
 	size_t n_addrs, next_addr;
-	char *auth;  /* "user:password" read from delivery.relayhost_auth, wiped on free */
+	char *auth;  /* "user:password" from delivery.relayhost_auth, split at the first ':' */
+	size_t auth_len;
+	const char *auth_pass; /* inside auth, once split */
 	char msg_path[PATH_MAX];
 };
 
@@ -54,7 +56,7 @@ static void queue_job_free(struct queue_job *j)
 	dns_cancel(&j->dnsq);
 	smtpc_free(&j->client);
 	if (j->auth != NULL) {
-		OPENSSL_cleanse(j->auth, strlen(j->auth));
+		OPENSSL_cleanse(j->auth, j->auth_len);
 		free(j->auth);
 	}
 	free(j->addrs);
@@ -174,6 +176,9 @@ static void queue_job_connect(struct queue_job *j)
 {
 	const struct dns_addr *a = &j->addrs[j->next_addr++];
 	char *colon = j->auth != NULL ? strchr(j->auth, ':') : NULL;
+
+	if (colon != NULL)
+		*colon = '\0'; /* j->auth is "user\0password" from here on */
 	struct smtpc_request req = {
 		.helo = j->q->daemon->cfg->hostname,
 		.from = j->entry->env.from,
@@ -182,15 +187,13 @@ static void queue_job_connect(struct queue_job *j)
 		.msg_path = j->msg_path,
 		.host = a->host,
 		.auth_user = j->auth,
-		.auth_pass = colon != NULL ? colon + 1 : NULL,
+		.auth_pass = colon != NULL ? colon + 1 : j->auth_pass,
 	};
 
 	if (colon != NULL)
-		*colon = '\0'; /* j->auth is now the user name */
+		j->auth_pass = colon + 1;
 	j->client = smtpc_start(j->q->daemon->base, (const struct sockaddr *)&a->sa, a->salen, &req,
 				queue_smtp_done_cb, j);
-	if (colon != NULL)
-		*colon = ':';
 }
 
 /* queue_dns_done_cb - the addresses of the destination. */
@@ -216,7 +219,7 @@ static void queue_dns_done_cb(void *arg, enum dns_status status, const struct dn
 }
 
 /* queue_read_auth - delivery.relayhost_auth: one "user:password" line; NULL on error. */
-static char *queue_read_auth(const char *path)
+static char *queue_read_auth(const char *path, size_t *len_r)
 {
 	char buf[QUEUE_AUTH_MAX];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -228,8 +231,10 @@ static char *queue_read_auth(const char *path)
 	if (n > 0) {
 		buf[n] = '\0';
 		buf[strcspn(buf, "\r\n")] = '\0';
-		if (strchr(buf, ':') != NULL && buf[0] != ':')
+		if (strchr(buf, ':') != NULL && buf[0] != ':') {
 			auth = xstrdup(buf);
+			*len_r = strlen(buf);
+		}
 	}
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return auth;
@@ -274,7 +279,7 @@ void queue_job_start(struct queue *q, struct queue_entry *e, struct queue_dest *
 		return;
 	}
 	j = queue_job_new(q, e, dest, route, idx, n);
-	if (route->auth && (j->auth = queue_read_auth(auth_file)) == NULL) {
+	if (route->auth && (j->auth = queue_read_auth(auth_file, &j->auth_len)) == NULL) {
 		log_err("queue: delivery.relayhost_auth %s: no \"user:password\" line", auth_file);
 		queue_job_fail(j, 451, "4.7.0 cannot read delivery.relayhost_auth");
 		return;

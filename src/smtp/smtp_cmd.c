@@ -527,6 +527,9 @@ int smtp_data_begin(struct smtp_session *s)
 			return smtp_data_fail(txn, EINVAL);
 	}
 	smtp_queue_remote(txn);
+	if (s->auth_login != NULL && txn->relay_note[0] == '\0')
+		snprintf(txn->relay_note, sizeof(txn->relay_note), "authenticated as %s",
+			 s->auth_login);
 	if ((n = smtp_received(s, header, sizeof(header), &lines)) < 0)
 		return smtp_data_fail(txn, ENAMETOOLONG);
 	if (store_msg_write(txn->msg, header, (size_t)n) < 0)

@@ -72,6 +72,7 @@ struct smtp_session {
 	uint8_t errors;
 	uint8_t service; /* enum smtp_service */
 	bool tls;
+	bool loopback; /* the client connects from 127/8 or ::1 */
 	bool esmtp;
 	bool skipping_line; /* discarding the rest of an overlong line */
 	bool paused;        /* output over SMTP_OUTPUT_MAX */

@@ -15,11 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "relay/relay_check.h"
 #include "smtp/smtp_internal.h"
 #include "store/store.h"
+#include "tls/tls.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -109,6 +111,8 @@ static int smtp_session_line(struct smtp_session *s)
 	/* The line leaves the buffer before it runs: a handler may swap the bufferevent. */
 	if (crlf)
 		memcpy(line, buf, len - 1);
+	if (s->state == SMTP_S_AUTH || (len >= 5 && strncasecmp(buf, "AUTH ", 5) == 0))
+		OPENSSL_cleanse((char *)buf, len); /* it may hold a password */
 	evbuffer_drain(in, len + 1);
 	s->skipping_line = false;
 	if (skipped)
@@ -230,6 +234,19 @@ static void smtp_session_stop(struct daemon_conn *conn)
 	smtp_close(s);
 }
 
+/* smtp_session_abort - shutdown grace over: free now, or when the worker answers. */
+static void smtp_session_abort(struct daemon_conn *conn)
+{
+	struct smtp_session *s = (struct smtp_session *)conn;
+
+	if (s->state == SMTP_S_BUSY) {
+		s->gone = true;
+		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+		return;
+	}
+	smtp_session_free(s);
+}
+
 /* smtp_session_commit_cb - the store answered for the message after DATA. */
 static void smtp_session_commit_cb(void *arg, int err)
 {
@@ -293,28 +310,6 @@ void smtp_data_end(struct smtp_session *s)
 	smtp_set_state(s, SMTP_S_READY);
 }
 
-/* smtp_session_peer - the client's address as text. */
-static void smtp_session_peer(const struct sockaddr *sa, char *buf, size_t size)
-{
-	const void *addr = sa->sa_family == AF_INET6
-				   ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
-				   : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
-
-	if (inet_ntop(sa->sa_family, addr, buf, (socklen_t)size) == NULL)
-		snprintf(buf, size, "unknown");
-}
-
-/* smtp_session_bev - the connection's bufferevent: plain, or TLS from the first byte. */
-static struct bufferevent *smtp_session_bev(struct daemon *d, evutil_socket_t fd, bool tls)
-{
-	if (!tls)
-		return bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	struct bufferevent *bev = bufferevent_openssl_socket_new(
-		d->base, fd, SSL_new(d->tls), BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
-}
-
 /* smtp_session_setup - callbacks, limits and timeouts of the session's bufferevent. */
 static void smtp_session_setup(struct smtp_session *s)
 {
@@ -329,37 +324,19 @@ static void smtp_session_setup(struct smtp_session *s)
 
 bool smtp_plaintext_ok(const struct smtp_session *s)
 {
-	switch (s->daemon->cfg->allow_plaintext) {
-	case CFG_PLAINTEXT_YES:
-		return true;
-	case CFG_PLAINTEXT_LOOPBACK:
-		return s->tls || strncmp(s->ip, "127.", 4) == 0 || strcmp(s->ip, "::1") == 0;
-	case CFG_PLAINTEXT_NO:
-		break;
-	}
-	return s->tls;
+	return daemon_plaintext_ok(s->daemon->cfg, s->loopback, s->tls);
 }
 
 void smtp_start_tls(struct smtp_session *s)
 {
-	struct bufferevent *plain = s->bev;
-	struct evbuffer *in = bufferevent_get_input(plain), *out = bufferevent_get_output(plain);
-	evutil_socket_t fd = bufferevent_getfd(plain);
+	struct bufferevent *bev = tls_bev_starttls(s->bev, s->daemon->tls);
 
-	/* RFC 3207 6: nothing the client sent before the handshake may count (CVE-2011-0411). */
-	evbuffer_drain(in, evbuffer_get_length(in));
-	/* The "220 Ready" goes out in the clear before the socket changes hands. */
-	evbuffer_unfreeze(out, 1); /* a socket bufferevent keeps its output's front frozen */
-	while (evbuffer_get_length(out) > 0 && evbuffer_write(out, fd) > 0)
-		;
-	if (evbuffer_get_length(out) > 0) {
+	if (bev == NULL) {
 		log_info("%08x smtp starttls: cannot flush the reply, closing", s->id);
 		smtp_close(s);
 		return;
 	}
-	bufferevent_setfd(plain, -1); /* keep the socket open when the plain one goes */
-	bufferevent_free(plain);
-	s->bev = smtp_session_bev(s->daemon, fd, true);
+	s->bev = bev;
 	smtp_session_setup(s);
 	s->tls = true;
 	s->esmtp = false;
@@ -380,11 +357,12 @@ static void smtp_session_open(struct daemon *d, evutil_socket_t fd, const struct
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	s->daemon = d;
 	s->conn.stop = smtp_session_stop;
+	s->conn.abort = smtp_session_abort;
 	s->id = daemon_conn_add(d, &s->conn);
 	s->service = (uint8_t)service;
 	s->tls = tls;
-	smtp_session_peer(sa, s->ip, sizeof(s->ip));
-	s->bev = smtp_session_bev(d, fd, tls);
+	s->loopback = daemon_peer(sa, s->ip, sizeof(s->ip));
+	s->bev = tls_bev_new(d->base, tls ? d->tls : NULL, fd);
 	smtp_session_setup(s);
 	smtp_set_state(s, SMTP_S_CONNECTED);
 	log_info("%08x %s connect ip=%s%s", s->id,

@@ -2,6 +2,9 @@
 #include "tls/tls.h"
 
 #include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <limits.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -150,4 +153,31 @@ SSL_CTX *tls_server_ctx_new(const struct cfg *cfg, char **error_r)
 		return NULL;
 	}
 	return ctx;
+}
+
+struct bufferevent *tls_bev_new(struct event_base *base, SSL_CTX *ctx, int fd)
+{
+	if (ctx == NULL)
+		return bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	struct bufferevent *bev = bufferevent_openssl_socket_new(
+		base, fd, SSL_new(ctx), BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+struct bufferevent *tls_bev_starttls(struct bufferevent *plain, SSL_CTX *ctx)
+{
+	struct evbuffer *in = bufferevent_get_input(plain), *out = bufferevent_get_output(plain);
+	struct event_base *base = bufferevent_get_base(plain);
+	int fd = bufferevent_getfd(plain);
+
+	evbuffer_drain(in, evbuffer_get_length(in));
+	evbuffer_unfreeze(out, 1); /* a socket bufferevent keeps its output's front frozen */
+	while (evbuffer_get_length(out) > 0 && evbuffer_write(out, fd) > 0)
+		;
+	if (evbuffer_get_length(out) > 0)
+		return NULL;
+	bufferevent_setfd(plain, -1); /* keep the socket open when the plain one goes */
+	bufferevent_free(plain);
+	return tls_bev_new(base, ctx, fd);
 }

@@ -14,6 +14,21 @@
 /* tls_server_ctx_new - the server context for cfg; NULL with *error_r set. */
 SSL_CTX *tls_server_ctx_new(const struct cfg *cfg, char **error_r);
 
+struct bufferevent;
+struct event_base;
+
+/* tls_bev_new - a bufferevent for an accepted socket: TLS from the first byte when ctx is set. */
+struct bufferevent *tls_bev_new(struct event_base *base, SSL_CTX *ctx, int fd);
+
+/*
+ * tls_bev_starttls - STARTTLS/STLS: drop what the client pipelined behind
+ * the command (RFC 3207 6, RFC 2595 4: CVE-2011-0411), send the pending
+ * "ready" reply in the clear, and return a TLS bufferevent on the same
+ * socket; the plain one is freed. NULL (plain one untouched) when the reply
+ * cannot be flushed at once.
+ */
+struct bufferevent *tls_bev_starttls(struct bufferevent *plain, SSL_CTX *ctx);
+
 /* tls_error_string - the last OpenSSL error as text (static buffer). */
 const char *tls_error_string(void);
 

@@ -52,6 +52,7 @@ class Postern:
         self.conf = os.path.join(self.dir, "postern.conf")
         self.log_path = os.path.join(self.dir, "posternd.log")
         self.ports = {name: free_port() for name in SERVICES.values()}
+        self.dns_port = free_port()
         self.proc = None
         self.write_config(config or {})
 
@@ -59,6 +60,8 @@ class Postern:
         sections = {
             "server": {"hostname": "mx.example.test", "data_dir": self.data_dir},
             "domains": {"local": "example.test, other.test"},
+            # MX lookups must never leave the machine: a loopback resolver that is not there.
+            "delivery": {"dns_servers": "127.0.0.1:%d" % self.dns_port},
         }
         for (section, key), name in SERVICES.items():
             sections.setdefault(section, {})[key] = "127.0.0.1:%d" % self.ports[name]
@@ -126,6 +129,11 @@ class Postern:
                     with open(os.path.join(d, name), "rb") as f:
                         out.append(f.read())
         return out
+
+    def queued(self):
+        """Ids of the messages waiting in the outbound queue (not temporary files)."""
+        d = os.path.join(self.data_dir, "queue", "env")
+        return sorted(n for n in os.listdir(d) if "." not in n) if os.path.isdir(d) else []
 
     def queue_tmp(self):
         d = os.path.join(self.data_dir, "queue", "tmp")

@@ -57,7 +57,8 @@ def test_starttls_then_auth_plain_sends(sub):
                           MSG) == {}
     (msg,) = sub.messages("bob@example.test")
     assert b"with ESMTPSA id" in msg
-    assert len(os.listdir(os.path.join(sub.data_dir, "queue", "env"))) == 1
+    assert b"(authenticated as alice@example.test)" in msg
+    assert len(sub.queued()) == 1
     assert "smtp auth user=alice@example.test" in sub.log()
 
 
@@ -234,7 +235,7 @@ def test_authenticated_client_relays_on_port_25(sub):
         s.rset()
         login_plain(s, "alice@example.test", "alicepw")
         assert s.sendmail("alice@example.test", ["dave@remote.test"], MSG) == {}
-    (env,) = os.listdir(os.path.join(sub.data_dir, "queue", "env"))
+    (env,) = sub.queued()
     queued = open(os.path.join(sub.data_dir, "queue", "msg", env), "rb").read()
     assert b"(authenticated as alice@example.test)" in queued
 

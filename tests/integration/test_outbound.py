@@ -1,0 +1,485 @@
+"""Outbound delivery: the queue, the SMTP client, MX lookup, bounces, sendmail.
+
+The remote side is peers.SinkServer (a scriptable Python SMTP server on
+loopback) and, for MX lookups, peers.DnsStub named in delivery.dns_servers.
+`queue flush` (through the control socket) replaces waiting for retries.
+"""
+import os
+import poplib
+import re
+import signal
+import smtplib
+import socket
+import subprocess
+import time
+
+import pytest
+from conftest import POSTERNCTL, free_port
+from peers import DnsStub, SinkServer
+
+TRUSTED = {"trusted_networks": "127.0.0.1/32"}
+
+
+def wait_for(pred, timeout=15, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = pred()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for %s" % what)
+
+
+def queue_ids(p):
+    d = os.path.join(p.data_dir, "queue", "env")
+    return sorted(n for n in os.listdir(d) if "." not in n) if os.path.isdir(d) else []
+
+
+def env_text(p, qid):
+    with open(os.path.join(p.data_dir, "queue", "env", qid)) as f:
+        return f.read()
+
+
+def relay(p, sender, rcpts, msg):
+    with smtplib.SMTP("127.0.0.1", p.smtp_port) as s:
+        assert s.sendmail(sender, rcpts, msg) == {}
+
+
+def check_clean_exit(p):
+    rc = p.stop()
+    log = p.log()
+    assert rc == 0, log[-3000:]
+    assert "ERROR: AddressSanitizer" not in log and "runtime error:" not in log, log[-3000:]
+
+
+@pytest.fixture
+def sink():
+    s = SinkServer()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def routed(make_postern, sink):
+    """A daemon that relays for 127.0.0.1 and routes remote.test to the sink."""
+    p = make_postern({"relay": TRUSTED,
+                      "routes": {"remote.test": "[127.0.0.1]:%d" % sink.port}})
+    p.add_user("alice@example.test")
+    p.start()
+    yield p
+    check_clean_exit(p)
+
+
+BODY = ("From: alice@example.test\r\nTo: bob@remote.test\r\nSubject: outbound\r\n\r\n"
+        "first line\r\n.starts with a dot\r\n..two dots\r\n.\r\n"
+        "a lone dot above\r\n" + "x" * 990 + "\r\n"
+        "\r\ntrailing blank above, 8-bit: caf\u00e9\r\n")
+
+
+def test_relayed_message_arrives_intact_in_one_transaction(routed, sink):
+    relay(routed, "alice@example.test", ["bob@remote.test", "Carol@Remote.Test"],
+          BODY.encode("utf-8"))
+    (txn,) = sink.wait(1)
+    assert sorted(txn.rcpts) == ["bob@remote.test", "carol@remote.test"]
+    assert txn.mail.startswith("MAIL FROM:<alice@example.test>")
+    assert " SIZE=" in txn.mail and "BODY=8BITMIME" in txn.mail
+    assert txn.ehlo == "mx.example.test"
+    # on the wire: CRLF everywhere, dot-stuffed, and byte-exact after our Received:
+    assert b"\n" not in txn.raw.replace(b"\r\n", b"")
+    assert b"\r\n..starts with a dot\r\n...two dots\r\n..\r\na lone dot" in txn.raw
+    assert txn.raw.startswith(b"Received: from ")
+    body = txn.body
+    assert body.endswith(BODY.encode("utf-8"))
+    wait_for(lambda: queue_ids(routed) == [], what="the queue entry to go")
+    log = routed.log()
+    assert re.search(r"queue id=\w+ from=<alice@example.test> to=<bob@remote.test> "
+                     r"relay=127\.0\.0\.1\[127\.0\.0\.1\]:%d status=sent \(250 " % sink.port, log)
+
+
+def test_451_is_retried_and_flush_delivers(routed, sink):
+    sink.rcpt_replies["bob@remote.test"] = ["451 4.3.0 try again later", "250 2.1.5 Ok"]
+    relay(routed, "alice@example.test", ["bob@remote.test"], BODY.encode())
+    wait_for(lambda: "status=deferred" in routed.log(), what="the deferral")
+    (qid,) = queue_ids(routed)
+    out = routed.ctl("queue", "list").stdout
+    assert qid in out and "<alice@example.test>" in out and "<bob@remote.test> deferred" in out
+    assert "said: 451 4.3.0 try again later" in out
+    assert sink.transactions == []
+    routed.ctl("queue", "flush")
+    (txn,) = sink.wait(1)
+    assert txn.rcpts == ["bob@remote.test"]
+    wait_for(lambda: queue_ids(routed) == [], what="the queue entry to go")
+    assert "-- 0 message(s)" in routed.ctl("queue", "list").stdout
+
+
+def read_pop3_or_maildir(p, address):
+    """The account's messages, through POP3 when the service answers, else the Maildir."""
+    try:
+        pop = poplib.POP3("127.0.0.1", p.ports["pop3"], timeout=5)
+        pop.user(address)
+        pop.pass_("secret")
+        msgs = [b"\r\n".join(pop.retr(i + 1)[1]) for i in range(len(pop.list()[1]))]
+        pop.quit()
+        return msgs
+    except (OSError, poplib.error_proto):
+        return [m.replace(b"\n", b"\r\n") for m in p.messages(address)]
+
+
+def test_550_bounces_a_dsn_to_the_local_sender(routed, sink):
+    sink.rcpt_replies["nobody@remote.test"] = "550 5.1.1 <nobody@remote.test>: User unknown"
+    relay(routed, "alice@example.test", ["nobody@remote.test", "bob@remote.test"],
+          BODY.encode())
+    (txn,) = sink.wait(1)
+    assert txn.rcpts == ["bob@remote.test"]
+    wait_for(lambda: routed.messages("alice@example.test"), what="the DSN")
+    wait_for(lambda: queue_ids(routed) == [], what="the queue entry to go")
+    (dsn,) = read_pop3_or_maildir(routed, "alice@example.test")
+    assert b"From: MAILER-DAEMON@mx.example.test" in dsn
+    assert b"Content-Type: multipart/report; report-type=delivery-status;" in dsn
+    assert b"Content-Type: message/delivery-status" in dsn
+    assert b"Reporting-MTA: dns; mx.example.test" in dsn
+    assert b"Final-Recipient: rfc822; nobody@remote.test" in dsn
+    assert b"Action: failed\r\nStatus: 5.1.1\r\n" in dsn
+    assert b"Remote-MTA: dns; 127.0.0.1" in dsn
+    assert b"Diagnostic-Code: smtp; 550 5.1.1 <nobody@remote.test>: User unknown" in dsn
+    assert b"Content-Type: text/rfc822-headers" in dsn
+    assert b"Subject: outbound" in dsn  # the original headers
+    assert b"bob@remote.test" not in dsn.split(b"message/delivery-status")[1].split(b"rfc822-headers")[0]
+    log = routed.log()
+    assert "to=<nobody@remote.test>" in log and "status=bounced" in log
+    assert re.search(r"queue id=\w+ bounce id=\w+ to=<alice@example.test>", log)
+
+
+def test_550_at_data_bounces_and_null_sender_gets_no_bounce(routed, sink):
+    sink.data_replies = ["554 5.6.0 content rejected", "554 5.6.0 content rejected"]
+    relay(routed, "alice@example.test", ["bob@remote.test"], BODY.encode())
+    relay(routed, "", ["bob@remote.test"], BODY.encode())
+    sink.wait(2)
+    wait_for(lambda: queue_ids(routed) == [], what="both entries to go")
+    (dsn,) = routed.messages("alice@example.test")
+    assert b"Diagnostic-Code: smtp; 554 5.6.0 content rejected" in dsn
+    assert "no bounce for a bounce" in routed.log()
+
+
+def test_down_remote_is_retried_listed_and_flushed(make_postern):
+    port = free_port()
+    p = make_postern({"relay": TRUSTED, "routes": {"remote.test": "[127.0.0.1]:%d" % port}})
+    p.start()
+    relay(p, "alice@example.test", ["bob@remote.test"], BODY.encode())
+    wait_for(lambda: "status=deferred" in p.log(), what="the deferral")
+    out = p.ctl("queue", "list").stdout
+    assert "<bob@remote.test> deferred, 1 attempt(s)" in out
+    assert "Connection refused" in out
+    (qid,) = queue_ids(p)
+    shown = p.ctl("queue", "show", qid).stdout
+    assert "from alice@example.test" in shown and "Subject: outbound" in shown
+    sink = SinkServer(port=port)
+    try:
+        p.ctl("queue", "flush")
+        sink.wait(1)
+        wait_for(lambda: queue_ids(p) == [], what="the queue entry to go")
+    finally:
+        sink.close()
+    check_clean_exit(p)
+
+
+def test_queue_delete_and_flush_without_daemon(make_postern):
+    port = free_port()
+    p = make_postern({"relay": TRUSTED, "routes": {"remote.test": "[127.0.0.1]:%d" % port}})
+    r = p.ctl("queue", "flush", check=False)
+    assert r.returncode == 1 and "not running" in r.stderr
+    p.start()
+    relay(p, "alice@example.test", ["bob@remote.test"], BODY.encode())
+    wait_for(lambda: "status=deferred" in p.log(), what="the deferral")
+    (qid,) = queue_ids(p)
+    assert p.ctl("queue", "delete", qid).returncode == 0
+    wait_for(lambda: queue_ids(p) == [], what="the entry to go")
+    assert not os.path.exists(os.path.join(p.data_dir, "queue", "msg", qid))
+    assert p.ctl("queue", "delete", qid, check=False).returncode == 1
+    p.ctl("queue", "flush")
+    check_clean_exit(p)
+    # without a daemon, delete removes the files itself
+    relay_env = os.path.join(p.data_dir, "queue", "env", "ABC")
+    open(relay_env, "w").write("postern-queue 1\nid ABC\ncreated 1\nfrom a@b\nrcpt P 0 0 c@d\n")
+    open(os.path.join(p.data_dir, "queue", "msg", "ABC"), "w").write("x\n")
+    assert "ABC" in p.ctl("queue", "list").stdout
+    assert p.ctl("queue", "delete", "ABC").returncode == 0
+    assert queue_ids(p) == []
+
+
+def loopback_pair():
+    """Two SMTP sinks on 127.0.0.2 and 127.0.0.3 sharing one port (the MX port hook)."""
+    for _ in range(20):
+        a = SinkServer(host="127.0.0.2")
+        try:
+            return a, SinkServer(host="127.0.0.3", port=a.port)
+        except OSError:
+            a.close()
+    raise RuntimeError("no common free port")
+
+
+@pytest.fixture
+def mx_world(make_postern, monkeypatch):
+    """A resolver on loopback, two MX hosts (preference 10 first) and an MX-less domain."""
+    mx1, mx2 = loopback_pair()
+    dns = DnsStub({
+        ("remote.test", "MX"): [(20, "mx2.remote.test"), (10, "mx1.remote.test")],
+        ("mx1.remote.test", "A"): ["127.0.0.2"],
+        ("mx2.remote.test", "A"): ["127.0.0.3"],
+        ("nomx.test", "A"): ["127.0.0.3"],
+        ("nullmx.test", "MX"): [(0, ".")],
+    })
+    monkeypatch.setenv("POSTERN_SMTP_PORT", str(mx1.port))
+    p = make_postern({"relay": TRUSTED,
+                      "delivery": {"dns_servers": "127.0.0.1:%d" % dns.port}})
+    p.add_user("alice@example.test")
+    yield p, mx1, mx2, dns
+    mx1.close()
+    mx2.close()
+    dns.close()
+    check_clean_exit(p)
+
+
+def test_mx_lowest_preference_first(mx_world):
+    p, mx1, mx2, dns = mx_world
+    p.start()
+    relay(p, "alice@example.test", ["bob@remote.test"], BODY.encode())
+    mx1.wait(1)
+    wait_for(lambda: queue_ids(p) == [], what="delivery")
+    assert mx2.transactions == []
+    assert ("remote.test", "MX") in dns.queries
+    assert "relay=mx1.remote.test[127.0.0.2]:%d status=sent" % mx1.port in p.log()
+
+
+def test_mx_next_host_when_the_first_fails(mx_world):
+    p, mx1, mx2, dns = mx_world
+    mx1.greeting = "421 4.3.2 mx1 is busy"
+    p.start()
+    relay(p, "alice@example.test", ["bob@remote.test"], BODY.encode())
+    mx2.wait(1)
+    wait_for(lambda: queue_ids(p) == [], what="delivery")
+    log = p.log()
+    assert "relay=mx1.remote.test[127.0.0.2]:%d: 421 4.3.2 mx1 is busy; trying the next" % mx1.port in log
+    assert "relay=mx2.remote.test[127.0.0.3]:%d status=sent" % mx1.port in log
+
+
+def test_no_mx_falls_back_to_a_and_null_mx_bounces(mx_world):
+    p, mx1, mx2, dns = mx_world
+    p.start()
+    relay(p, "alice@example.test", ["bob@nomx.test"], BODY.encode())
+    (txn,) = mx2.wait(1)
+    assert txn.rcpts == ["bob@nomx.test"]
+    relay(p, "alice@example.test", ["bob@nullmx.test"], BODY.encode())
+    (dsn,) = wait_for(lambda: p.messages("alice@example.test"), what="the DSN")
+    assert b"Status: 5.1.10" in dsn and b"null MX" in dsn
+    wait_for(lambda: queue_ids(p) == [], what="both entries to go")
+
+
+def test_relayhost_with_auth_plain_and_login(make_postern, sink):
+    sink.auth = {"relayuser": "s3cret:with:colons"}
+    auth_file = os.path.join(str(sink.port) + "-auth")
+    p = make_postern({"relay": TRUSTED})
+    auth_file = os.path.join(p.dir, "relay-auth")
+    with open(auth_file, "w") as f:
+        f.write("relayuser:s3cret:with:colons\n")
+    p.write_config({"relay": TRUSTED, "delivery": {
+        "relayhost": "[127.0.0.1]:%d" % sink.port, "relayhost_auth": auth_file}})
+    p.start()
+    relay(p, "alice@example.test", ["someone@anywhere.test"], BODY.encode())
+    (txn,) = sink.wait(1)
+    assert txn.auth == ("relayuser", "s3cret:with:colons")
+    sink.auth_mechs = "LOGIN"
+    relay(p, "alice@example.test", ["other@elsewhere.test"], BODY.encode())
+    txns = sink.wait(2)
+    assert txns[1].auth == ("relayuser", "s3cret:with:colons")
+    assert "s3cret" not in p.log()
+    check_clean_exit(p)
+
+
+def test_relayhost_wrong_password_is_deferred(make_postern, sink):
+    sink.auth = {"relayuser": "right"}
+    p = make_postern({"relay": TRUSTED})
+    auth_file = os.path.join(p.dir, "relay-auth")
+    open(auth_file, "w").write("relayuser:Bad-Pa55\n")
+    p.write_config({"relay": TRUSTED, "delivery": {
+        "relayhost": "[127.0.0.1]:%d" % sink.port, "relayhost_auth": auth_file}})
+    p.start()
+    relay(p, "alice@example.test", ["someone@anywhere.test"], BODY.encode())
+    wait_for(lambda: "status=deferred" in p.log(), what="the deferral")
+    assert "authentication failed: 535 5.7.8" in p.log() and "Bad-Pa55" not in p.log()
+    assert queue_ids(p) != []
+    check_clean_exit(p)
+
+
+def test_relayhost_is_a_second_postern_with_submission_auth(make_postern):
+    far = make_postern({"domains": {"local": "far.test"}}, sub="far")
+    far.add_user("dave@far.test")
+    far.add_user("carol@far.test", password="carol-pw")
+    far.start()
+    with smtplib.SMTP("127.0.0.1", far.ports["submission"], timeout=5) as s:
+        s.ehlo("probe")
+        if not s.has_extn("auth"):
+            pytest.skip("the submission service offers no AUTH in plain text yet")
+    near = make_postern({"relay": TRUSTED}, sub="near")
+    auth_file = os.path.join(near.dir, "relay-auth")
+    open(auth_file, "w").write("carol@far.test:carol-pw\n")
+    near.write_config({"relay": TRUSTED, "delivery": {
+        "relayhost": "[127.0.0.1]:%d" % far.ports["submission"], "relayhost_auth": auth_file}})
+    near.add_user("alice@example.test")
+    near.start()
+    # far's submission service wants the login to own the sender address
+    relay(near, "carol@far.test", ["dave@far.test"], BODY.encode())
+    (msg,) = wait_for(lambda: far.messages("dave@far.test"), what="delivery through far")
+    assert "smtp auth user=carol@far.test" in far.log()
+    body = BODY.replace("\r\n", "\n").encode().split(b"\n\n", 1)[1]
+    assert msg.split(b"\n\n", 1)[1] == body  # (submission adds Date: and Message-ID:)
+    wait_for(lambda: queue_ids(near) == [], what="the entry to go")
+    check_clean_exit(near)
+    check_clean_exit(far)
+
+
+def sendmail(p, args, stdin, name="sendmail"):
+    """Run posternctl as `sendmail` (a symlink, as make install makes it)."""
+    link = os.path.join(p.dir, name)
+    if not os.path.exists(link):
+        os.symlink(POSTERNCTL, link)
+    return subprocess.run([link, "-C", p.conf] + args, input=stdin, capture_output=True,
+                          timeout=30)
+
+
+def test_sendmail_with_recipients_and_with_t(routed, sink):
+    routed.add_user("bob@example.test")
+    r = sendmail(routed, ["-i", "-f", "alice@example.test", "bob", "carol@remote.test"],
+                 b"Subject: from cron\n\nline one\n.\nline after a lone dot\n")
+    assert r.returncode == 0, r.stderr
+    (local,) = wait_for(lambda: routed.messages("bob@example.test"), what="local delivery")
+    assert local.startswith(b"Received: by mx.example.test (postern) with local id ")
+    assert b"\nFrom: <alice@example.test>\n" in local and b"\nDate: " in local
+    assert b"\nMessage-ID: <" in local
+    assert local.endswith(b"Subject: from cron\n\nline one\n.\nline after a lone dot\n")
+    (txn,) = sink.wait(1)
+    assert txn.rcpts == ["carol@remote.test"]
+    assert txn.raw.endswith(b"line one\r\n..\r\nline after a lone dot\r\n")
+    # -t: recipients from To/Cc/Bcc, Bcc removed; without -i a lone dot ends the text
+    r = sendmail(routed, ["-t", "-F", "Cron Daemon"],
+                 b"From: Alice <alice@example.test>\nTo: \"Bob, B.\" <bob@example.test>\n"
+                 b"Cc: dave@remote.test (Dave)\nBcc: eve@remote.test,\n  frank@remote.test\n"
+                 b"Subject: minus t\n\nbody\n.\nnot part of the message\n")
+    assert r.returncode == 0, r.stderr
+    txns = sink.wait(2)
+    assert sorted(txns[1].rcpts) == ["dave@remote.test", "eve@remote.test", "frank@remote.test"]
+    assert b"Bcc" not in txns[1].raw and b"frank" not in txns[1].raw
+    assert txns[1].raw.endswith(b"Subject: minus t\r\n\r\nbody\r\n")
+    wait_for(lambda: len(routed.messages("bob@example.test")) == 2, what="the -t local copy")
+
+
+def test_sendmail_exit_codes_and_mailq(routed, sink):
+    r = sendmail(routed, ["nobody@example.test"], b"Subject: x\n\nx\n")
+    assert r.returncode == 67 and b"unknown user" in r.stderr  # EX_NOUSER
+    r = sendmail(routed, [], b"Subject: x\n\nx\n")
+    assert r.returncode == 64  # EX_USAGE: no recipients
+    sink.rcpt_replies["later@remote.test"] = "451 4.3.0 later"
+    assert sendmail(routed, ["later@remote.test"], b"Subject: q\n\nq\n").returncode == 0
+    wait_for(lambda: "status=deferred" in routed.log(), what="the deferral")
+    out = sendmail(routed, [], b"", name="mailq").stdout.decode()
+    assert "<later@remote.test> deferred" in out
+    check_clean_exit(routed)
+    r = sendmail(routed, ["bob@remote.test"], b"Subject: x\n\nx\n")
+    assert r.returncode == 75 and b"not running" in r.stderr  # EX_TEMPFAIL
+    routed.start()  # the fixture stops it again
+
+
+def test_max_queue_lifetime_bounces_with_expired_status(make_postern, monkeypatch):
+    monkeypatch.setenv("POSTERN_QUEUE_BACKOFF", "1")
+    p = make_postern({"relay": TRUSTED, "delivery": {"max_queue_lifetime": "2s"},
+                      "routes": {"remote.test": "[127.0.0.1]:%d" % free_port()}})
+    p.add_user("alice@example.test")
+    p.start()
+    relay(p, "alice@example.test", ["bob@remote.test"], BODY.encode())
+    (dsn,) = wait_for(lambda: p.messages("alice@example.test"), timeout=20, what="the DSN")
+    assert b"Status: 5.4.7" in dsn and b"delivery time expired" in dsn
+    assert b"Connection refused" in dsn
+    wait_for(lambda: queue_ids(p) == [], what="the entry to go")
+    assert p.log().count("status=deferred") >= 1
+    check_clean_exit(p)
+
+
+def test_sigterm_during_delivery_loses_nothing(routed, sink):
+    sink.hold_dot.clear()  # the remote sits on the end of data
+    relay(routed, "alice@example.test", ["bob@remote.test"], BODY.encode())
+    sink.wait(1)
+    t0 = time.monotonic()
+    check_clean_exit(routed)  # SIGTERM aborts the delivery in flight and exits 0
+    assert time.monotonic() - t0 < 10
+    assert len(queue_ids(routed)) == 1
+    sink.hold_dot.set()
+    routed.start()
+    sink.wait(2)
+    wait_for(lambda: queue_ids(routed) == [], what="delivery after the restart")
+
+
+def subjects(sink):
+    out = {}
+    for t in sink.transactions:
+        m = re.search(rb"Subject: (msg-\d+)", t.raw)
+        out.setdefault(m.group(1).decode(), []).append(t)
+    return out
+
+
+def test_kill9_during_delivery_loses_nothing_and_repeats_only_the_in_flight(make_postern, sink):
+    """kill -9 while deliveries are in flight; after a restart every message arrives.
+
+    A message whose 250 the remote had given and postern had made durable
+    (msg-1, msg-2, and the delivered half of msg-3) never arrives twice. The
+    messages in flight at the kill (msg-4..6: the remote had their text but
+    had not answered the final dot) arrive again: postern cannot know
+    whether the remote took them (the RFC 1047 duplicate), so it sends
+    again rather than lose them.
+    """
+    down = free_port()
+    p = make_postern({"relay": TRUSTED,
+                      "routes": {"remote.test": "[127.0.0.1]:%d" % sink.port,
+                                 "down.test": "[127.0.0.1]:%d" % down}})
+    p.start()
+
+    def msg(n):
+        return ("From: a@example.test\r\nSubject: msg-%d\r\n\r\nbody %d\r\n" % (n, n)).encode()
+
+    relay(p, "a@example.test", ["r1@remote.test"], msg(1))
+    relay(p, "a@example.test", ["r2@remote.test"], msg(2))
+    relay(p, "a@example.test", ["r3@remote.test", "x@down.test"], msg(3))
+    sink.wait(3)
+    wait_for(lambda: len(queue_ids(p)) == 1 and "rcpt D " in env_text(p, queue_ids(p)[0]),
+             what="msg-3's delivered recipient to be durable")
+    sink.hold_dot.clear()
+    for n in (4, 5, 6):
+        relay(p, "a@example.test", ["r%d@remote.test" % n], msg(n))
+    sink.wait(6)  # all three in flight: text received, dot not answered
+    p.kill9()
+    sink.hold_dot.set()
+    p.start()
+    p.ctl("queue", "flush")
+    wait_for(lambda: len(sink.transactions) >= 9, what="the in-flight messages again")
+    wait_for(lambda: queue_ids(p) == [qid for qid in queue_ids(p)
+                                      if "x@down.test" in env_text(p, qid)], what="a settled queue")
+    got = subjects(sink)
+    assert sorted(got) == ["msg-%d" % n for n in range(1, 7)]  # none lost
+    for n in (1, 2, 3):
+        assert len(got["msg-%d" % n]) == 1, "msg-%d was acknowledged and durable" % n
+    for n in (4, 5, 6):
+        assert len(got["msg-%d" % n]) == 2  # in flight at the kill
+    (left,) = queue_ids(p)
+    assert re.search(r"rcpt D \d+ \d+ r3@remote.test", env_text(p, left))
+    check_clean_exit(p)
+
+
+def test_message_from_an_authenticated_client_arrives(routed, sink):
+    with smtplib.SMTP("127.0.0.1", routed.ports["submission"], timeout=5) as s:
+        s.ehlo("laptop.test")
+        if not s.has_extn("auth"):
+            pytest.skip("no SMTP AUTH on the submission port yet")
+        s.login("alice@example.test", "secret")
+        assert s.sendmail("alice@example.test", ["bob@remote.test"], BODY.encode()) == {}
+    (txn,) = sink.wait(1)
+    assert txn.body.split(b"\r\n\r\n", 1)[1] == BODY.encode().split(b"\r\n\r\n", 1)[1]
+    wait_for(lambda: queue_ids(routed) == [], what="the queue entry to go")
