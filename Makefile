@@ -4,7 +4,8 @@
 #   make run        install build dependencies, build, run on the embedded default
 #   make test       install test dependencies, build, run unit, fuzz-smoke and
 #                   integration tests (the suite runs under ASan + UBSan)
-#   make bench      SMTP benchmark with Postfix's smtp-source
+#   make bench      SMTP and POP3 benchmark, side by side with Postfix and Dovecot
+#   make bench-peers  install Postfix and Dovecot (Debian) for make bench to compare with
 #   make fuzz       build the libFuzzer targets
 #   make install    install under $(DESTDIR)$(PREFIX)
 
@@ -39,7 +40,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 
-.PHONY: all run test unit integration fuzz fuzz-smoke bench install clean deps-build deps-test deps-bench
+.PHONY: all run test unit integration fuzz fuzz-smoke bench bench-peers install clean deps-build deps-test deps-bench
 
 all: $(BUILD)/posternd $(BUILD)/posternctl
 
@@ -61,7 +62,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpostern.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libpostern.a $(DEPLIBS) -lcmocka
 
--include $(LIB_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(MAINS:%.c=$(BUILD)/obj/%.d)
 
 deps-build:
 	@scripts/deps.sh build
@@ -102,9 +103,17 @@ test: deps-test
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory SAN=1 integration
 
+# The POP3 load generator: optimised, never sanitized (it must outrun the servers).
+build/pop3load: bench/pop3load.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 $(WARN) -o $@ $< -lpthread
+
 bench: deps-bench
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all build/pop3load
 	$(PYTHON) bench/bench.py
+
+bench-peers:
+	@scripts/deps.sh peers
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/doc/postern

@@ -121,6 +121,7 @@ static void posternd_reload_cb(evutil_socket_t sig, short what, void *arg)
 	cfg_free(d->cfg);
 	free(d->cfg);
 	d->cfg = cfg;
+	auth_set_limits(d->auth, cfg->auth_max_failures, cfg->auth_lockout);
 	users_free(&d->users);
 	users_init(&d->users);
 	if (users_load(&d->users, cfg->users_file, &error) < 0) {
@@ -170,6 +171,7 @@ static int posternd_setup(struct daemon *d)
 		error = NULL;
 	}
 	d->auth = auth_new(d->base);
+	auth_set_limits(d->auth, d->cfg->auth_max_failures, d->cfg->auth_lockout);
 	d->io = workq_new(d->base, 2, "io");
 	if ((d->store = store_open(d->base, d->cfg->data_dir, d->cfg->hostname, &error)) == NULL ||
 	    (d->queue = queue_open(d, &error)) == NULL ||

@@ -72,13 +72,21 @@ unsigned auth_penalty_fail(struct auth_penalty *p, const char *ip, time_t now)
 		snprintf(e->ip, sizeof(e->ip), "%s", ip);
 		e->failures = 0;
 	}
-	if (e->failures < 64)
+	if (e->failures < AUTH_PENALTY_COUNT_MAX)
 		e->failures++;
 	e->last = now;
 	if (e->failures > 4)
 		return AUTH_PENALTY_MAX_MS;
 	unsigned ms = 1000u << (e->failures - 1);
 	return ms < AUTH_PENALTY_MAX_MS ? ms : AUTH_PENALTY_MAX_MS;
+}
+
+bool auth_penalty_blocked(struct auth_penalty *p, const char *ip, time_t now,
+			  unsigned max_failures, unsigned lockout)
+{
+	const struct auth_penalty_entry *e = auth_penalty_find(p, ip);
+
+	return e != NULL && e->failures >= max_failures && now - e->last < (time_t)lockout;
 }
 
 void auth_penalty_clear(struct auth_penalty *p, const char *ip)

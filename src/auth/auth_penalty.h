@@ -9,11 +9,13 @@
 #ifndef POSTERN_AUTH_PENALTY_H
 #define POSTERN_AUTH_PENALTY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
 #define AUTH_PENALTY_MAX_MS 15000u
 #define AUTH_PENALTY_FORGET 900 /* seconds */
+#define AUTH_PENALTY_COUNT_MAX 64 /* failures counted per address */
 
 struct auth_penalty;
 
@@ -25,6 +27,13 @@ void auth_penalty_free(struct auth_penalty **pp);
 
 /* auth_penalty_fail - count a failure from ip; returns how long to wait before answering (ms). */
 unsigned auth_penalty_fail(struct auth_penalty *p, const char *ip, time_t now);
+
+/*
+ * auth_penalty_blocked - true while ip, after max_failures failures in a
+ * row, is within lockout seconds of its last one: refuse without checking.
+ */
+bool auth_penalty_blocked(struct auth_penalty *p, const char *ip, time_t now,
+			  unsigned max_failures, unsigned lockout);
 
 /* auth_penalty_clear - a login from ip succeeded: forget its failures. */
 void auth_penalty_clear(struct auth_penalty *p, const char *ip);

@@ -24,6 +24,7 @@ struct auth {
 	unsigned char key[32]; /* per-process key of the cache's keyed hashes */
 	struct users_file_id secrets_file; /* the users file auth_have_secrets looked at */
 	bool secrets_known, have_secrets;
+	unsigned max_failures, lockout; /* auth.max_failures, auth.lockout */
 };
 
 /* One verification in flight. */
@@ -149,6 +150,18 @@ void auth_verify_password(struct auth *a, const struct users_account *acct, cons
 unsigned auth_login_failed(struct auth *a, const char *ip)
 {
 	return auth_penalty_fail(a->penalty, ip, time(NULL));
+}
+
+void auth_set_limits(struct auth *a, unsigned max_failures, unsigned lockout)
+{
+	a->max_failures = max_failures;
+	a->lockout = lockout;
+}
+
+bool auth_login_blocked(struct auth *a, const char *ip)
+{
+	return a->max_failures > 0 &&
+	       auth_penalty_blocked(a->penalty, ip, time(NULL), a->max_failures, a->lockout);
 }
 
 void auth_login_succeeded(struct auth *a, const char *ip)

@@ -44,6 +44,12 @@ void auth_verify_password(struct auth *a, const struct users_account *acct, cons
 /* auth_login_failed - count a failed login from ip; returns the delay (ms) before the -ERR. */
 unsigned auth_login_failed(struct auth *a, const char *ip);
 
+/* auth_set_limits - auth.max_failures in a row from one address lock it out for auth.lockout s. */
+void auth_set_limits(struct auth *a, unsigned max_failures, unsigned lockout);
+
+/* auth_login_blocked - true while ip is locked out: answer at once, check nothing. */
+bool auth_login_blocked(struct auth *a, const char *ip);
+
 /* auth_login_succeeded - a login from ip succeeded: it pays no more delay. */
 void auth_login_succeeded(struct auth *a, const char *ip);
 

@@ -98,6 +98,9 @@ void cfg_init(struct cfg *cfg)
 	cfg_list_add(&cfg->pop3_listen, "127.0.0.1:1110");
 	cfg_list_add(&cfg->pop3_listen_tls, "127.0.0.1:9995");
 	cfg->allow_plaintext = CFG_PLAINTEXT_LOOPBACK;
+	cfg->auth_max_failures = 10;
+	cfg->auth_lockout = 15 * 60;
+	cfg->pop3_timeout = 10 * 60;
 	cfg->pop_before_smtp = true;
 	cfg->relay_window = 15 * 60;
 	cfg->ipv6_prefix = 128;

@@ -69,9 +69,12 @@ struct cfg {
 	/* [pop3] */
 	struct cfg_list pop3_listen;
 	struct cfg_list pop3_listen_tls;
+	unsigned pop3_timeout; /* seconds; key pop3.timeout, default 10m */
 	/* [auth] */
 	char *users_file; /* default DATA_DIR/users */
 	enum cfg_plaintext allow_plaintext;
+	unsigned auth_max_failures; /* key auth.max_failures, default 10 */
+	unsigned auth_lockout;      /* seconds; key auth.lockout, default 15m */
 	/* [relay] */
 	struct cfg_list trusted_networks;
 	bool pop_before_smtp;

@@ -213,12 +213,28 @@ static void pop3_login_verified_cb(void *arg, int ok)
 		pop3_login_fail(s);
 }
 
+/* pop3_login_locked - the address is locked out (auth.max_failures): refuse without checking. */
+static bool pop3_login_locked(struct pop3_session *s, const char *login, const char *method)
+{
+	if (!auth_login_blocked(s->daemon->auth, s->ip))
+		return false;
+	pop3_login_begin(s, login, method);
+	pop3_login_log(s, "locked-out");
+	free(s->user);
+	s->user = NULL;
+	pop3_error(s, "[AUTH] Too many failed logins from your address, try again later");
+	pop3_resume(s, POP3_S_AUTH);
+	return true;
+}
+
 /* pop3_login_password - verify login / password on a worker (USER/PASS, PLAIN, LOGIN). */
 static void pop3_login_password(struct pop3_session *s, const char *login, const char *password,
 				const char *method)
 {
 	const struct users_account *acct = daemon_find_account(s->daemon, login);
 
+	if (pop3_login_locked(s, login, method))
+		return;
 	pop3_login_begin(s, login, method);
 	s->waiting = true;
 	auth_verify_password(s->daemon->auth, acct, login, password, pop3_login_verified_cb, s);
@@ -233,6 +249,8 @@ static void pop3_login_digest(struct pop3_session *s, const char *login, const c
 	bool ok = strcmp(method, "apop") == 0 ? auth_apop_check(challenge, secret, digest, len)
 				   : auth_cram_md5_check(challenge, secret, digest, len);
 
+	if (pop3_login_locked(s, login, method))
+		return;
 	pop3_login_begin(s, login, method);
 	if (ok)
 		pop3_login_open(s);

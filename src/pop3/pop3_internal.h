@@ -18,7 +18,6 @@
 #define POP3_SASL_LINE_MAX 2048      /* a SASL response line with CRLF (RFC 5034 4) */
 #define POP3_OUTPUT_MAX (256 * 1024) /* stop producing output past this much unsent */
 #define POP3_INPUT_MAX (64 * 1024)   /* stop reading the socket past this much unread */
-#define POP3_TIMEOUT 600             /* seconds; RFC 1939 3: at least 10 minutes */
 #define POP3_MAX_ERRORS 20           /* protocol errors before disconnect */
 #define POP3_CHALLENGE_MAX 128       /* "<digits.digits@hostname>" */
 

@@ -289,7 +289,7 @@ static void pop3_session_greet(struct pop3_session *s)
 /* pop3_session_setup - callbacks, limits and timeouts of the session's bufferevent. */
 static void pop3_session_setup(struct pop3_session *s)
 {
-	struct timeval tv = { .tv_sec = POP3_TIMEOUT, .tv_usec = 0 };
+	struct timeval tv = { .tv_sec = s->daemon->cfg->pop3_timeout, .tv_usec = 0 };
 
 	bufferevent_setcb(s->bev, pop3_session_read_cb, pop3_session_write_cb,
 			  pop3_session_event_cb, s);

@@ -104,11 +104,25 @@ static void smtp_auth_verified_cb(void *arg, int ok)
 	free(login);
 }
 
+/* smtp_auth_locked - the address is locked out (auth.max_failures): 454 without checking. */
+static bool smtp_auth_locked(struct smtp_session *s, const char *login)
+{
+	if (!auth_login_blocked(s->daemon->auth, s->ip))
+		return false;
+	log_info("%08x smtp auth user=%s ip=%s method=%s locked-out", s->id, login, s->ip,
+		 smtp_auth_mechs[s->auth->mech].name);
+	smtp_reply(s, "454 4.7.0 Too many failed authentication attempts, try again later");
+	smtp_auth_end(s);
+	return true;
+}
+
 /* smtp_auth_password - check login/password off the loop; the session waits. */
 static void smtp_auth_password(struct smtp_session *s, const char *login, const char *password)
 {
 	const struct users_account *acct = daemon_find_account(s->daemon, login);
 
+	if (smtp_auth_locked(s, login))
+		return;
 	free(s->auth->login);
 	s->auth->login = xstrdup(login);
 	smtp_set_state(s, SMTP_S_BUSY);
@@ -154,6 +168,8 @@ static void smtp_auth_cram(struct smtp_session *s, char *buf, size_t len)
 	const struct users_account *acct = daemon_find_account(s->daemon, name);
 	bool ok = auth_cram_md5_check(s->auth->challenge, acct ? acct->secret : NULL, digest,
 				      digest_len);
+	if (smtp_auth_locked(s, name))
+		return;
 	smtp_set_state(s, SMTP_S_BUSY);
 	smtp_auth_result(s, name, ok);
 }

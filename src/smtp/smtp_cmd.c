@@ -167,7 +167,7 @@ static int smtp_local_rcpt(struct smtp_session *s, struct smtp_path *path)
 	const struct cfg *cfg = s->daemon->cfg;
 	char address[SMTP_LOCAL_MAX * 2 + SMTP_DOMAIN_MAX + 8];
 
-	if (path->domain[0] == '\0') /* <Postmaster> */
+	if (path->domain[0] == '\0' && cfg->local_domains.n > 0) /* <Postmaster> */
 		snprintf(path->domain, sizeof(path->domain), "%s", cfg->local_domains.items[0]);
 	for (char *p = path->local; *p != '\0'; p++)
 		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);

@@ -69,8 +69,8 @@ struct smtp_session {
 	struct bufferevent *bev;
 	uint32_t id;
 	uint8_t state;
-	uint8_t errors;
 	uint8_t service; /* enum smtp_service */
+	unsigned errors; /* 5xx replies so far, against smtp.max_errors */
 	bool tls;
 	bool loopback; /* the client connects from 127/8 or ::1 */
 	bool esmtp;

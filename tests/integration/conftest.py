@@ -54,9 +54,14 @@ class Postern:
         self.ports = {name: free_port() for name in SERVICES.values()}
         self.dns_port = free_port()
         self.proc = None
-        self.write_config(config or {})
+        self.extra = config or {}
+        self.write_config()
 
-    def write_config(self, extra):
+    def write_config(self, extra=None):
+        """Write the configuration: the test defaults, then extra (default: the last one)."""
+        if extra is not None:
+            self.extra = extra
+        extra = self.extra
         sections = {
             "server": {"hostname": "mx.example.test", "data_dir": self.data_dir},
             "domains": {"local": "example.test, other.test"},
@@ -77,13 +82,40 @@ class Postern:
     def smtp_port(self):
         return self.ports["smtp"]
 
-    def start(self):
-        self.logf = open(self.log_path, "ab")
+    def start(self, attempts=3):
+        """Start posternd and wait until it says it is ready.
+
+        free_port() can hand out a port that something else takes before
+        posternd binds it: then the daemon exits with "Address already in use"
+        and is started again on new ports.
+        """
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0")
-        self.proc = subprocess.Popen([POSTERND, "-c", self.conf], stdout=self.logf,
-                                     stderr=self.logf, env=env)
-        wait_port(self.smtp_port, proc=self.proc)
+        for attempt in range(attempts):
+            offset = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
+            self.logf = open(self.log_path, "ab")
+            self.proc = subprocess.Popen([POSTERND, "-c", self.conf], stdout=self.logf,
+                                         stderr=self.logf, env=env)
+            if self.wait_ready(offset):
+                return self
+            self.proc.wait()
+            self.logf.close()
+            self.proc = None
+            if "Address already in use" not in self.log()[offset:] or attempt == attempts - 1:
+                raise RuntimeError("posternd did not start:\n" + self.log()[offset:][-3000:])
+            self.ports = {name: free_port() for name in SERVICES.values()}
+            self.write_config()
         return self
+
+    def wait_ready(self, offset, timeout=30.0):
+        """True once the log (past offset) says "postern ready"; False if it exits first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "postern ready" in self.log()[offset:]:
+                return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.02)
+        raise RuntimeError("posternd not ready after %.0f s" % timeout)
 
     def stop(self, sig=signal.SIGTERM, timeout=20):
         if self.proc is None:

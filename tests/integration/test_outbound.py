@@ -40,6 +40,15 @@ def env_text(p, qid):
         return f.read()
 
 
+def make(make_postern, config, sub="p"):
+    """A daemon, not started yet."""
+    return make_postern(config, sub=sub)
+
+
+def reconfigure(p, config):
+    p.write_config(config)
+
+
 def relay(p, sender, rcpts, msg):
     with smtplib.SMTP("127.0.0.1", p.smtp_port) as s:
         assert s.sendmail(sender, rcpts, msg) == {}
@@ -62,7 +71,7 @@ def sink():
 @pytest.fixture
 def routed(make_postern, sink):
     """A daemon that relays for 127.0.0.1 and routes remote.test to the sink."""
-    p = make_postern({"relay": TRUSTED,
+    p = make(make_postern, {"relay": TRUSTED,
                       "routes": {"remote.test": "[127.0.0.1]:%d" % sink.port}})
     p.add_user("alice@example.test")
     p.start()
@@ -163,7 +172,7 @@ def test_550_at_data_bounces_and_null_sender_gets_no_bounce(routed, sink):
 
 def test_down_remote_is_retried_listed_and_flushed(make_postern):
     port = free_port()
-    p = make_postern({"relay": TRUSTED, "routes": {"remote.test": "[127.0.0.1]:%d" % port}})
+    p = make(make_postern, {"relay": TRUSTED, "routes": {"remote.test": "[127.0.0.1]:%d" % port}})
     p.start()
     relay(p, "alice@example.test", ["bob@remote.test"], BODY.encode())
     wait_for(lambda: "status=deferred" in p.log(), what="the deferral")
@@ -185,7 +194,7 @@ def test_down_remote_is_retried_listed_and_flushed(make_postern):
 
 def test_queue_delete_and_flush_without_daemon(make_postern):
     port = free_port()
-    p = make_postern({"relay": TRUSTED, "routes": {"remote.test": "[127.0.0.1]:%d" % port}})
+    p = make(make_postern, {"relay": TRUSTED, "routes": {"remote.test": "[127.0.0.1]:%d" % port}})
     r = p.ctl("queue", "flush", check=False)
     assert r.returncode == 1 and "not running" in r.stderr
     p.start()
@@ -230,7 +239,7 @@ def mx_world(make_postern, monkeypatch):
         ("nullmx.test", "MX"): [(0, ".")],
     })
     monkeypatch.setenv("POSTERN_SMTP_PORT", str(mx1.port))
-    p = make_postern({"relay": TRUSTED,
+    p = make(make_postern, {"relay": TRUSTED,
                       "delivery": {"dns_servers": "127.0.0.1:%d" % dns.port}})
     p.add_user("alice@example.test")
     yield p, mx1, mx2, dns
@@ -278,11 +287,11 @@ def test_no_mx_falls_back_to_a_and_null_mx_bounces(mx_world):
 def test_relayhost_with_auth_plain_and_login(make_postern, sink):
     sink.auth = {"relayuser": "s3cret:with:colons"}
     auth_file = os.path.join(str(sink.port) + "-auth")
-    p = make_postern({"relay": TRUSTED})
+    p = make(make_postern, {"relay": TRUSTED})
     auth_file = os.path.join(p.dir, "relay-auth")
     with open(auth_file, "w") as f:
         f.write("relayuser:s3cret:with:colons\n")
-    p.write_config({"relay": TRUSTED, "delivery": {
+    reconfigure(p, {"relay": TRUSTED, "delivery": {
         "relayhost": "[127.0.0.1]:%d" % sink.port, "relayhost_auth": auth_file}})
     p.start()
     relay(p, "alice@example.test", ["someone@anywhere.test"], BODY.encode())
@@ -298,10 +307,10 @@ def test_relayhost_with_auth_plain_and_login(make_postern, sink):
 
 def test_relayhost_wrong_password_is_deferred(make_postern, sink):
     sink.auth = {"relayuser": "right"}
-    p = make_postern({"relay": TRUSTED})
+    p = make(make_postern, {"relay": TRUSTED})
     auth_file = os.path.join(p.dir, "relay-auth")
     open(auth_file, "w").write("relayuser:Bad-Pa55\n")
-    p.write_config({"relay": TRUSTED, "delivery": {
+    reconfigure(p, {"relay": TRUSTED, "delivery": {
         "relayhost": "[127.0.0.1]:%d" % sink.port, "relayhost_auth": auth_file}})
     p.start()
     relay(p, "alice@example.test", ["someone@anywhere.test"], BODY.encode())
@@ -312,7 +321,7 @@ def test_relayhost_wrong_password_is_deferred(make_postern, sink):
 
 
 def test_relayhost_is_a_second_postern_with_submission_auth(make_postern):
-    far = make_postern({"domains": {"local": "far.test"}}, sub="far")
+    far = make(make_postern, {"domains": {"local": "far.test"}}, sub="far")
     far.add_user("dave@far.test")
     far.add_user("carol@far.test", password="carol-pw")
     far.start()
@@ -320,10 +329,10 @@ def test_relayhost_is_a_second_postern_with_submission_auth(make_postern):
         s.ehlo("probe")
         if not s.has_extn("auth"):
             pytest.skip("the submission service offers no AUTH in plain text yet")
-    near = make_postern({"relay": TRUSTED}, sub="near")
+    near = make(make_postern, {"relay": TRUSTED}, sub="near")
     auth_file = os.path.join(near.dir, "relay-auth")
     open(auth_file, "w").write("carol@far.test:carol-pw\n")
-    near.write_config({"relay": TRUSTED, "delivery": {
+    reconfigure(near, {"relay": TRUSTED, "delivery": {
         "relayhost": "[127.0.0.1]:%d" % far.ports["submission"], "relayhost_auth": auth_file}})
     near.add_user("alice@example.test")
     near.start()
@@ -391,7 +400,7 @@ def test_sendmail_exit_codes_and_mailq(routed, sink):
 
 def test_max_queue_lifetime_bounces_with_expired_status(make_postern, monkeypatch):
     monkeypatch.setenv("POSTERN_QUEUE_BACKOFF", "1")
-    p = make_postern({"relay": TRUSTED, "delivery": {"max_queue_lifetime": "2s"},
+    p = make(make_postern, {"relay": TRUSTED, "delivery": {"max_queue_lifetime": "2s"},
                       "routes": {"remote.test": "[127.0.0.1]:%d" % free_port()}})
     p.add_user("alice@example.test")
     p.start()
@@ -437,7 +446,7 @@ def test_kill9_during_delivery_loses_nothing_and_repeats_only_the_in_flight(make
     again rather than lose them.
     """
     down = free_port()
-    p = make_postern({"relay": TRUSTED,
+    p = make(make_postern, {"relay": TRUSTED,
                       "routes": {"remote.test": "[127.0.0.1]:%d" % sink.port,
                                  "down.test": "[127.0.0.1]:%d" % down}})
     p.start()
@@ -483,3 +492,13 @@ def test_message_from_an_authenticated_client_arrives(routed, sink):
     (txn,) = sink.wait(1)
     assert txn.body.split(b"\r\n\r\n", 1)[1] == BODY.encode().split(b"\r\n\r\n", 1)[1]
     wait_for(lambda: queue_ids(routed) == [], what="the queue entry to go")
+
+
+def test_bounce_to_a_remote_sender_goes_out_with_the_null_sender(routed, sink):
+    sink.rcpt_replies["gone@remote.test"] = "550 5.1.1 gone"
+    relay(routed, "sender@remote.test", ["gone@remote.test"], BODY.encode())
+    (dsn,) = wait_for(lambda: [t for t in sink.transactions if t.mail.startswith("MAIL FROM:<>")],
+                      what="the DSN to the remote sender")
+    assert dsn.rcpts == ["sender@remote.test"]
+    assert b"Final-Recipient: rfc822; gone@remote.test" in dsn.body
+    wait_for(lambda: queue_ids(routed) == [], what="both entries to go")

@@ -260,3 +260,31 @@ def test_submission_adds_missing_date_and_message_id(sub):
     for name in os.listdir(d):
         data = open(os.path.join(d, name), "rb").read()
         assert name.endswith(",W=%d" % (len(data) + data.count(b"\n")))
+
+
+def test_lockout_after_repeated_failures(make_postern):
+    p = make_postern({"auth": {"max_failures": "2", "lockout": "3s"}})
+    p.add_user("alice@example.test", "alicepw")
+    p.start()
+    with smtplib.SMTP("127.0.0.1", p.ports["submission"], timeout=30) as s:
+        s.ehlo()
+        for _ in range(2):
+            with pytest.raises(smtplib.SMTPAuthenticationError):
+                login_plain(s, "alice@example.test", "wrong")
+        with pytest.raises(smtplib.SMTPAuthenticationError) as e:
+            login_plain(s, "alice@example.test", "alicepw")  # right, but locked out
+        assert e.value.smtp_code == 454
+    import poplib
+    c = poplib.POP3("127.0.0.1", p.ports["pop3"])
+    c.user("alice@example.test")
+    with pytest.raises(poplib.error_proto) as e:
+        c.pass_("alicepw")
+    assert b"Too many failed" in e.value.args[0]
+    c.quit()
+    import time
+    time.sleep(3.2)
+    with smtplib.SMTP("127.0.0.1", p.ports["submission"]) as s:
+        s.ehlo()
+        assert login_plain(s, "alice@example.test", "alicepw")[0] == 235
+    assert "locked-out" in p.log()
+    assert p.stop() == 0

@@ -154,6 +154,25 @@ static void test_penalty(void **state)
 	auth_penalty_free(&p);
 }
 
+static void test_penalty_lockout(void **state)
+{
+	struct auth_penalty *p = auth_penalty_new(4);
+
+	(void)state;
+	assert_false(auth_penalty_blocked(p, "192.0.2.9", 100, 3, 60));
+	auth_penalty_fail(p, "192.0.2.9", 100);
+	auth_penalty_fail(p, "192.0.2.9", 101);
+	assert_false(auth_penalty_blocked(p, "192.0.2.9", 101, 3, 60));
+	auth_penalty_fail(p, "192.0.2.9", 102);
+	assert_true(auth_penalty_blocked(p, "192.0.2.9", 102, 3, 60));
+	assert_true(auth_penalty_blocked(p, "192.0.2.9", 161, 3, 60));
+	assert_false(auth_penalty_blocked(p, "192.0.2.9", 162, 3, 60)); /* lockout over */
+	assert_false(auth_penalty_blocked(p, "192.0.2.8", 102, 3, 60)); /* another address */
+	auth_penalty_clear(p, "192.0.2.9");
+	assert_false(auth_penalty_blocked(p, "192.0.2.9", 103, 3, 60));
+	auth_penalty_free(&p);
+}
+
 /* Answers collected from auth_verify_password. */
 struct test_verify {
 	int answers, ok;
@@ -214,6 +233,7 @@ int main(void)
 		cmocka_unit_test(test_apop_and_cram),
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_penalty),
+		cmocka_unit_test(test_penalty_lockout),
 		cmocka_unit_test(test_verify),
 	};
 
