@@ -1,11 +1,27 @@
 #!/usr/bin/python3
-"""make bench: postern's SMTP figures, measured the way ../shared/PEERS.md
-measured Postfix: Postfix's smtp-source, 10 KB messages, delivered end to end
-(from the first connection until the last file is in the Maildir), a fresh
-server per run. Also memory per idle connection (PSS, smaps_rollup).
+"""make bench: postern side by side with Postfix (SMTP) and Dovecot (POP3).
 
-Environment: BENCH_MESSAGES (default 3000), BENCH_RUNS (default 3),
-BENCH_IDLE (default "1000,10000").
+Each server runs on loopback on free ports, a fresh instance per run, driven
+by the same load generator in the same run; ../shared/PEERS.md says how the
+peers were measured on this kind of machine, and its figures stand in for a
+peer that is not installed (make bench-peers installs both).
+
+- SMTP: Postfix's smtp-source, 10 KB messages, delivered end to end (from the
+  first connection until the last file is in the Maildir): msg/s, CPU µs per
+  message of the server's whole process tree, and for postern syncs per
+  message from its "stopped: messages=.. batches=.. syncs=.." log line.
+- POP3: build/pop3load (bench/pop3load.c), CLIENTS clients with a maildrop
+  each of 100 messages of 10 KB: short polls (login, STAT, UIDL, QUIT) and
+  full retrievals (login, STAT, LIST, UIDL, RETR all, QUIT), commands in
+  lock-step and pipelined: sessions/s, MB/s, server CPU per session.
+- Idle connections: K connections that read the greeting and sent one
+  command (EHLO / CAPA); growth of the server tree's PSS, divided by K.
+
+Environment: BENCH_MESSAGES (3000), BENCH_RUNS (3), BENCH_IDLE ("1000,10000"),
+BENCH_IDLE_PEERS ("1000"; "" skips the peers' idle figures),
+BENCH_POP3_SECONDS (5), BENCH_POP3_CLIENTS (20), BENCH_POP3_MODES
+("lockstep,pipelined"), BENCH_PEERS ("auto", or "no" for postern alone),
+BENCH_PARTS ("smtp,pop3,idle").
 """
 import os
 import resource
@@ -20,119 +36,411 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from conftest import Postern  # noqa: E402  (reused: config, ports, users)
+import peers  # noqa: E402
 
 SMTP_SOURCE = "/usr/sbin/smtp-source"
+POP3LOAD = os.path.join(ROOT, "build", "pop3load")
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "3000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 IDLE = [int(k) for k in os.environ.get("BENCH_IDLE", "1000,10000").split(",") if k]
-TICK = os.sysconf("SC_CLK_TCK")
-PEERS = {  # ../shared/PEERS.md, same kind of machine
-    "50 sessions, one connection each": "Postfix 601 msg/s, 2.5-2.8 ms CPU/msg",
-    "50 sessions, a connection per message": "Postfix 526 msg/s",
-    "1 session": "Postfix 398 msg/s",
-    "idle": "Postfix 1,216 KB, Dovecot 1,102 KB per connection",
+IDLE_PEERS = [int(k) for k in os.environ.get("BENCH_IDLE_PEERS", "1000").split(",") if k]
+POP3_SECONDS = float(os.environ.get("BENCH_POP3_SECONDS", "5"))
+POP3_CLIENTS = int(os.environ.get("BENCH_POP3_CLIENTS", "20"))
+POP3_MODES = [m for m in os.environ.get("BENCH_POP3_MODES", "lockstep,pipelined").split(",") if m]
+PARTS = os.environ.get("BENCH_PARTS", "smtp,pop3,idle").split(",")
+USE_PEERS = os.environ.get("BENCH_PEERS", "auto") != "no"
+POP3_MESSAGES = 100
+BODY = b"Subject: bench\n\n" + (b"x" * 76 + b"\n") * 130  # about 10 KB
+USERS = ["u%d@example.test" % i for i in range(POP3_CLIENTS)]
+
+SMTP_LOADS = [  # name, sessions, one connection per session (-d)
+    ("50 sessions, one connection each", 50, True),
+    ("50 sessions, a connection per message", 50, False),
+    ("1 session", 1, True),
+]
+# ../shared/PEERS.md, same kind of machine: used when the peer is not installed
+RECORDED = {
+    "50 sessions, one connection each": 601,
+    "50 sessions, a connection per message": 526,
+    "1 session": 398,
+    "poll": 127,   # Dovecot, 1-message mailbox (no poll figure over 100 messages)
+    "full": 65,
+    "idle Postfix": 1216,
+    "idle Dovecot": 1102,
 }
+TARGETS = {"smtp": 10.0, "poll": 10.0, "full": 5.0, "idle_kb": 4.0}
 
 
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+def median_range(values, fmt="%.0f"):
+    """'median (min-max)' of a list, or the one value."""
+    if not values:
+        return "-"
+    m = fmt % statistics.median(values)
+    if len(values) == 1:
+        return m
+    return "%s (%s-%s)" % (m, fmt % min(values), fmt % max(values))
 
 
-def pss_kb(pid):
-    with open("/proc/%d/smaps_rollup" % pid) as f:
-        for line in f:
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    return 0
+def wait_count(count, want, timeout=120):
+    deadline = time.monotonic() + timeout
+    while count() < want and time.monotonic() < deadline:
+        time.sleep(0.001)
+    return count()
 
 
-def count_new(p):
-    d = os.path.join(p.maildir("alice@example.test"), "new")
-    return len(os.listdir(d)) if os.path.isdir(d) else 0
+# ---------------------------------------------------------------- servers
 
 
-def fresh_server(tmp):
+class PosternSmtp:
+    name = "postern"
+
+    def __init__(self, tmp):
+        self.p = Postern(tmp)
+        self.p.add_user("alice@example.test")
+
+    def start(self):
+        self.p.start()
+        self.pid, self.port = self.p.proc.pid, self.p.smtp_port
+        return self
+
+    def delivered(self):
+        d = os.path.join(self.p.maildir("alice@example.test"), "new")
+        return len(os.listdir(d)) if os.path.isdir(d) else 0
+
+    def stop(self):
+        """Syncs per message, from posternd's last log line."""
+        self.p.stop()
+        log = self.p.log() if os.path.exists(self.p.log_path) else ""
+        if "stopped: " not in log:
+            return None
+        stats = dict(kv.split("=") for kv in log.rsplit("stopped: ", 1)[1].split()[:3])
+        return int(stats["syncs"]) / max(int(stats["messages"]), 1)
+
+
+class PostfixSmtp:
+    name = "Postfix"
+
+    def __init__(self, tmp, process_limit=100):
+        self.pf = peers.Postfix(tmp, process_limit)
+
+    def start(self):
+        self.pf.start()
+        self.pid, self.port = self.pf.pid, self.pf.port
+        return self
+
+    def delivered(self):
+        return self.pf.delivered()
+
+    def stop(self):
+        self.pf.stop()
+        return None
+
+
+class PosternPop3:
+    name = "postern"
+
+    def __init__(self, tmp):
+        self.p = Postern(tmp)
+        for user in USERS:
+            self.p.add_user(user)
+            peers.write_messages(self.p.maildir(user), POP3_MESSAGES, BODY)
+
+    def start(self):
+        self.p.start()
+        self.pid, self.port = self.p.proc.pid, self.p.ports["pop3"]
+        return self
+
+    def stop(self):
+        self.p.stop()
+
+
+class DovecotPop3:
+    name = "Dovecot"
+
+    def __init__(self, tmp, process_limit=None):
+        self.dc = peers.Dovecot(tmp, USERS, process_limit)
+        self.dc.fill(POP3_MESSAGES, BODY)
+
+    def start(self):
+        self.dc.start()
+        self.pid, self.port = self.dc.pid, self.dc.port
+        return self
+
+    def stop(self):
+        self.dc.stop()
+
+
+def fresh(tmp, cls, *args):
+    """A new server of class cls in an empty tmp; its stop() runs even when start fails."""
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
-    p = Postern(tmp)
-    p.add_user("alice@example.test")
-    return p.start()
+    os.chmod(tmp, 0o711)
+    server = cls(tmp, *args)
+    try:
+        return server.start()
+    except BaseException:
+        server.stop()
+        raise
 
 
-def smtp_source(p, sessions, count, reuse):
+# ---------------------------------------------------------------- SMTP
+
+
+def smtp_source(port, sessions, count, reuse):
     args = [SMTP_SOURCE, "-s", str(sessions), "-l", "10240", "-m", str(count),
             "-f", "bench@remote.test", "-t", "alice@example.test"]
     if reuse:
         args.append("-d")
-    subprocess.run(args + ["127.0.0.1:%d" % p.smtp_port], check=True, timeout=600)
+    subprocess.run(args + ["127.0.0.1:%d" % port], check=True, timeout=600)
 
 
-def one_run(tmp, sessions, reuse):
-    """Returns (msg/s, CPU µs per msg, syncs per msg) for one fresh server."""
-    p = fresh_server(tmp)
-    smtp_source(p, sessions, max(MESSAGES // 10, 1), reuse)  # warm-up
-    base = count_new(p)
-    cpu0, t0 = cpu_seconds(p.proc.pid), time.monotonic()
-    smtp_source(p, sessions, MESSAGES, reuse)
-    deadline = time.monotonic() + 120
-    while count_new(p) < base + MESSAGES and time.monotonic() < deadline:
-        time.sleep(0.001)
-    elapsed = time.monotonic() - t0
-    cpu = cpu_seconds(p.proc.pid) - cpu0
-    assert count_new(p) == base + MESSAGES, "messages missing"
-    p.stop()
-    stats = dict(kv.split("=") for kv in p.log().rsplit("stopped: ", 1)[1].split()[:3])
-    syncs = int(stats["syncs"]) / int(stats["messages"])
+def smtp_run(tmp, cls, sessions, reuse):
+    """(msg/s, CPU µs per msg, syncs per msg or None) for one fresh server."""
+    s = fresh(tmp, cls)
+    syncs = None
+    try:
+        warm = max(MESSAGES // 10, 1)
+        smtp_source(s.port, sessions, warm, reuse)
+        base = wait_count(s.delivered, warm)
+        cpu0, t0 = peers.cpu_tree(s.pid), time.monotonic()
+        smtp_source(s.port, sessions, MESSAGES, reuse)
+        got = wait_count(s.delivered, base + MESSAGES)
+        elapsed = time.monotonic() - t0
+        cpu = peers.cpu_tree(s.pid) - cpu0
+        if got != base + MESSAGES:
+            raise RuntimeError("%s: %d of %d messages delivered" % (s.name, got - base, MESSAGES))
+    finally:
+        syncs = s.stop()
     return MESSAGES / elapsed, cpu * 1e6 / MESSAGES, syncs
 
 
-def idle_memory(tmp, k):
-    """PSS growth of posternd per idle connection that said EHLO."""
-    p = fresh_server(tmp)
+def smtp_part(tmp, with_postfix, results):
+    print("\n== SMTP: %d x 10 KB messages per run after %d warm-up, delivered into the Maildir, "
+          "median (min-max) of %d runs" % (MESSAGES, max(MESSAGES // 10, 1), RUNS))
+    print("%-38s %20s %9s %8s %20s %9s %8s" % ("load", "postern msg/s", "CPU us", "syncs",
+                                             "Postfix msg/s", "CPU us", "ratio"))
+    for name, sessions, reuse in SMTP_LOADS:
+        ours, theirs = [], []
+        for _ in range(RUNS):  # interleaved, so that both see the same disk weather
+            ours.append(smtp_run(os.path.join(tmp, "postern"), PosternSmtp, sessions, reuse))
+            if with_postfix:
+                theirs.append(smtp_run(os.path.join(tmp, "postfix"), PostfixSmtp, sessions, reuse))
+        rate = statistics.median(r[0] for r in ours)
+        if theirs:
+            peer = statistics.median(r[0] for r in theirs)
+            peer_s = median_range([r[0] for r in theirs])
+            peer_cpu = median_range([r[1] for r in theirs])
+        else:
+            peer, peer_s, peer_cpu = RECORDED[name], "%d (PEERS.md)" % RECORDED[name], "-"
+        results["smtp " + name] = (rate, peer)
+        print("%-38s %20s %9s %8s %20s %9s %7.1fx" % (
+            name, median_range([r[0] for r in ours]), median_range([r[1] for r in ours]),
+            "%.3f" % statistics.median(r[2] for r in ours), peer_s, peer_cpu, rate / peer))
+
+
+# ---------------------------------------------------------------- POP3
+
+
+def pop3load(port, full, pipeline, seconds=None, sessions=None):
+    args = [POP3LOAD, "-P", str(port), "-c", str(POP3_CLIENTS), "-u", "u%d@example.test",
+            "-w", "secret"]
+    args += ["-t", str(seconds)] if seconds else ["-n", str(sessions)]
+    if full:
+        args.append("-f")
+    if pipeline:
+        args.append("-p")
+    r = subprocess.run(args, capture_output=True, text=True, timeout=(seconds or 60) + 120)
+    out = dict(kv.split("=") for kv in r.stdout.split())
+    if r.returncode != 0 or int(out.get("errors", 1)) != 0:
+        raise RuntimeError("pop3load %s: %s %s" % (" ".join(args[1:]), r.stdout, r.stderr))
+    return {k: float(v) for k, v in out.items()}
+
+
+def pop3_run(tmp, cls):
+    """{(workload, mode): (sessions/s, MB/s, server ms CPU/session, client CPU share)}."""
+    s = fresh(tmp, cls)
+    out = {}
+    try:
+        # warm-up: every maildrop opened once (Dovecot builds its index, caches fill)
+        pop3load(s.port, True, False, sessions=2 * POP3_CLIENTS)
+        for mode in POP3_MODES:
+            for workload in ("poll", "full"):
+                cpu0 = peers.cpu_tree(s.pid)
+                r = pop3load(s.port, workload == "full", mode == "pipelined", seconds=POP3_SECONDS)
+                cpu = peers.cpu_tree(s.pid) - cpu0
+                out[workload, mode] = (r["sessions_per_s"], r["mb_per_s"],
+                                       1000 * cpu / max(r["sessions"], 1),
+                                       r["client_cpu_s"] / r["seconds"])
+    finally:
+        s.stop()
+    return out
+
+
+def pop3_part(tmp, with_dovecot, results):
+    print("\n== POP3: %d clients, a maildrop of %d x 10 KB each, %gs per figure, "
+          "median (min-max) of %d runs; client = pop3load's CPU (share of one core)"
+          % (POP3_CLIENTS, POP3_MESSAGES, POP3_SECONDS, RUNS))
+    print("%-20s %18s %8s %8s %7s %18s %8s %8s %7s %8s" % (
+        "workload", "postern sess/s", "MB/s", "ms CPU", "client",
+        "Dovecot sess/s", "MB/s", "ms CPU", "client", "ratio"))
+    ours, theirs = [], []
+    for _ in range(RUNS):
+        ours.append(pop3_run(os.path.join(tmp, "postern"), PosternPop3))
+        if with_dovecot:
+            theirs.append(pop3_run(os.path.join(tmp, "dovecot"), DovecotPop3))
+    for mode in POP3_MODES:
+        for workload in ("poll", "full"):
+            key = (workload, mode)
+
+            def col(runs, i, fmt="%.0f"):
+                return median_range([r[key][i] for r in runs], fmt)
+            rate = statistics.median(r[key][0] for r in ours)
+            if theirs:
+                peer = statistics.median(r[key][0] for r in theirs)
+                peer_cols = (col(theirs, 0), col(theirs, 1), col(theirs, 2, "%.2f"),
+                             col(theirs, 3, "%.2f"))
+            else:
+                peer = RECORDED[workload]
+                peer_cols = ("%d (PEERS.md)" % peer, "-", "-", "-")
+            results["pop3 %s %s" % key] = (rate, peer)
+            print("%-20s %18s %8s %8s %7s %18s %8s %8s %7s %7.1fx" % (
+                ("%s, %s" % key, col(ours, 0), col(ours, 1), col(ours, 2, "%.2f"),
+                 col(ours, 3, "%.2f")) + peer_cols + (rate / peer,)))
+
+
+# ---------------------------------------------------------------- idle connections
+
+
+def read_until(sock, done, limit=65536):
+    data = b""
+    while not done(data) and len(data) < limit:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise RuntimeError("server closed an idle connection")
+        data += chunk
+    return data
+
+
+def smtp_done(data):
+    return data.endswith(b"\r\n") and (data.startswith(b"250 ") or b"\r\n250 " in data)
+
+
+def idle_memory(root_pid, port, k, command, done):
+    """PSS growth of the process tree under root_pid per idle connection, in KB."""
     socks = []
     try:
-        before = pss_kb(p.proc.pid)
+        time.sleep(0.2)
+        before = peers.pss_tree(root_pid)
         for _ in range(k):
-            s = socket.create_connection(("127.0.0.1", p.smtp_port))
+            s = socket.create_connection(("127.0.0.1", port), timeout=30)
             s.recv(512)
-            s.sendall(b"EHLO bench.test\r\n")
+            s.sendall(command)
             socks.append(s)
         for s in socks:
-            while not s.recv(4096).endswith(b"250 SMTPUTF8\r\n"):
-                pass
+            read_until(s, done)
         time.sleep(0.5)
-        return (pss_kb(p.proc.pid) - before) / k
+        return (peers.pss_tree(root_pid) - before) / k
     finally:
         for s in socks:
             s.close()
-        p.stop(signal.SIGKILL)
+
+
+def idle_one(tmp, cls, args, k, proto):
+    s = fresh(tmp, cls, *args)
+    try:
+        if proto == "smtp":
+            return idle_memory(s.pid, s.port, k, b"EHLO bench.test\r\n", smtp_done)
+        return idle_memory(s.pid, s.port, k, b"CAPA\r\n", lambda d: d.endswith(b"\r\n.\r\n"))
+    finally:
+        if isinstance(s, (PosternSmtp, PosternPop3)):
+            s.p.stop(signal.SIGKILL)
+        else:
+            s.stop()
+
+
+def idle_part(tmp, with_postfix, with_dovecot, hard, results):
+    print("\n== Idle connections: PSS growth of the server's process tree per connection "
+          "(greeting read, EHLO / CAPA sent)")
+    print("%-42s %10s %14s" % ("server", "connections", "KB/connection"))
+    rows = []
+    for k in IDLE:
+        rows.append(("postern SMTP", PosternSmtp, (), k, "smtp"))
+        rows.append(("postern POP3", PosternPop3, (), k, "pop3"))
+    for k in IDLE_PEERS:
+        if with_postfix:
+            rows.append(("Postfix smtpd", PostfixSmtp, (k + 100,), k, "smtp"))
+        if with_dovecot:
+            rows.append(("Dovecot pop3-login (default, a process each)", DovecotPop3,
+                         (k + 100,), k, "pop3"))
+    for name, cls, args, k, proto in rows:
+        if k + 100 > hard:
+            print("%-42s %10d %14s" % (name, k, "skipped: open-file limit %d" % hard))
+            continue
+        kb = idle_one(os.path.join(tmp, "idle"), cls, args, k, proto)
+        results["idle %s %d" % (name, k)] = kb
+        print("%-42s %10d %14.1f" % (name, k, kb))
+    if not with_postfix or not with_dovecot:
+        print("(PEERS.md: Postfix smtpd %d KB, Dovecot pop3-login %d KB per connection at 1,000)"
+              % (RECORDED["idle Postfix"], RECORDED["idle Dovecot"]))
+
+
+# ---------------------------------------------------------------- targets
+
+
+def verdicts(results):
+    print("\n== Targets (issue 8)")
+    lines = []
+    key = "smtp 50 sessions, one connection each"
+    if key in results:
+        rate, peer = results[key]
+        lines.append(("SMTP delivered msg/s at 50 clients >= %gx Postfix" % TARGETS["smtp"],
+                      rate / peer >= TARGETS["smtp"], "%.1fx (%.0f vs %.0f)" % (rate / peer, rate, peer)))
+    for mode in POP3_MODES:
+        for workload in ("poll", "full"):
+            key = "pop3 %s %s" % (workload, mode)
+            if key in results:
+                rate, peer = results[key]
+                lines.append(("POP3 %s sessions/s (%s) >= %gx Dovecot" % (
+                    "short poll" if workload == "poll" else "full retrieval", mode,
+                    TARGETS[workload]), rate / peer >= TARGETS[workload],
+                    "%.1fx (%.0f vs %.0f)" % (rate / peer, rate, peer)))
+    for key, kb in results.items():
+        if key.startswith("idle postern"):
+            lines.append(("%s per idle connection <= %g KB" % (key[5:], TARGETS["idle_kb"]),
+                          kb <= TARGETS["idle_kb"], "%.1f KB" % kb))
+    for what, ok, figure in lines:
+        print("%-62s %-7s %s" % (what, "met" if ok else "MISSED", figure))
 
 
 def main():
-    if not os.path.exists(SMTP_SOURCE):
-        sys.exit("bench: %s missing (Debian package postfix; make bench installs it)" % SMTP_SOURCE)
+    for path, what in ((SMTP_SOURCE, "Debian package postfix; make bench installs it"),
+                       (POP3LOAD, "make bench builds it")):
+        if not os.path.exists(path):
+            sys.exit("bench: %s missing (%s)" % (path, what))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    tmp = tempfile.mkdtemp(prefix="postern-bench-")
-    print("postern SMTP benchmark: %d x 10 KB messages per run, median of %d runs, %d cores"
-          % (MESSAGES, RUNS, os.cpu_count()))
-    print("%-40s %12s %14s %10s   %s" % ("load", "msg/s", "CPU us/msg", "syncs/msg", "peer"))
-    for name, sessions, reuse in [("50 sessions, one connection each", 50, True),
-                                  ("50 sessions, a connection per message", 50, False),
-                                  ("1 session", 1, True)]:
-        runs = [one_run(tmp, sessions, reuse) for _ in range(RUNS)]
-        rate, cpu, syncs = (statistics.median(r[i] for r in runs) for i in range(3))
-        print("%-40s %12.0f %14.0f %10.3f   %s" % (name, rate, cpu, syncs, PEERS[name]))
-    for k in IDLE:
-        if k + 100 > hard:
-            print("idle %d: skipped, open-file limit %d" % (k, hard))
-            continue
-        print("%-40s %9.1f KB per connection   %s"
-              % ("idle connections: %d" % k, idle_memory(tmp, k), PEERS["idle"]))
-    shutil.rmtree(tmp, ignore_errors=True)
+    with_postfix = USE_PEERS and peers.postfix_installed() and os.geteuid() == 0
+    with_dovecot = USE_PEERS and peers.dovecot_installed() and os.geteuid() == 0
+    # on the disk, not in memory: /tmp here is the root filesystem (see PEERS.md)
+    tmp = tempfile.mkdtemp(prefix="postern-bench-", dir="/tmp")
+    os.chmod(tmp, 0o711)  # the peers' unprivileged processes traverse it
+    print("postern side by side: %d cores, load average %s; Postfix %s, Dovecot %s" % (
+        os.cpu_count(), " ".join("%.2f" % x for x in os.getloadavg()),
+        "in the same run" if with_postfix else "from PEERS.md (make bench-peers installs it)",
+        "in the same run" if with_dovecot else "from PEERS.md (make bench-peers installs it)"))
+    results = {}
+    try:
+        if "smtp" in PARTS:
+            smtp_part(tmp, with_postfix, results)
+        if "pop3" in PARTS:
+            pop3_part(tmp, with_dovecot, results)
+        if "idle" in PARTS:
+            idle_part(tmp, with_postfix, with_dovecot, hard, results)
+        verdicts(results)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -178,6 +178,7 @@ static int posternd_setup(struct daemon *d)
 	    (d->control = control_open(d, d->queue, &error)) == NULL ||
 	    posternd_relay_setup(d, &error) < 0 ||
 	    (d->tls = tls_server_ctx_new(d->cfg, &error)) == NULL ||
+	    (d->tls_client = tls_client_ctx_new(&error)) == NULL ||
 	    listen_add(d, &d->cfg->smtp_listen, "smtp", smtp_session_start, &error) < 0 ||
 	    listen_add(d, &d->cfg->pop3_listen, "pop3", pop3_session_start, &error) < 0 ||
 	    listen_add(d, &d->cfg->pop3_listen_tls, "pop3s", pop3s_session_start, &error) < 0 ||
@@ -207,6 +208,7 @@ static void posternd_teardown(struct daemon *d)
 	auth_free(&d->auth);
 	workq_free(&d->io);
 	SSL_CTX_free(d->tls);
+	SSL_CTX_free(d->tls_client);
 	log_info("stopped: messages=%lu batches=%lu syncs=%lu", st.messages, st.batches, st.syncs);
 	users_free(&d->users);
 	cfg_free(d->cfg);

@@ -52,6 +52,7 @@ struct daemon {
 	struct auth *auth;       /* password checks off the loop (auth/auth_verify.h) */
 	struct workq *io;        /* blocking file work off the loop: POP3 maildrop scans, UPDATE */
 	struct ssl_ctx_st *tls;  /* server TLS context (tls/tls.h), reloaded on SIGHUP */
+	struct ssl_ctx_st *tls_client; /* outbound SMTP's opportunistic STARTTLS */
 	struct daemon_listener *listeners;
 	struct daemon_conn conns; /* list head */
 	unsigned long n_conns;

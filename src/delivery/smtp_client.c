@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "delivery/smtpc_proto.h"
+#include "tls/tls.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -37,6 +38,7 @@ enum smtpc_state {
 	SMTPC_S_EHLO,
 	SMTPC_S_HELO,
 	SMTPC_S_AUTH,      /* waiting for 235 */
+	SMTPC_S_STARTTLS,  /* waiting for the 220 to STARTTLS, then the handshake */
 	SMTPC_S_AUTH_USER, /* AUTH LOGIN: waiting for the user name challenge */
 	SMTPC_S_AUTH_PASS, /* AUTH LOGIN: waiting for the password challenge */
 	SMTPC_S_TXN,       /* MAIL, RCPT..., DATA replies */
@@ -47,7 +49,7 @@ enum smtpc_state {
 
 static const char *const smtpc_state_names[] = {
 	"connecting", "waiting for the greeting", "after EHLO", "after HELO", "after AUTH",
-	"after AUTH", "after AUTH", "in the transaction", "sending the message",
+	"after STARTTLS", "after AUTH", "after AUTH", "in the transaction", "sending the message",
 	"after the end of data", "done",
 };
 
@@ -71,6 +73,7 @@ struct smtpc {
 	int fd;             /* the message file */
 	unsigned long long wire_size;
 	bool eightbit;
+	bool tls;           /* the session went on in TLS after STARTTLS */
 	char *chunk;        /* stuffing output, 2 * SMTPC_CHUNK bytes */
 };
 
@@ -235,13 +238,11 @@ static bool smtpc_start_txn(struct smtpc *c)
 /* smtpc_after_ehlo - the greeting exchange is done: STARTTLS, AUTH, then the transaction. */
 static bool smtpc_after_ehlo(struct smtpc *c)
 {
-	/*
-	 * TODO(TLS issue): opportunistic STARTTLS (RFC 3207). When c->caps.starttls,
-	 * send STARTTLS, on 220 wrap c->bev with bufferevent_openssl_filter_new
-	 * (client mode, SNI = c->req.host), then EHLO again and re-read the caps.
-	 * Without TLS support the session stays in plain text, as Postfix does
-	 * when smtp_tls_security_level = may finds no usable TLS.
-	 */
+	if (c->caps.starttls && c->req.tls != NULL && !c->tls) {
+		smtpc_send(c, SMTPC_T_CMD, "STARTTLS");
+		c->state = SMTPC_S_STARTTLS;
+		return false;
+	}
 	if (c->req.auth_user == NULL)
 		return smtpc_start_txn(c);
 	if (c->caps.auth_plain) {
@@ -254,6 +255,24 @@ static bool smtpc_after_ehlo(struct smtpc *c)
 		return false;
 	}
 	return smtpc_fail_local(c, true, "%s offers no AUTH PLAIN or LOGIN", c->result.relay);
+}
+
+static void smtpc_read_cb(struct bufferevent *bev, void *arg);
+static void smtpc_write_cb(struct bufferevent *bev, void *arg);
+static void smtpc_event_cb(struct bufferevent *bev, short what, void *arg);
+
+/* smtpc_on_starttls - 220: the handshake starts (EHLO again once it is done); else plain text. */
+static bool smtpc_on_starttls(struct smtpc *c)
+{
+	if (c->reply.code != 220) {
+		c->tls = true; /* refused: do not ask again, go on in plain text */
+		return smtpc_after_ehlo(c);
+	}
+	c->bev = tls_bev_connect(c->bev, c->req.tls, c->req.host);
+	bufferevent_setcb(c->bev, smtpc_read_cb, smtpc_write_cb, smtpc_event_cb, c);
+	smtpc_set_timeout(c, SMTPC_T_CMD);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	return false;
 }
 
 /* smtpc_on_greeting - 220 opens the session; anything else: try another server. */
@@ -407,6 +426,8 @@ static bool smtpc_dispatch(struct smtpc *c)
 		return smtpc_on_ehlo(c);
 	case SMTPC_S_HELO:
 		return smtpc_on_helo(c);
+	case SMTPC_S_STARTTLS:
+		return smtpc_on_starttls(c);
 	case SMTPC_S_AUTH:
 	case SMTPC_S_AUTH_USER:
 	case SMTPC_S_AUTH_PASS:
@@ -447,8 +468,10 @@ static void smtpc_read_cb(struct bufferevent *bev, void *arg)
 	size_t len;
 	int rc;
 
+	(void)bev;
 	while (c->state != SMTPC_S_DONE && c->state != SMTPC_S_BODY) {
-		rc = smtpc_read_line(bufferevent_get_input(bev), line, sizeof(line), &len);
+		/* c->bev, not bev: STARTTLS replaces the bufferevent between two replies */
+		rc = smtpc_read_line(bufferevent_get_input(c->bev), line, sizeof(line), &len);
 		if (rc == 0)
 			return;
 		if (rc < 0) {
@@ -484,6 +507,13 @@ static void smtpc_event_cb(struct bufferevent *bev, short what, void *arg)
 	int err = EVUTIL_SOCKET_ERROR();
 	bool early = c->state < SMTPC_S_TXN;
 
+	if ((what & BEV_EVENT_CONNECTED) && c->state == SMTPC_S_STARTTLS) {
+		c->tls = true; /* RFC 3207 4.2: forget what the server said, EHLO again */
+		memset(&c->caps, 0, sizeof(c->caps));
+		smtpc_send(c, SMTPC_T_CMD, "EHLO %s", c->req.helo);
+		c->state = SMTPC_S_EHLO;
+		return;
+	}
 	if (what & BEV_EVENT_CONNECTED) {
 		c->state = SMTPC_S_GREETING;
 		smtpc_set_timeout(c, SMTPC_T_GREETING);

@@ -6,9 +6,9 @@
  * and dot-stuffing, then QUIT. Timeouts follow RFC 5321 4.5.3.2. The
  * result is per recipient.
  *
- * STARTTLS (RFC 3207) is offered by many servers; TLS for the client is
- * built by the TLS issue. See the TODO in smtp_client.c (smtpc_after_ehlo):
- * when the server offers STARTTLS, that is where the handshake goes.
+ * When the server offers STARTTLS (RFC 3207) and a client TLS context is
+ * given, the session goes on in TLS (opportunistic: the certificate is not
+ * checked); a server that refuses STARTTLS gets the mail in plain text.
  */
 #ifndef POSTERN_SMTP_CLIENT_H
 #define POSTERN_SMTP_CLIENT_H
@@ -19,6 +19,7 @@
 
 struct event_base;
 struct smtpc;
+struct ssl_ctx_st;
 
 /* What to send. Strings are borrowed until the done callback (helo is copied). */
 struct smtpc_request {
@@ -30,6 +31,7 @@ struct smtpc_request {
 	const char *host;       /* the server's name, for logs and results */
 	const char *auth_user;  /* NULL: no AUTH */
 	const char *auth_pass;
+	struct ssl_ctx_st *tls; /* client TLS context (tls/tls.h), NULL: plain text only */
 };
 
 /* The outcome for one recipient. */

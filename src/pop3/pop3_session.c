@@ -225,8 +225,11 @@ static void pop3_session_event_cb(struct bufferevent *bev, short what, void *arg
 	(void)bev;
 	if (what == BEV_EVENT_CONNECTED) /* the TLS handshake is done */
 		return;
-	if ((what & BEV_EVENT_TIMEOUT) && !(s->state & (POP3_S_CLOSING | POP3_S_STREAM)) &&
-	    !s->waiting) {
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING)) {
+		/* The client stopped reading: a reply would never leave, and writing is off now. */
+		log_info("%08x pop3 write timeout ip=%s", s->id, s->ip);
+	} else if ((what & BEV_EVENT_TIMEOUT) && !(s->state & (POP3_S_CLOSING | POP3_S_STREAM)) &&
+		   !s->waiting) {
 		log_info("%08x pop3 timeout ip=%s", s->id, s->ip);
 		pop3_reply(s, "-ERR Disconnected for inactivity");
 		pop3_close(s);

@@ -188,6 +188,7 @@ static void queue_job_connect(struct queue_job *j)
 		.host = a->host,
 		.auth_user = j->auth,
 		.auth_pass = colon != NULL ? colon + 1 : j->auth_pass,
+		.tls = j->q->daemon->tls_client,
 	};
 
 	if (colon != NULL)

@@ -202,7 +202,10 @@ static void smtp_session_event_cb(struct bufferevent *bev, short what, void *arg
 	struct smtp_session *s = arg;
 
 	(void)bev;
-	if ((what & BEV_EVENT_TIMEOUT) && s->state != SMTP_S_CLOSING) {
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING)) {
+		/* The client stopped reading: a 421 would never leave, and writing is off now. */
+		log_info("%08x smtp write timeout ip=%s", s->id, s->ip);
+	} else if ((what & BEV_EVENT_TIMEOUT) && s->state != SMTP_S_CLOSING) {
 		log_info("%08x smtp timeout ip=%s", s->id, s->ip);
 		smtp_reply(s, "421 4.4.2 %s Error: timeout exceeded", s->daemon->cfg->hostname);
 		smtp_close(s);

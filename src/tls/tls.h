@@ -11,6 +11,19 @@
 
 #include "config/cfg.h"
 
+/*
+ * tls_client_ctx_new - the context of the outbound SMTP client: TLS 1.2+,
+ * opportunistic (RFC 3207 with no authentication of the server, like
+ * Postfix's smtp_tls_security_level = may). NULL with *error_r set.
+ */
+SSL_CTX *tls_client_ctx_new(char **error_r);
+
+/*
+ * tls_bev_connect - STARTTLS as the client: a TLS bufferevent (handshake
+ * started, SNI host) on plain's socket; plain is freed.
+ */
+struct bufferevent *tls_bev_connect(struct bufferevent *plain, SSL_CTX *ctx, const char *host);
+
 /* tls_server_ctx_new - the server context for cfg; NULL with *error_r set. */
 SSL_CTX *tls_server_ctx_new(const struct cfg *cfg, char **error_r);
 

@@ -321,14 +321,12 @@ def test_relayhost_wrong_password_is_deferred(make_postern, sink):
 
 
 def test_relayhost_is_a_second_postern_with_submission_auth(make_postern):
-    far = make(make_postern, {"domains": {"local": "far.test"}}, sub="far")
+    # far takes passwords only over TLS: near must STARTTLS before its AUTH
+    far = make(make_postern, {"domains": {"local": "far.test"},
+                              "auth": {"allow_plaintext": "no"}}, sub="far")
     far.add_user("dave@far.test")
     far.add_user("carol@far.test", password="carol-pw")
     far.start()
-    with smtplib.SMTP("127.0.0.1", far.ports["submission"], timeout=5) as s:
-        s.ehlo("probe")
-        if not s.has_extn("auth"):
-            pytest.skip("the submission service offers no AUTH in plain text yet")
     near = make(make_postern, {"relay": TRUSTED}, sub="near")
     auth_file = os.path.join(near.dir, "relay-auth")
     open(auth_file, "w").write("carol@far.test:carol-pw\n")
@@ -340,6 +338,8 @@ def test_relayhost_is_a_second_postern_with_submission_auth(make_postern):
     relay(near, "carol@far.test", ["dave@far.test"], BODY.encode())
     (msg,) = wait_for(lambda: far.messages("dave@far.test"), what="delivery through far")
     assert "smtp auth user=carol@far.test" in far.log()
+    assert "smtp starttls" in far.log()
+    assert b"with ESMTPSA id" in msg
     body = BODY.replace("\r\n", "\n").encode().split(b"\n\n", 1)[1]
     assert msg.split(b"\n\n", 1)[1] == body  # (submission adds Date: and Message-ID:)
     wait_for(lambda: queue_ids(near) == [], what="the entry to go")

@@ -96,14 +96,25 @@ def test_full_disk_gives_452_loses_nothing_and_recovers(tmp_path, small_fs):
         filler = os.path.join(small_fs, "filler")
         with open(filler, "wb") as f:
             f.write(b"\0" * (4 * 1024 * 1024 - 700 * 1024))
-        lines, acked, refused = 2000, [], []
-        for i in range(40):
-            tag = "full-%02d" % i
-            code = send_tagged(p.smtp_port, tag, lines)
-            assert code in (250, 451, 452), "message %s got %s" % (tag, code)
-            (acked if code == 250 else refused).append(tag)
-            if len(refused) >= 3:
-                break
+        lines, acked, refused, codes = 2000, [], [], {}
+
+        def sender(n):  # four at once, so that commits are batched as the disk fills
+            mine = 0
+            for i in range(12):
+                tag = "full-%d-%02d" % (n, i)
+                code = codes[tag] = send_tagged(p.smtp_port, tag, lines)
+                (acked if code == 250 else refused).append(tag)
+                mine += code != 250
+                if mine >= 2:
+                    return
+
+        threads = [threading.Thread(target=sender, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        bad = {t: c for t, c in codes.items() if c not in (250, 451, 452)}
+        assert not bad, "replies other than 250, 451 and 452: %s" % bad
         assert refused, "the disk never filled: %s" % acked
         assert acked, "nothing was accepted before the disk filled"
         stored = {subject_of(m): m for m in p.messages(ALICE)}
@@ -112,7 +123,7 @@ def test_full_disk_gives_452_loses_nothing_and_recovers(tmp_path, small_fs):
         for tag in acked:
             assert intact(stored[tag], tag, lines), "message %s is damaged" % tag
         assert p.queue_tmp() == [], "a refused message was left in queue/tmp"
-        assert "Insufficient system storage" in p.log() or "451" in p.log() or refused
+        assert "No space left on device" in p.log()
 
         # POP3 still serves the mailbox while the disk is full.
         c = poplib.POP3("127.0.0.1", p.ports["pop3"], timeout=20)
@@ -185,6 +196,7 @@ def test_slow_clients_do_not_stop_a_normal_one(postern):
         assert sent[0] >= 3, "the trickle did not run while the normal client sent"
         assert max(times) < 3.0, "a normal client waited %.2f s behind slow ones" % max(times)
         assert len(postern.messages(ALICE)) == 3
+        assert postern.log().count(" smtp connect ") >= want
     finally:
         for s in socks:
             s.close()
@@ -210,8 +222,8 @@ class Ledger:
 def smtp_load(p, n, ledger, stop, rnd):
     i = 0
     while not stop.is_set() and i < 300:
-        tag = "k%d-%d-%d" % (p.round, n, i)
         lines = rnd.choice((5, 50, 400))
+        tag = "k%d-%d-%d-%d" % (p.round, n, i, lines)
         i += 1
         try:
             with smtplib.SMTP("127.0.0.1", p.smtp_port, timeout=10) as s:
@@ -293,8 +305,7 @@ def test_kill9_loop_under_smtp_and_pop3_load_loses_and_duplicates_nothing(tmp_pa
             for m in p.messages(u):
                 tag = subject_of(m)
                 counts[tag] = counts.get(tag, 0) + 1
-                if tag in ledger.acked:
-                    assert intact(m, tag, ledger.acked[tag]), "message %s is damaged" % tag
+                assert tag and intact(m, tag, int(tag.split("-")[-1])), "damaged: %s" % tag
         twice = sorted(t for t, c in counts.items() if c > 1)
         assert not twice, "delivered twice: %s" % twice[:5]
         must = set(ledger.acked) - ledger.deleted - ledger.maybe_deleted
@@ -304,6 +315,8 @@ def test_kill9_loop_under_smtp_and_pop3_load_loses_and_duplicates_nothing(tmp_pa
         assert not back, "deleted at a completed QUIT but back: %s" % back[:5]
         assert len(ledger.acked) > 20 and ledger.deleted, (len(ledger.acked), ledger.deleted)
         assert p.queue_tmp() == []
+        print("kill9: acked=%d deleted=%d unknown=%d stored=%d" % (
+            len(ledger.acked), len(ledger.deleted), len(ledger.maybe_deleted), len(counts)))
     finally:
         finish(p)
 
@@ -329,8 +342,9 @@ def flood(port, login, stop, result):
             view = memoryview(chunk)
             while view and not stop.is_set():
                 try:
-                    view = view[s.send(view):]
-                    result["sent"] = result.get("sent", 0) + 1
+                    n = s.send(view)
+                    view = view[n:]
+                    result["bytes"] = result.get("bytes", 0) + n
                 except socket.timeout:
                     result.setdefault("stalled_at", time.monotonic())
             if stop.is_set():
@@ -364,6 +378,7 @@ def flood_test(p, port, login, normal_client):
     t.join(20)
     assert peak - base < 64 * 1024, "RSS grew by %d kB under the flood" % (peak - base)
     assert result.get("end") == "dropped", "the flooding client was not dropped: %s" % result
+    assert result["bytes"] >= 6 * 10000, "fewer than 10,000 commands went out: %s" % result
     assert served and max(served) < 3.0, "a normal client waited: %s" % served
     # Dropped by the write timeout (3 s), not kept waiting forever.
     assert result["dropped_at"] - result["stalled_at"] < 15, result
