@@ -7,6 +7,7 @@
 #   make bench      SMTP and POP3 benchmark, side by side with Postfix and Dovecot
 #   make bench-peers  install Postfix and Dovecot (Debian) for make bench to compare with
 #   make fuzz       build the libFuzzer targets
+#   make fuzz-long  run each fuzz target for FUZZ_SECONDS (300) with its dictionary
 #   make install    install under $(DESTDIR)$(PREFIX)
 
 PREFIX  ?= /usr/local
@@ -40,7 +41,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 
-.PHONY: all run test unit integration fuzz fuzz-smoke bench bench-peers install clean deps-build deps-test deps-bench
+.PHONY: all run test unit integration fuzz fuzz-smoke fuzz-long bench bench-peers install clean deps-build deps-test deps-bench
 
 all: $(BUILD)/posternd $(BUILD)/posternctl
 
@@ -86,7 +87,8 @@ integration: all
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined
 build/fuzz/%: fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(shell sed -n 's,^// *FUZZ_SOURCES: *,,p' $<)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(shell sed -n 's,^// *FUZZ_SOURCES: *,,p' $<) \
+		$(shell sed -n 's,^// *FUZZ_LIBS: *,,p' $<)
 
 fuzz: $(FUZZ_BIN)
 
@@ -96,6 +98,20 @@ fuzz-smoke: fuzz
 		echo "== $$n"; $$f -max_total_time=5 -print_final_stats=0 \
 			$$( [ -f fuzz/$$n.dict ] && echo -dict=fuzz/$$n.dict ) \
 			build/fuzz/corpus-$$n fuzz/corpus/$$n 2>&1 | tail -n 1; done
+
+# Each target for FUZZ_SECONDS with its dictionary: new inputs in
+# build/fuzz/corpus-NAME, crashes in build/fuzz/crashes/NAME-*; fails if any crashed.
+FUZZ_SECONDS ?= 300
+fuzz-long: fuzz
+	@mkdir -p build/fuzz/crashes; failed=; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
+		mkdir -p build/fuzz/corpus-$$n; \
+		echo "== $$n ($(FUZZ_SECONDS) s)"; $$f -max_total_time=$(FUZZ_SECONDS) \
+			-print_final_stats=1 -artifact_prefix=build/fuzz/crashes/$$n- \
+			$$( [ -f fuzz/$$n.dict ] && echo -dict=fuzz/$$n.dict ) \
+			build/fuzz/corpus-$$n fuzz/corpus/$$n > build/fuzz/$$n.log 2>&1 \
+			|| failed="$$failed $$n"; grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|==[0-9]+==ERROR)' \
+			build/fuzz/$$n.log | head -n 3; done; \
+		if [ -n "$$failed" ]; then echo "crashed:$$failed (see build/fuzz/crashes/)"; exit 1; fi
 
 test: deps-test
 	@$(MAKE) --no-print-directory all
@@ -116,10 +132,17 @@ bench-peers:
 	@scripts/deps.sh peers
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/doc/postern
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/doc/postern \
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 755 build/posternd build/posternctl $(DESTDIR)$(PREFIX)/sbin/
 	ln -sf posternctl $(DESTDIR)$(PREFIX)/sbin/sendmail
 	install -m 644 doc/postern.conf.example $(DESTDIR)$(PREFIX)/share/doc/postern/
+	ln -sf posternctl $(DESTDIR)$(PREFIX)/sbin/mailq
+	install -m 644 doc/posternd.8 doc/posternctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 doc/postern.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	sed 's,@PREFIX@,$(PREFIX),g' doc/posternd.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/posternd.service
+	chmod 644 $(DESTDIR)$(PREFIX)/lib/systemd/system/posternd.service
 
 clean:
 	rm -rf build

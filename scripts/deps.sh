@@ -4,7 +4,7 @@
 # As root it runs apt-get; otherwise it prints the exact command to run.
 set -eu
 build="gcc make pkg-config libevent-dev libssl-dev libcrypt-dev liblmdb-dev libhiredis-dev libc-ares-dev"
-test="$build clang libclang-rt-dev libcmocka-dev python3 python3-pytest swaks curl openssl msmtp fetchmail mpop redis-server socat"
+test="$build clang libclang-rt-dev libcmocka-dev python3 python3-pytest swaks curl openssl msmtp fetchmail mpop redis-server socat man-db groff-base systemd"
 bench="$build python3 python3-pytest postfix"
 # the peers make bench compares with; their services must never start here
 peers="postfix dovecot-core dovecot-pop3d"

@@ -22,6 +22,7 @@ static const struct posternctl_command posternctl_commands[] = {
 	{ "user", ctl_user_main, "user add|del|passwd|list ..." },
 	{ "relay", ctl_relay_main, "relay list|grant|revoke|check|report ..." },
 	{ "queue", ctl_queue_main, "queue list|show ID|flush|delete ID" },
+	{ "autoconfig", ctl_autoconfig_main, "autoconfig DOMAIN [--xml|--dns]" },
 	{ "sendmail", ctl_sendmail_main, "sendmail [-t] [-i] [-f SENDER] [RECIPIENT ...] < message" },
 };
 

@@ -6,12 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "auth/auth_verify.h"
 #include "config/cfg.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/listen.h"
+#include "daemon/privdrop.h"
 #include "pop3/pop3_session.h"
 #include "queue/queue.h"
 #include "relay/grant_store.h"
@@ -144,11 +146,11 @@ static void posternd_banner(const struct daemon *d)
 }
 
 /*
- * posternd_relay_setup - open the grant store and the policy service. A
- * store that cannot be opened is logged, not fatal: local mail goes on,
- * and relay checks answer 451 4.3.0 until a restart.
+ * posternd_relay_open - open the grant store. A store that cannot be
+ * opened is logged, not fatal: local mail goes on, and relay checks answer
+ * 451 4.3.0 until a restart.
  */
-static int posternd_relay_setup(struct daemon *d, char **error_r)
+static void posternd_relay_open(struct daemon *d)
 {
 	char *error = NULL;
 
@@ -156,11 +158,32 @@ static int posternd_relay_setup(struct daemon *d, char **error_r)
 		log_err("%s; relaying on grants is unavailable", error);
 		free(error);
 	}
-	return listen_add(d, &d->cfg->policy_listen, "policy", relay_policy_server_start, error_r);
 }
 
-/* posternd_setup - open the store and the users file, bind the listeners. */
-static int posternd_setup(struct daemon *d)
+/*
+ * posternd_bind - what may need root: the listeners (ports below 1024) and
+ * a configured TLS key. A self-signed one lives in data_dir and is made
+ * later, as server.user, so that a reload can read it.
+ */
+static int posternd_bind(struct daemon *d, char **error_r)
+{
+	const struct cfg *cfg = d->cfg;
+
+	if (cfg->tls_cert != NULL && (d->tls = tls_server_ctx_new(cfg, error_r)) == NULL)
+		return -1;
+	if (listen_add(d, &cfg->smtp_listen, "smtp", smtp_session_start, error_r) < 0 ||
+	    listen_add(d, &cfg->pop3_listen, "pop3", pop3_session_start, error_r) < 0 ||
+	    listen_add(d, &cfg->pop3_listen_tls, "pop3s", pop3s_session_start, error_r) < 0 ||
+	    listen_add(d, &cfg->submission_listen, "submission", smtp_submission_start, error_r) < 0 ||
+	    listen_add(d, &cfg->submission_listen_tls, "submissions", smtp_submissions_start,
+		       error_r) < 0 ||
+	    listen_add(d, &cfg->policy_listen, "policy", relay_policy_server_start, error_r) < 0)
+		return -1;
+	return 0;
+}
+
+/* posternd_open - as server.user: the users file, data_dir, the worker threads. */
+static int posternd_open(struct daemon *d, char **error_r)
 {
 	char *error = NULL;
 
@@ -168,29 +191,42 @@ static int posternd_setup(struct daemon *d)
 	if (users_load(&d->users, d->cfg->users_file, &error) < 0) {
 		log_err("users: %s", error);
 		free(error);
-		error = NULL;
 	}
 	d->auth = auth_new(d->base);
 	auth_set_limits(d->auth, d->cfg->auth_max_failures, d->cfg->auth_lockout);
 	d->io = workq_new(d->base, 2, "io");
-	if ((d->store = store_open(d->base, d->cfg->data_dir, d->cfg->hostname, &error)) == NULL ||
-	    (d->queue = queue_open(d, &error)) == NULL ||
-	    (d->control = control_open(d, d->queue, &error)) == NULL ||
-	    posternd_relay_setup(d, &error) < 0 ||
-	    (d->tls = tls_server_ctx_new(d->cfg, &error)) == NULL ||
-	    (d->tls_client = tls_client_ctx_new(&error)) == NULL ||
-	    listen_add(d, &d->cfg->smtp_listen, "smtp", smtp_session_start, &error) < 0 ||
-	    listen_add(d, &d->cfg->pop3_listen, "pop3", pop3_session_start, &error) < 0 ||
-	    listen_add(d, &d->cfg->pop3_listen_tls, "pop3s", pop3s_session_start, &error) < 0 ||
-	    listen_add(d, &d->cfg->submission_listen, "submission", smtp_submission_start,
-		       &error) < 0 ||
-	    listen_add(d, &d->cfg->submission_listen_tls, "submissions", smtp_submissions_start,
-		       &error) < 0) {
+	if ((d->store = store_open(d->base, d->cfg->data_dir, d->cfg->hostname, error_r)) == NULL ||
+	    (d->tls == NULL && (d->tls = tls_server_ctx_new(d->cfg, error_r)) == NULL) ||
+	    (d->tls_client = tls_client_ctx_new(error_r)) == NULL ||
+	    (d->queue = queue_open(d, error_r)) == NULL ||
+	    (d->control = control_open(d, d->queue, error_r)) == NULL)
+		return -1;
+	posternd_relay_open(d);
+	return 0;
+}
+
+/*
+ * posternd_setup - bind as root, become server.user (daemon/privdrop.h),
+ * then open everything else: no thread starts and no file in data_dir is
+ * made before the drop.
+ */
+static int posternd_setup(struct daemon *d)
+{
+	struct privdrop pd;
+	char *error = NULL;
+	int rc;
+
+	rc = privdrop_prepare(&pd, d->cfg->user, d->cfg->data_dir, &error) < 0 ||
+		     posternd_bind(d, &error) < 0 ||
+		     privdrop_apply(&pd, d->cfg->data_dir, &error) < 0 || posternd_open(d, &error) < 0
+	     ? -1
+	     : 0;
+	privdrop_free(&pd);
+	if (rc < 0) {
 		log_err("%s", error);
 		free(error);
-		return -1;
 	}
-	return 0;
+	return rc;
 }
 
 /* posternd_teardown - free everything and log the store's counters. */
@@ -236,6 +272,7 @@ int main(int argc, char **argv)
 		free(d.cfg);
 		return 0;
 	}
+	umask(077); /* nothing in data_dir is for other users */
 	log_init("posternd", d.cfg->syslog);
 	signal(SIGPIPE, SIG_IGN);
 	posternd_raise_nofile();

@@ -36,6 +36,9 @@ int ctl_relay_main(const struct cfg *cfg, int argc, char **argv);
 /* ctl_queue_main - "queue list|show ID|flush|delete ID" (ctl_queue.c). */
 int ctl_queue_main(const struct cfg *cfg, int argc, char **argv);
 
+/* ctl_autoconfig_main - "autoconfig DOMAIN [--xml|--dns]" (ctl_autoconfig.c). */
+int ctl_autoconfig_main(const struct cfg *cfg, int argc, char **argv);
+
 /* ctl_control_connect - connect to the daemon's control socket; -1 with the reason in error. */
 int ctl_control_connect(const struct cfg *cfg, char *error, size_t size);
 

@@ -15,6 +15,7 @@
 #include "config/cfg.h"
 #include "ctl/ctl.h"
 #include "queue/queue_env.h"
+#include "util/file.h"
 #include "util/xalloc.h"
 
 #define CTL_QUEUE_FILE_MAX (1024 * 1024)
@@ -76,27 +77,6 @@ static int ctl_queue_id_ok(const char *id)
 	return n > 0 && n < 32 && id[n] == '\0';
 }
 
-/* ctl_queue_read - a small file into a new string; NULL if unreadable. */
-static char *ctl_queue_read(const char *path, size_t *len_r)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char *buf;
-	ssize_t n;
-
-	if (fd < 0)
-		return NULL;
-	buf = xmalloc(CTL_QUEUE_FILE_MAX + 1);
-	n = read(fd, buf, CTL_QUEUE_FILE_MAX);
-	close(fd);
-	if (n < 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len_r = (size_t)n;
-	return buf;
-}
-
 /* ctl_queue_load - parse DATA_DIR/queue/env/ID; -1 when it is missing or bad. */
 static int ctl_queue_load(const struct cfg *cfg, const char *id, struct queue_env *env_r)
 {
@@ -106,7 +86,7 @@ static int ctl_queue_load(const struct cfg *cfg, const char *id, struct queue_en
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/queue/env/%s", cfg->data_dir, id);
-	if ((text = ctl_queue_read(path, &len)) == NULL)
+	if ((text = file_read_small(path, CTL_QUEUE_FILE_MAX, &len)) == NULL)
 		return -1;
 	rc = queue_env_parse(env_r, text, len, &error);
 	free(text);
@@ -194,14 +174,14 @@ static int ctl_queue_show(const struct cfg *cfg, const char *id)
 	size_t len;
 
 	snprintf(path, sizeof(path), "%s/queue/env/%s", cfg->data_dir, id);
-	if (!ctl_queue_id_ok(id) || (text = ctl_queue_read(path, &len)) == NULL) {
+	if (!ctl_queue_id_ok(id) || (text = file_read_small(path, CTL_QUEUE_FILE_MAX, &len)) == NULL) {
 		ctl_error("no queue entry %s", id);
 		return CTL_EXIT_ERROR;
 	}
 	fwrite(text, 1, len, stdout);
 	free(text);
 	snprintf(path, sizeof(path), "%s/queue/msg/%s", cfg->data_dir, id);
-	if ((text = ctl_queue_read(path, &len)) != NULL) {
+	if ((text = file_read_small(path, CTL_QUEUE_FILE_MAX, &len)) != NULL) {
 		char *end = strstr(text, "\n\n");
 		printf("\n");
 		fwrite(text, 1, end != NULL ? (size_t)(end - text) + 1 : len, stdout);

@@ -4,7 +4,7 @@
  * with the message on stdin, submitted through the daemon's control socket
  * (daemon/control.h). Exit codes follow sysexits.h. Installed as a
  * symlink to posternctl named sendmail; "mailq" lists the queue. The
- * configuration is -C FILE, else $POSTERN_CONFIG, else /etc/postern.conf
+ * configuration is -C FILE, else $POSTERN_CONFIG, else /etc/postern/postern.conf
  * when it exists, else the embedded default.
  */
 #include <errno.h>
@@ -312,7 +312,7 @@ int ctl_sendmail_main(const struct cfg *cfg, int argc, char **argv)
 	return status;
 }
 
-/* ctl_sendmail_config - -C FILE, $POSTERN_CONFIG, /etc/postern.conf, or NULL (the default). */
+/* ctl_sendmail_config - -C FILE, $POSTERN_CONFIG, /etc/postern/postern.conf, or NULL (the default). */
 static const char *ctl_sendmail_config(int argc, char **argv)
 {
 	const char *env = getenv("POSTERN_CONFIG");
@@ -323,7 +323,7 @@ static const char *ctl_sendmail_config(int argc, char **argv)
 	}
 	if (env != NULL && env[0] != '\0')
 		return env;
-	return access("/etc/postern.conf", R_OK) == 0 ? "/etc/postern.conf" : NULL;
+	return access("/etc/postern/postern.conf", R_OK) == 0 ? "/etc/postern/postern.conf" : NULL;
 }
 
 int ctl_sendmail_entry(int argc, char **argv, bool mailq)

@@ -18,6 +18,7 @@
 #include "store/store.h"
 #include "util/log.h"
 #include "util/workq.h"
+#include "util/file.h"
 #include "util/xalloc.h"
 
 #define QUEUE_ENV_FILE_MAX (1024 * 1024)
@@ -259,27 +260,6 @@ void queue_settle(struct queue_entry *e)
 		queue_remove(e);
 }
 
-/* queue_read_file - a small file's text; NULL with errno. */
-static char *queue_read_file(const char *path, size_t *len_r)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char *buf;
-	ssize_t n;
-
-	if (fd < 0)
-		return NULL;
-	buf = xmalloc(QUEUE_ENV_FILE_MAX + 1);
-	n = read(fd, buf, QUEUE_ENV_FILE_MAX);
-	close(fd);
-	if (n < 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len_r = (size_t)n;
-	return buf;
-}
-
 /* queue_load - read env/ID into a new entry; NULL (logged) when it is unusable. */
 static struct queue_entry *queue_load(struct queue *q, const char *id)
 {
@@ -290,7 +270,7 @@ static struct queue_entry *queue_load(struct queue *q, const char *id)
 	struct queue_entry *e = xcalloc(1, sizeof(*e));
 
 	queue_path(q, "env", id, path, sizeof(path));
-	if ((text = queue_read_file(path, &len)) == NULL ||
+	if ((text = file_read_small(path, QUEUE_ENV_FILE_MAX, &len)) == NULL ||
 	    queue_env_parse(&e->env, text, len, &error) < 0) {
 		log_err("queue id=%s: %s: %s", id, path, text ? error : strerror(errno));
 		free(text);

@@ -205,6 +205,9 @@ static void smtp_session_event_cb(struct bufferevent *bev, short what, void *arg
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING)) {
 		/* The client stopped reading: a 421 would never leave, and writing is off now. */
 		log_info("%08x smtp write timeout ip=%s", s->id, s->ip);
+	} else if ((what & BEV_EVENT_TIMEOUT) && s->state == SMTP_S_BUSY) {
+		/* The client waits for us (store, grant lookup, login check): not its silence. */
+		return; /* reading resumes in smtp_resume */
 	} else if ((what & BEV_EVENT_TIMEOUT) && s->state != SMTP_S_CLOSING) {
 		log_info("%08x smtp timeout ip=%s", s->id, s->ip);
 		smtp_reply(s, "421 4.4.2 %s Error: timeout exceeded", s->daemon->cfg->hostname);
@@ -284,6 +287,7 @@ void smtp_resume(struct smtp_session *s, enum smtp_state state)
 	} else {
 		/* Pipelined input is read from the loop, never from inside a handler. */
 		smtp_set_state(s, state);
+		bufferevent_enable(s->bev, EV_READ); /* the client's silence counts from here */
 		bufferevent_trigger(s->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 	}
 }

@@ -14,49 +14,12 @@
 #include <unistd.h>
 
 #include "store/maildir.h"
+#include "store/store_internal.h"
 #include "util/log.h"
 #include "util/workq.h"
 #include "util/xalloc.h"
 
 #define STORE_WBUF_SIZE (64 * 1024)
-
-struct store_rcpt {
-	char *maildir; /* DATA_DIR/mail/DOMAIN/LOCAL */
-	bool linked;
-};
-
-struct store_msg {
-	struct store *store;
-	char id[24];
-	char tmp_path[PATH_MAX / 2];
-	char name[256]; /* Maildir base name, set at commit */
-	int fd;
-	int error; /* errno of the first failure */
-	size_t stored_size;
-	char *wbuf;
-	size_t wlen;
-	struct store_rcpt *rcpts;
-	size_t n_rcpts;
-	char *envelope; /* queue entry for remote recipients, or NULL */
-	size_t envelope_len;
-	bool queued;    /* linked into queue/msg and queue/env */
-	void (*done_cb)(void *arg, int err);
-	void *done_arg;
-	struct store_msg *next; /* in a batch */
-};
-
-struct store {
-	char *data_dir;
-	char *hostname;
-	int dir_fd; /* data_dir, for syncfs */
-	struct workq *syncer;
-	unsigned long seq;
-	struct store_msg *pending; /* waiting for the next batch, newest first */
-	bool flushing;            /* a batch is on the worker */
-	struct store_stats stats;
-	void (*queued_cb)(void *arg, const char *id);
-	void *queued_arg;
-};
 
 /* store_mkdirs - create data_dir, queue/tmp and mail/ (mode 0700). */
 static int store_mkdirs(const char *data_dir)
@@ -115,6 +78,7 @@ struct store *store_open(struct event_base *base, const char *data_dir, const ch
 	s->hostname = xstrdup(hostname);
 	s->dir_fd = fd;
 	s->syncer = workq_new(base, 1, "store-sync");
+	store_batch_start(s); /* fill the pool of empty files */
 	return s;
 }
 
@@ -124,7 +88,10 @@ void store_close(struct store **sp)
 
 	if (s == NULL)
 		return;
-	workq_free(&s->syncer); /* runs the callbacks of the batch in flight */
+	s->closing = true; /* from here on, jobs run right here (see store_batch_start) */
+	workq_free(&s->syncer); /* runs the callbacks of the job in flight */
+	store_batch_start(s);   /* links not yet synced get their sync */
+	store_pool_free(s);
 	close(s->dir_fd);
 	free(s->data_dir);
 	free(s->hostname);
@@ -146,9 +113,12 @@ struct store_msg *store_msg_new(struct store *s)
 	m->store = s;
 	snprintf(m->id, sizeof(m->id), "%08lX%05lX%03lX", (unsigned long)now.tv_sec,
 		 (unsigned long)(now.tv_nsec / 1000), ++s->seq & 0xfff);
-	snprintf(m->tmp_path, sizeof(m->tmp_path), "%s/queue/tmp/%s.%lu", s->data_dir, m->id,
-		 s->seq);
-	m->fd = open(m->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	m->fd = store_pool_take(s, m->tmp_path, sizeof(m->tmp_path));
+	if (m->fd < 0) { /* the pool ran dry: make one here */
+		snprintf(m->tmp_path, sizeof(m->tmp_path), "%s/queue/tmp/%s.%lu", s->data_dir,
+			 m->id, s->seq);
+		m->fd = open(m->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	}
 	if (m->fd < 0) {
 		int err = errno;
 		free(m);
@@ -218,8 +188,7 @@ int store_msg_add_mailbox(struct store_msg *m, const char *domain, const char *l
 	return 0;
 }
 
-/* store_msg_free - close and free; the tmp file must already be gone or kept on purpose. */
-static void store_msg_free(struct store_msg *m)
+void store_msg_free(struct store_msg *m)
 {
 	if (m->fd >= 0)
 		close(m->fd);
@@ -231,8 +200,7 @@ static void store_msg_free(struct store_msg *m)
 	free(m);
 }
 
-/* store_tmp_env - the path of the envelope written beside the message in queue/tmp. */
-static void store_tmp_env(const struct store_msg *m, char *buf, size_t size)
+void store_tmp_env(const struct store_msg *m, char *buf, size_t size)
 {
 	snprintf(buf, size, "%s.env", m->tmp_path);
 }
@@ -249,156 +217,6 @@ void store_msg_abort(struct store_msg **mp)
 	unlink(env);
 	store_msg_free(m);
 	*mp = NULL;
-}
-
-/* store_link_one - link the message into one Maildir's new/, creating it if needed. */
-static int store_link_one(struct store_msg *m, struct store_rcpt *r)
-{
-	char dst[PATH_MAX];
-
-	snprintf(dst, sizeof(dst), "%s/new/%s", r->maildir, m->name);
-	if (link(m->tmp_path, dst) == 0)
-		return 0;
-	if (errno != ENOENT || maildir_create(r->maildir) < 0)
-		return -1;
-	return link(m->tmp_path, dst);
-}
-
-/* store_queue_path - DATA_DIR/queue/{msg,env}/ID. */
-static void store_queue_path(const struct store_msg *m, const char *sub, char *buf, size_t size)
-{
-	snprintf(buf, size, "%s/queue/%s/%s", m->store->data_dir, sub, m->id);
-}
-
-/* store_unlink_all - undo the links of a message that failed. */
-static void store_unlink_all(struct store_msg *m)
-{
-	char dst[PATH_MAX];
-
-	if (m->queued) {
-		store_queue_path(m, "env", dst, sizeof(dst));
-		unlink(dst);
-		store_queue_path(m, "msg", dst, sizeof(dst));
-		unlink(dst);
-		m->queued = false;
-	}
-
-	for (size_t i = 0; i < m->n_rcpts; i++) {
-		if (!m->rcpts[i].linked)
-			continue;
-		snprintf(dst, sizeof(dst), "%s/new/%s", m->rcpts[i].maildir, m->name);
-		unlink(dst);
-		m->rcpts[i].linked = false;
-	}
-}
-
-/* store_enqueue - link the text into queue/msg and move the envelope into queue/env. */
-static int store_enqueue(struct store_msg *m)
-{
-	char env_tmp[PATH_MAX], msg[PATH_MAX], env[PATH_MAX];
-
-	store_tmp_env(m, env_tmp, sizeof(env_tmp));
-	store_queue_path(m, "msg", msg, sizeof(msg));
-	store_queue_path(m, "env", env, sizeof(env));
-	if (link(m->tmp_path, msg) < 0)
-		return -1;
-	if (rename(env_tmp, env) < 0) {
-		int err = errno;
-		unlink(msg);
-		errno = err;
-		return -1;
-	}
-	m->queued = true;
-	return 0;
-}
-
-/* store_deliver - link into every recipient's Maildir and the queue; all or nothing. */
-static void store_deliver(struct store_msg *m)
-{
-	if (m->envelope != NULL && store_enqueue(m) < 0) {
-		m->error = errno;
-		return;
-	}
-	for (size_t i = 0; i < m->n_rcpts; i++) {
-		if (store_link_one(m, &m->rcpts[i]) < 0) {
-			m->error = errno;
-			store_unlink_all(m);
-			return;
-		}
-		m->rcpts[i].linked = true;
-	}
-}
-
-/* store_sync - one syncfs for the whole batch; on failure every message fails. */
-static void store_sync(struct store *s, struct store_msg *batch)
-{
-	s->stats.syncs++;
-	if (syncfs(s->dir_fd) == 0)
-		return;
-	int err = errno;
-	for (struct store_msg *m = batch; m != NULL; m = m->next) {
-		if (m->error == 0) {
-			m->error = err;
-			store_unlink_all(m);
-		}
-	}
-}
-
-/* store_batch_work - on the worker: sync data, link, sync links. */
-static void store_batch_work(void *arg)
-{
-	struct store_msg *batch = arg;
-	struct store *s = batch->store;
-
-	store_sync(s, batch);
-	for (struct store_msg *m = batch; m != NULL; m = m->next) {
-		char env_tmp[PATH_MAX];
-		if (m->error == 0)
-			store_deliver(m);
-		unlink(m->tmp_path);
-		store_tmp_env(m, env_tmp, sizeof(env_tmp));
-		unlink(env_tmp);
-	}
-	store_sync(s, batch);
-}
-
-static void store_start_batch(struct store *s);
-
-/* store_batch_done - on the loop: answer every message of the batch. */
-static void store_batch_done(void *arg)
-{
-	struct store_msg *m = arg;
-	struct store *s = m->store;
-
-	s->flushing = false;
-	s->stats.batches++;
-	while (m != NULL) {
-		struct store_msg *next = m->next;
-		if (m->error == 0)
-			s->stats.messages++;
-		m->done_cb(m->done_arg, m->error);
-		if (m->error == 0 && m->queued && s->queued_cb != NULL)
-			s->queued_cb(s->queued_arg, m->id);
-		store_msg_free(m);
-		m = next;
-	}
-	if (s->pending != NULL)
-		store_start_batch(s);
-}
-
-/* store_start_batch - hand every pending commit to the syncer, oldest first. */
-static void store_start_batch(struct store *s)
-{
-	struct store_msg *batch = NULL;
-
-	while (s->pending != NULL) {
-		struct store_msg *m = s->pending;
-		s->pending = m->next;
-		m->next = batch;
-		batch = m;
-	}
-	s->flushing = true;
-	workq_submit(s->syncer, store_batch_work, store_batch_done, batch);
 }
 
 /* store_write_envelope - write the queue envelope beside the text in queue/tmp. */
@@ -450,6 +268,6 @@ void store_msg_commit(struct store_msg *m, size_t wire_size, void (*done_cb)(voi
 	m->fd = -1;
 	m->next = s->pending;
 	s->pending = m;
-	if (!s->flushing)
-		store_start_batch(s);
+	s->pool.stalled = false;
+	store_batch_start(s);
 }

@@ -1,13 +1,15 @@
 /*
  * store - durable message storage with group commit. A message is written
- * once into DATA_DIR/queue/tmp while DATA is read; its commit is batched
- * with every other commit waiting at that moment: one sync makes the batch's
- * data durable, each message is hard-linked into its recipients' Maildir
- * new/ directories (the Maildir is the queue for local mail), and a second
- * sync makes the links durable. Messages with remote recipients are also
- * linked into DATA_DIR/queue/msg with their envelope in queue/env. Only then does the done callback run, so a
- * 250 after DATA means the message is on stable storage. Syncs run on a
- * worker thread, never on the event loop.
+ * once, into an empty file of DATA_DIR/queue/tmp, while DATA is read. Its
+ * commit joins every other commit waiting at that moment: one syncfs makes
+ * the batch's text durable, each message is then hard-linked into its
+ * recipients' Maildir new/ directories (the Maildir is the queue for local
+ * mail), and the next syncfs, which also covers the next batch's text,
+ * makes the links durable. Only then does the done callback run, so a 250
+ * after DATA means the message is on stable storage. Messages with remote
+ * recipients are also linked into DATA_DIR/queue/msg with their envelope in
+ * queue/env. Syncs and file creation run on a worker thread, never on the
+ * event loop (store_batch.c).
  */
 #ifndef POSTERN_STORE_H
 #define POSTERN_STORE_H

@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 
@@ -22,6 +23,14 @@ SERVICES = {
     ("pop3", "listen"): "pop3",
     ("pop3", "listen_tls"): "pop3s",
 }
+
+
+def tls_context():
+    """A client TLS context that accepts postern's self-signed certificate."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
 
 
 def free_port():
@@ -63,7 +72,8 @@ class Postern:
             self.extra = extra
         extra = self.extra
         sections = {
-            "server": {"hostname": "mx.example.test", "data_dir": self.data_dir},
+            # The suite runs as root, where "postern" need not exist: stay root (test_install.py drops).
+            "server": {"hostname": "mx.example.test", "data_dir": self.data_dir, "user": "root"},
             "domains": {"local": "example.test, other.test"},
             # MX lookups must never leave the machine: a loopback resolver that is not there.
             "delivery": {"dns_servers": "127.0.0.1:%d" % self.dns_port},
@@ -168,8 +178,9 @@ class Postern:
         return sorted(n for n in os.listdir(d) if "." not in n) if os.path.isdir(d) else []
 
     def queue_tmp(self):
+        """Messages being received or left behind in queue/tmp (not the empty pool files)."""
         d = os.path.join(self.data_dir, "queue", "tmp")
-        return os.listdir(d) if os.path.isdir(d) else []
+        return [n for n in os.listdir(d) if not n.startswith("pool.")] if os.path.isdir(d) else []
 
 
 @pytest.fixture

@@ -30,11 +30,6 @@ def wait_for(pred, timeout=15, what="condition"):
     raise AssertionError("timed out waiting for %s" % what)
 
 
-def queue_ids(p):
-    d = os.path.join(p.data_dir, "queue", "env")
-    return sorted(n for n in os.listdir(d) if "." not in n) if os.path.isdir(d) else []
-
-
 def env_text(p, qid):
     with open(os.path.join(p.data_dir, "queue", "env", qid)) as f:
         return f.read()
@@ -47,6 +42,15 @@ def make(make_postern, config, sub="p"):
 
 def reconfigure(p, config):
     p.write_config(config)
+
+
+def queue_list_shows(p, text):
+    """queue list's output once it shows text: the deferral is logged before the
+    envelope that records it is rewritten (and fsync'd) on a worker."""
+    def shows():
+        out = p.ctl("queue", "list").stdout
+        return out if text in out else None
+    return wait_for(shows, what="queue list to show %r" % text)
 
 
 def relay(p, sender, rcpts, msg):
@@ -99,7 +103,7 @@ def test_relayed_message_arrives_intact_in_one_transaction(routed, sink):
     assert txn.raw.startswith(b"Received: from ")
     body = txn.body
     assert body.endswith(BODY.encode("utf-8"))
-    wait_for(lambda: queue_ids(routed) == [], what="the queue entry to go")
+    wait_for(lambda: routed.queued() == [], what="the queue entry to go")
     log = routed.log()
     assert re.search(r"queue id=\w+ from=<alice@example.test> to=<bob@remote.test> "
                      r"relay=127\.0\.0\.1\[127\.0\.0\.1\]:%d status=sent \(250 " % sink.port, log)
@@ -108,16 +112,15 @@ def test_relayed_message_arrives_intact_in_one_transaction(routed, sink):
 def test_451_is_retried_and_flush_delivers(routed, sink):
     sink.rcpt_replies["bob@remote.test"] = ["451 4.3.0 try again later", "250 2.1.5 Ok"]
     relay(routed, "alice@example.test", ["bob@remote.test"], BODY.encode())
-    wait_for(lambda: "status=deferred" in routed.log(), what="the deferral")
-    (qid,) = queue_ids(routed)
-    out = routed.ctl("queue", "list").stdout
+    out = queue_list_shows(routed, "<bob@remote.test> deferred")
+    (qid,) = routed.queued()
     assert qid in out and "<alice@example.test>" in out and "<bob@remote.test> deferred" in out
     assert "said: 451 4.3.0 try again later" in out
     assert sink.transactions == []
     routed.ctl("queue", "flush")
     (txn,) = sink.wait(1)
     assert txn.rcpts == ["bob@remote.test"]
-    wait_for(lambda: queue_ids(routed) == [], what="the queue entry to go")
+    wait_for(lambda: routed.queued() == [], what="the queue entry to go")
     assert "-- 0 message(s)" in routed.ctl("queue", "list").stdout
 
 
@@ -141,7 +144,7 @@ def test_550_bounces_a_dsn_to_the_local_sender(routed, sink):
     (txn,) = sink.wait(1)
     assert txn.rcpts == ["bob@remote.test"]
     wait_for(lambda: routed.messages("alice@example.test"), what="the DSN")
-    wait_for(lambda: queue_ids(routed) == [], what="the queue entry to go")
+    wait_for(lambda: routed.queued() == [], what="the queue entry to go")
     (dsn,) = read_pop3_or_maildir(routed, "alice@example.test")
     assert b"From: MAILER-DAEMON@mx.example.test" in dsn
     assert b"Content-Type: multipart/report; report-type=delivery-status;" in dsn
@@ -164,7 +167,7 @@ def test_550_at_data_bounces_and_null_sender_gets_no_bounce(routed, sink):
     relay(routed, "alice@example.test", ["bob@remote.test"], BODY.encode())
     relay(routed, "", ["bob@remote.test"], BODY.encode())
     sink.wait(2)
-    wait_for(lambda: queue_ids(routed) == [], what="both entries to go")
+    wait_for(lambda: routed.queued() == [], what="both entries to go")
     (dsn,) = routed.messages("alice@example.test")
     assert b"Diagnostic-Code: smtp; 554 5.6.0 content rejected" in dsn
     assert "no bounce for a bounce" in routed.log()
@@ -175,18 +178,17 @@ def test_down_remote_is_retried_listed_and_flushed(make_postern):
     p = make(make_postern, {"relay": TRUSTED, "routes": {"remote.test": "[127.0.0.1]:%d" % port}})
     p.start()
     relay(p, "alice@example.test", ["bob@remote.test"], BODY.encode())
-    wait_for(lambda: "status=deferred" in p.log(), what="the deferral")
-    out = p.ctl("queue", "list").stdout
+    out = queue_list_shows(p, "deferred, 1 attempt(s)")
     assert "<bob@remote.test> deferred, 1 attempt(s)" in out
     assert "Connection refused" in out
-    (qid,) = queue_ids(p)
+    (qid,) = p.queued()
     shown = p.ctl("queue", "show", qid).stdout
     assert "from alice@example.test" in shown and "Subject: outbound" in shown
     sink = SinkServer(port=port)
     try:
         p.ctl("queue", "flush")
         sink.wait(1)
-        wait_for(lambda: queue_ids(p) == [], what="the queue entry to go")
+        wait_for(lambda: p.queued() == [], what="the queue entry to go")
     finally:
         sink.close()
     check_clean_exit(p)
@@ -200,10 +202,10 @@ def test_queue_delete_and_flush_without_daemon(make_postern):
     p.start()
     relay(p, "alice@example.test", ["bob@remote.test"], BODY.encode())
     wait_for(lambda: "status=deferred" in p.log(), what="the deferral")
-    (qid,) = queue_ids(p)
+    (qid,) = p.queued()
     assert p.ctl("queue", "delete", qid).returncode == 0
-    wait_for(lambda: queue_ids(p) == [], what="the entry to go")
-    assert not os.path.exists(os.path.join(p.data_dir, "queue", "msg", qid))
+    msg = os.path.join(p.data_dir, "queue", "msg", qid)
+    wait_for(lambda: not os.path.exists(msg), what="the entry to go (env, then msg)")
     assert p.ctl("queue", "delete", qid, check=False).returncode == 1
     p.ctl("queue", "flush")
     check_clean_exit(p)
@@ -213,7 +215,7 @@ def test_queue_delete_and_flush_without_daemon(make_postern):
     open(os.path.join(p.data_dir, "queue", "msg", "ABC"), "w").write("x\n")
     assert "ABC" in p.ctl("queue", "list").stdout
     assert p.ctl("queue", "delete", "ABC").returncode == 0
-    assert queue_ids(p) == []
+    assert p.queued() == []
 
 
 def loopback_pair():
@@ -254,7 +256,7 @@ def test_mx_lowest_preference_first(mx_world):
     p.start()
     relay(p, "alice@example.test", ["bob@remote.test"], BODY.encode())
     mx1.wait(1)
-    wait_for(lambda: queue_ids(p) == [], what="delivery")
+    wait_for(lambda: p.queued() == [], what="delivery")
     assert mx2.transactions == []
     assert ("remote.test", "MX") in dns.queries
     assert "relay=mx1.remote.test[127.0.0.2]:%d status=sent" % mx1.port in p.log()
@@ -266,7 +268,7 @@ def test_mx_next_host_when_the_first_fails(mx_world):
     p.start()
     relay(p, "alice@example.test", ["bob@remote.test"], BODY.encode())
     mx2.wait(1)
-    wait_for(lambda: queue_ids(p) == [], what="delivery")
+    wait_for(lambda: p.queued() == [], what="delivery")
     log = p.log()
     assert "relay=mx1.remote.test[127.0.0.2]:%d: 421 4.3.2 mx1 is busy; trying the next" % mx1.port in log
     assert "relay=mx2.remote.test[127.0.0.3]:%d status=sent" % mx1.port in log
@@ -281,7 +283,7 @@ def test_no_mx_falls_back_to_a_and_null_mx_bounces(mx_world):
     relay(p, "alice@example.test", ["bob@nullmx.test"], BODY.encode())
     (dsn,) = wait_for(lambda: p.messages("alice@example.test"), what="the DSN")
     assert b"Status: 5.1.10" in dsn and b"null MX" in dsn
-    wait_for(lambda: queue_ids(p) == [], what="both entries to go")
+    wait_for(lambda: p.queued() == [], what="both entries to go")
 
 
 def test_relayhost_with_auth_plain_and_login(make_postern, sink):
@@ -316,7 +318,7 @@ def test_relayhost_wrong_password_is_deferred(make_postern, sink):
     relay(p, "alice@example.test", ["someone@anywhere.test"], BODY.encode())
     wait_for(lambda: "status=deferred" in p.log(), what="the deferral")
     assert "authentication failed: 535 5.7.8" in p.log() and "Bad-Pa55" not in p.log()
-    assert queue_ids(p) != []
+    assert p.queued() != []
     check_clean_exit(p)
 
 
@@ -342,7 +344,7 @@ def test_relayhost_is_a_second_postern_with_submission_auth(make_postern):
     assert b"with ESMTPSA id" in msg
     body = BODY.replace("\r\n", "\n").encode().split(b"\n\n", 1)[1]
     assert msg.split(b"\n\n", 1)[1] == body  # (submission adds Date: and Message-ID:)
-    wait_for(lambda: queue_ids(near) == [], what="the entry to go")
+    wait_for(lambda: near.queued() == [], what="the entry to go")
     check_clean_exit(near)
     check_clean_exit(far)
 
@@ -389,7 +391,7 @@ def test_sendmail_exit_codes_and_mailq(routed, sink):
     assert r.returncode == 64  # EX_USAGE: no recipients
     sink.rcpt_replies["later@remote.test"] = "451 4.3.0 later"
     assert sendmail(routed, ["later@remote.test"], b"Subject: q\n\nq\n").returncode == 0
-    wait_for(lambda: "status=deferred" in routed.log(), what="the deferral")
+    queue_list_shows(routed, "<later@remote.test> deferred")
     out = sendmail(routed, [], b"", name="mailq").stdout.decode()
     assert "<later@remote.test> deferred" in out
     check_clean_exit(routed)
@@ -408,7 +410,7 @@ def test_max_queue_lifetime_bounces_with_expired_status(make_postern, monkeypatc
     (dsn,) = wait_for(lambda: p.messages("alice@example.test"), timeout=20, what="the DSN")
     assert b"Status: 5.4.7" in dsn and b"delivery time expired" in dsn
     assert b"Connection refused" in dsn
-    wait_for(lambda: queue_ids(p) == [], what="the entry to go")
+    wait_for(lambda: p.queued() == [], what="the entry to go")
     assert p.log().count("status=deferred") >= 1
     check_clean_exit(p)
 
@@ -420,11 +422,11 @@ def test_sigterm_during_delivery_loses_nothing(routed, sink):
     t0 = time.monotonic()
     check_clean_exit(routed)  # SIGTERM aborts the delivery in flight and exits 0
     assert time.monotonic() - t0 < 10
-    assert len(queue_ids(routed)) == 1
+    assert len(routed.queued()) == 1
     sink.hold_dot.set()
     routed.start()
     sink.wait(2)
-    wait_for(lambda: queue_ids(routed) == [], what="delivery after the restart")
+    wait_for(lambda: routed.queued() == [], what="delivery after the restart")
 
 
 def subjects(sink):
@@ -458,7 +460,7 @@ def test_kill9_during_delivery_loses_nothing_and_repeats_only_the_in_flight(make
     relay(p, "a@example.test", ["r2@remote.test"], msg(2))
     relay(p, "a@example.test", ["r3@remote.test", "x@down.test"], msg(3))
     sink.wait(3)
-    wait_for(lambda: len(queue_ids(p)) == 1 and "rcpt D " in env_text(p, queue_ids(p)[0]),
+    wait_for(lambda: len(p.queued()) == 1 and "rcpt D " in env_text(p, p.queued()[0]),
              what="msg-3's delivered recipient to be durable")
     sink.hold_dot.clear()
     for n in (4, 5, 6):
@@ -469,7 +471,7 @@ def test_kill9_during_delivery_loses_nothing_and_repeats_only_the_in_flight(make
     p.start()
     p.ctl("queue", "flush")
     wait_for(lambda: len(sink.transactions) >= 9, what="the in-flight messages again")
-    wait_for(lambda: queue_ids(p) == [qid for qid in queue_ids(p)
+    wait_for(lambda: p.queued() == [qid for qid in p.queued()
                                       if "x@down.test" in env_text(p, qid)], what="a settled queue")
     got = subjects(sink)
     assert sorted(got) == ["msg-%d" % n for n in range(1, 7)]  # none lost
@@ -477,7 +479,7 @@ def test_kill9_during_delivery_loses_nothing_and_repeats_only_the_in_flight(make
         assert len(got["msg-%d" % n]) == 1, "msg-%d was acknowledged and durable" % n
     for n in (4, 5, 6):
         assert len(got["msg-%d" % n]) == 2  # in flight at the kill
-    (left,) = queue_ids(p)
+    (left,) = p.queued()
     assert re.search(r"rcpt D \d+ \d+ r3@remote.test", env_text(p, left))
     check_clean_exit(p)
 
@@ -491,7 +493,7 @@ def test_message_from_an_authenticated_client_arrives(routed, sink):
         assert s.sendmail("alice@example.test", ["bob@remote.test"], BODY.encode()) == {}
     (txn,) = sink.wait(1)
     assert txn.body.split(b"\r\n\r\n", 1)[1] == BODY.encode().split(b"\r\n\r\n", 1)[1]
-    wait_for(lambda: queue_ids(routed) == [], what="the queue entry to go")
+    wait_for(lambda: routed.queued() == [], what="the queue entry to go")
 
 
 def test_bounce_to_a_remote_sender_goes_out_with_the_null_sender(routed, sink):
@@ -501,4 +503,4 @@ def test_bounce_to_a_remote_sender_goes_out_with_the_null_sender(routed, sink):
                       what="the DSN to the remote sender")
     assert dsn.rcpts == ["sender@remote.test"]
     assert b"Final-Recipient: rfc822; gone@remote.test" in dsn.body
-    wait_for(lambda: queue_ids(routed) == [], what="both entries to go")
+    wait_for(lambda: routed.queued() == [], what="both entries to go")

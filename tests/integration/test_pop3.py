@@ -450,7 +450,8 @@ def test_fetchmail_keep_with_uidl_then_flush(postern, tmp_path):
             '  %s sslproto "" mda "cat >> %s"\n' % (postern.ports["pop3"], ALICE, opts, out))
         rc.chmod(0o600)
         return run_tool(["fetchmail", "-f", str(rc), "--idfile", str(tmp_path / "ids"),
-                         "--nosyslog", "-N"], tmp_path)
+                         "--pidfile", str(tmp_path / "fetchmail.pid"), "--nosyslog", "-N"],
+                        tmp_path)
 
     r = fetch("keep")
     assert r.returncode == 0, r.stdout + r.stderr

@@ -3,17 +3,10 @@ import os
 import poplib
 import smtplib
 import socket
-import ssl
 import subprocess
 
 import pytest
-
-
-def tls_context():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
+from conftest import tls_context
 
 
 @pytest.fixture
@@ -83,7 +76,7 @@ def test_fetchmail_and_mpop_over_tls(pop, tmp_path):
                   "password alicepw is root here ssl mda /bin/cat\n"
                   % pop.ports["pop3s"])
     rc.chmod(0o600)
-    r = subprocess.run(["fetchmail", "-f", str(rc), "--nosslcertck"], capture_output=True,
+    r = subprocess.run(["fetchmail", "-f", str(rc), "--pidfile", str(tmp_path / "fetchmail.pid"), "--nosslcertck"], capture_output=True,
                        text=True, timeout=60, env=dict(os.environ, HOME=str(tmp_path)))
     assert r.returncode == 0, r.stdout + r.stderr
     assert ".dot line" in r.stdout

@@ -190,7 +190,7 @@ def test_curl_and_fetchmail_logins_open_relaying(make_postern, tmp_path):
     rc.write_text("poll 127.0.0.1 service %d protocol pop3 user alice@example.test "
                   "password alicepw is root here keep mda /bin/true\n" % p.ports["pop3"])
     rc.chmod(0o600)
-    r = subprocess.run(["fetchmail", "-f", str(rc), "--nosslcertck", "--sslproto", "",
+    r = subprocess.run(["fetchmail", "-f", str(rc), "--pidfile", str(tmp_path / "fetchmail.pid"), "--nosslcertck", "--sslproto", "",
                         "--smtpaddress", "localhost", "--bad-header", "accept",
                         "--plugin", "socat - TCP:%h:%p,bind=127.0.0.14"],
                        capture_output=True, text=True, timeout=60,

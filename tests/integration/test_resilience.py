@@ -14,6 +14,7 @@ import time
 
 import pytest
 from conftest import Postern, wait_port
+from smtpraw import Raw
 
 ALICE = "alice@example.test"
 
@@ -238,7 +239,7 @@ def pop3_load(p, user, ledger, stop, rnd):
     while not stop.is_set():
         try:
             c = poplib.POP3("127.0.0.1", p.ports["pop3"], timeout=10)
-        except OSError:
+        except (OSError, poplib.error_proto, EOFError):  # killed before or during the greeting
             return
         try:
             c.user(user)
@@ -315,8 +316,6 @@ def test_kill9_loop_under_smtp_and_pop3_load_loses_and_duplicates_nothing(tmp_pa
         assert not back, "deleted at a completed QUIT but back: %s" % back[:5]
         assert len(ledger.acked) > 20 and ledger.deleted, (len(ledger.acked), ledger.deleted)
         assert p.queue_tmp() == []
-        print("kill9: acked=%d deleted=%d unknown=%d stored=%d" % (
-            len(ledger.acked), len(ledger.deleted), len(ledger.maybe_deleted), len(counts)))
     finally:
         finish(p)
 
@@ -421,3 +420,74 @@ def test_pop3_client_that_never_reads_is_bounded_then_dropped(make_postern):
                normal_client)
     assert "pop3 write timeout" in p.log()
     finish(p)
+
+
+# --- a session that waits for the daemon is not timed out by it -------------
+
+
+class HungRedis:
+    """Answers SELECT, then never answers again: every grant lookup waits for
+    the store's own reply timeout (2 s)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
+        self.conns = []
+        self.thread = threading.Thread(target=self.run)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                c, _ = self.sock.accept()
+                c.settimeout(0.05)
+                self.conns.append(c)
+            except socket.timeout:
+                pass
+            for c in list(self.conns):
+                try:
+                    data = c.recv(65536)
+                    if b"SELECT" in data:
+                        c.sendall(b"+OK\r\n")
+                except (socket.timeout, OSError):
+                    pass
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(10)
+        for c in self.conns:
+            c.close()
+        self.sock.close()
+
+
+def test_smtp_timeout_does_not_end_a_session_that_waits_for_the_grant_store(make_postern):
+    """smtp.timeout (1 s) is the client's silence; while the session waits for a
+    grant lookup (up to 2 s) the silence is the daemon's, and the session must
+    still get its answer (it was freed under the lookup: use after free)."""
+    redis = HungRedis()
+    p = make_postern({"smtp": {"timeout": "1s"},
+                      "relay": {"store": "redis://127.0.0.1:%d/0" % redis.port}})
+    p.add_user(ALICE)
+    p.start()
+    try:
+        for _ in range(2):
+            c = Raw(p.smtp_port)
+            assert c.reply()[0] == 220
+            assert c.cmd("EHLO client.test")[0] == 250
+            assert c.cmd("MAIL FROM:<x@remote.test>")[0] == 250
+            t0 = time.monotonic()
+            code, text = c.cmd("RCPT TO:<someone@remote.test>")
+            assert code in (451, 554), (code, text)
+            assert time.monotonic() - t0 > 1.0, "the lookup did not wait: %s" % text
+            assert c.cmd("RCPT TO:<%s>" % ALICE)[0] == 250
+            assert c.closed(timeout=5), "the idle session was not timed out"
+            c.close()
+        with smtplib.SMTP("127.0.0.1", p.smtp_port, timeout=10) as s:
+            assert s.sendmail("x@remote.test", [ALICE], body_for("after", 5)) == {}
+        finish(p)
+    finally:
+        redis.close()

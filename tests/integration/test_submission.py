@@ -5,10 +5,10 @@ import hmac
 import os
 import smtplib
 import socket
-import ssl
 import subprocess
 
 import pytest
+from conftest import tls_context
 from smtpraw import Raw
 
 MSG = "From: alice@example.test\r\nTo: bob@example.test\r\nSubject: sub\r\n\r\nvia submission\r\n"
@@ -18,13 +18,6 @@ def login_plain(s, user, password):
     """AUTH PLAIN, as a client configured for it (smtplib would try CRAM-MD5 first)."""
     s.user, s.password = user, password
     return s.auth("PLAIN", s.auth_plain)
-
-
-def tls_context():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 @pytest.fixture

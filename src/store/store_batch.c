@@ -1,0 +1,255 @@
+/*
+ * store_batch - the commit pipeline on the sync worker. Each job runs one
+ * syncfs that makes durable both the text of the messages written since
+ * the last job and the Maildir links of the messages linked by the last
+ * job; it then links the former. So every message still sees data durable
+ * before its link and its link durable before its 250, at one sync per
+ * batch under load. The job also makes empty queue/tmp files ahead, so
+ * that the loop never waits for a file creation.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/maildir.h"
+#include "store/store_internal.h"
+#include "util/workq.h"
+#include "util/xalloc.h"
+
+struct store_job {
+	struct store *s;
+	struct store_msg *data;  /* written: sync, then link */
+	struct store_msg *links; /* linked by the previous job: sync, then answer */
+	int sync_errno;
+	size_t pool_want;
+	unsigned long pool_first;
+	struct store_pool made; /* files made for the pool */
+};
+
+/* store_link_one - link the message into one Maildir's new/, creating it if needed. */
+static int store_link_one(struct store_msg *m, struct store_rcpt *r)
+{
+	char dst[PATH_MAX];
+
+	snprintf(dst, sizeof(dst), "%s/new/%s", r->maildir, m->name);
+	if (link(m->tmp_path, dst) == 0)
+		return 0;
+	if (errno != ENOENT || maildir_create(r->maildir) < 0)
+		return -1;
+	return link(m->tmp_path, dst);
+}
+
+/* store_queue_path - DATA_DIR/queue/{msg,env}/ID. */
+static void store_queue_path(const struct store_msg *m, const char *sub, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/queue/%s/%s", m->store->data_dir, sub, m->id);
+}
+
+/* store_unlink_all - undo the links of a message that failed. */
+static void store_unlink_all(struct store_msg *m)
+{
+	char dst[PATH_MAX];
+
+	if (m->queued) {
+		store_queue_path(m, "env", dst, sizeof(dst));
+		unlink(dst);
+		store_queue_path(m, "msg", dst, sizeof(dst));
+		unlink(dst);
+		m->queued = false;
+	}
+	for (size_t i = 0; i < m->n_rcpts; i++) {
+		if (!m->rcpts[i].linked)
+			continue;
+		snprintf(dst, sizeof(dst), "%s/new/%s", m->rcpts[i].maildir, m->name);
+		unlink(dst);
+		m->rcpts[i].linked = false;
+	}
+}
+
+/* store_enqueue - link the text into queue/msg and move the envelope into queue/env. */
+static int store_enqueue(struct store_msg *m)
+{
+	char env_tmp[PATH_MAX], msg[PATH_MAX], env[PATH_MAX];
+
+	store_tmp_env(m, env_tmp, sizeof(env_tmp));
+	store_queue_path(m, "msg", msg, sizeof(msg));
+	store_queue_path(m, "env", env, sizeof(env));
+	if (link(m->tmp_path, msg) < 0)
+		return -1;
+	if (rename(env_tmp, env) < 0) {
+		int err = errno;
+		unlink(msg);
+		errno = err;
+		return -1;
+	}
+	m->queued = true;
+	return 0;
+}
+
+/* store_deliver - link into every recipient's Maildir and the queue; all or nothing. */
+static void store_deliver(struct store_msg *m)
+{
+	if (m->envelope != NULL && store_enqueue(m) < 0) {
+		m->error = errno;
+		return;
+	}
+	for (size_t i = 0; i < m->n_rcpts; i++) {
+		if (store_link_one(m, &m->rcpts[i]) < 0) {
+			m->error = errno;
+			store_unlink_all(m);
+			return;
+		}
+		m->rcpts[i].linked = true;
+	}
+}
+
+/* store_link_batch - link each written message whose text is now durable; drop its tmp name. */
+static void store_link_batch(struct store_msg *batch, int sync_errno)
+{
+	char env_tmp[PATH_MAX];
+
+	for (struct store_msg *m = batch; m != NULL; m = m->next) {
+		if (m->error == 0)
+			m->error = sync_errno;
+		if (m->error == 0)
+			store_deliver(m);
+		unlink(m->tmp_path);
+		if (m->envelope != NULL) {
+			store_tmp_env(m, env_tmp, sizeof(env_tmp));
+			unlink(env_tmp);
+		}
+	}
+}
+
+/* store_pool_make - create the empty files the pool asked for. */
+static void store_pool_make(struct store_job *j)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < j->pool_want; i++) {
+		unsigned long n = j->pool_first + i;
+		snprintf(path, sizeof(path), "%s/queue/tmp/pool.%lu", j->s->data_dir, n);
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0)
+			break;
+		j->made.fd[j->made.count] = fd;
+		j->made.n[j->made.count++] = n;
+	}
+}
+
+/* store_job_work - on the worker: one sync, then link what it made durable. */
+static void store_job_work(void *arg)
+{
+	struct store_job *j = arg;
+
+	if (j->data == NULL && j->links == NULL) {
+		store_pool_make(j); /* a refill only */
+		return;
+	}
+	j->sync_errno = syncfs(j->s->dir_fd) == 0 ? 0 : errno;
+	if (j->sync_errno != 0) {
+		for (struct store_msg *m = j->links; m != NULL; m = m->next) {
+			m->error = j->sync_errno;
+			store_unlink_all(m);
+		}
+	}
+	store_link_batch(j->data, j->sync_errno);
+	store_pool_make(j);
+}
+
+/* store_answer - the done callback of a message, then free it. */
+static void store_answer(struct store *s, struct store_msg *m)
+{
+	if (m->error == 0)
+		s->stats.messages++;
+	m->done_cb(m->done_arg, m->error);
+	if (m->error == 0 && m->queued && s->queued_cb != NULL)
+		s->queued_cb(s->queued_arg, m->id);
+	store_msg_free(m);
+}
+
+/* store_job_done - on the loop: answer the durable links, keep the new ones for the next sync. */
+static void store_job_done(void *arg)
+{
+	struct store_job *j = arg;
+	struct store *s = j->s;
+	struct store_msg **tail = &s->linked;
+
+	s->busy = false;
+	if (j->data != NULL || j->links != NULL) {
+		s->stats.batches++;
+		s->stats.syncs++;
+	}
+	s->pool.stalled = j->made.count < j->pool_want; /* e.g. the disk is full */
+	for (struct store_msg *m = j->links, *next; m != NULL; m = next) {
+		next = m->next;
+		store_answer(s, m);
+	}
+	for (struct store_msg *m = j->data, *next; m != NULL; m = next) {
+		next = m->next;
+		m->next = NULL;
+		if (m->error != 0) {
+			store_answer(s, m);
+		} else {
+			*tail = m;
+			tail = &m->next;
+		}
+	}
+	for (size_t i = 0; i < j->made.count && s->pool.count < STORE_POOL_MAX; i++) {
+		s->pool.fd[s->pool.count] = j->made.fd[i];
+		s->pool.n[s->pool.count++] = j->made.n[i];
+	}
+	free(j);
+	store_batch_start(s);
+}
+
+void store_batch_start(struct store *s)
+{
+	bool refill = !s->closing && !s->pool.stalled && s->pool.count <= STORE_POOL_MAX / 2;
+
+	if (s->busy || (s->pending == NULL && s->linked == NULL && !refill))
+		return;
+	struct store_job *j = xcalloc(1, sizeof(*j));
+	j->s = s;
+	j->links = s->linked;
+	s->linked = NULL;
+	while (s->pending != NULL) { /* newest first: reverse into oldest first */
+		struct store_msg *m = s->pending;
+		s->pending = m->next;
+		m->next = j->data;
+		j->data = m;
+	}
+	j->pool_want = s->closing ? 0 : STORE_POOL_MAX - s->pool.count;
+	j->pool_first = s->pool.next;
+	s->pool.next += j->pool_want;
+	s->busy = true;
+	if (s->closing) { /* shutdown: the worker is gone, do it here */
+		store_job_work(j);
+		store_job_done(j);
+		return;
+	}
+	workq_submit(s->syncer, store_job_work, store_job_done, j);
+}
+
+int store_pool_take(struct store *s, char *buf, size_t size)
+{
+	if (s->pool.count == 0)
+		return -1;
+	s->pool.count--;
+	snprintf(buf, size, "%s/queue/tmp/pool.%lu", s->data_dir, s->pool.n[s->pool.count]);
+	return s->pool.fd[s->pool.count];
+}
+
+void store_pool_free(struct store *s)
+{
+	char path[PATH_MAX];
+
+	while (s->pool.count > 0) {
+		int fd = store_pool_take(s, path, sizeof(path));
+		close(fd);
+		unlink(path);
+	}
+}

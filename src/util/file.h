@@ -1,0 +1,13 @@
+/* file - small whole-file reads. */
+#ifndef POSTERN_FILE_H
+#define POSTERN_FILE_H
+
+#include <stddef.h>
+
+/*
+ * file_read_small - the first max bytes of the file at path, in a new
+ * NUL-terminated buffer (*len_r bytes); NULL with errno set on failure.
+ */
+char *file_read_small(const char *path, size_t max, size_t *len_r);
+
+#endif
