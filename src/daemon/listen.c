@@ -2,6 +2,7 @@
 #include "daemon/listen.h"
 
 #include <errno.h>
+#include <event2/event.h>
 #include <event2/listener.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -12,8 +13,12 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
+/* How long a listener rests after accept() ran out of descriptors. */
+#define LISTEN_EMFILE_PAUSE_MS 100
+
 struct daemon_listener {
 	struct evconnlistener *lev;
+	struct event *resume; /* re-enables the listener after a pause */
 	struct daemon *daemon;
 	listen_start_fn *start;
 	const char *name;
@@ -53,13 +58,32 @@ static void listen_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, str
 	l->start(l->daemon, fd, sa, (socklen_t)salen);
 }
 
-/* listen_error_cb - accept failed (e.g. out of descriptors): log and go on. */
-static void listen_error_cb(struct evconnlistener *lev, void *arg)
+/* listen_resume_cb - the pause is over: accept again. */
+static void listen_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon_listener *l = arg;
 
-	(void)lev;
-	log_err("%s listener: accept: %s", l->name, strerror(errno));
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(l->lev);
+}
+
+/*
+ * listen_error_cb - accept failed. Out of descriptors, the pending
+ * connection stays in the backlog and the socket stays readable: without a
+ * pause the loop would spin on it; so the listener rests a moment.
+ */
+static void listen_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct daemon_listener *l = arg;
+	int err = errno;
+	struct timeval pause = { .tv_sec = 0, .tv_usec = LISTEN_EMFILE_PAUSE_MS * 1000 };
+
+	log_err("%s listener: accept: %s", l->name, strerror(err));
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+		evconnlistener_disable(lev);
+		evtimer_add(l->resume, &pause);
+	}
 }
 
 /* listen_one - bind one address. */
@@ -95,6 +119,7 @@ static int listen_one(struct daemon *d, const char *addr, const char *name,
 		return -1;
 	}
 	evconnlistener_set_error_cb(l->lev, listen_error_cb);
+	l->resume = evtimer_new(d->base, listen_resume_cb, l);
 	l->next = d->listeners;
 	d->listeners = l;
 	log_info("%s listening on %s", name, addr);
@@ -117,6 +142,7 @@ void listen_close_all(struct daemon *d)
 		struct daemon_listener *l = d->listeners;
 		d->listeners = l->next;
 		evconnlistener_free(l->lev);
+		event_free(l->resume);
 		free(l);
 	}
 }

@@ -4,6 +4,7 @@ POSTERND and POSTERNCTL name the binaries (the Makefile passes the ASan
 build). Each test gets its own data directory and configuration file.
 """
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -92,7 +93,7 @@ class Postern:
     def smtp_port(self):
         return self.ports["smtp"]
 
-    def start(self, attempts=3):
+    def start(self, attempts=3, nofile=None):
         """Start posternd and wait until it says it is ready.
 
         free_port() can hand out a port that something else takes before
@@ -103,8 +104,10 @@ class Postern:
         for attempt in range(attempts):
             offset = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
             self.logf = open(self.log_path, "ab")
+            limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))) \
+                if nofile else None
             self.proc = subprocess.Popen([POSTERND, "-c", self.conf], stdout=self.logf,
-                                         stderr=self.logf, env=env)
+                                         stderr=self.logf, env=env, preexec_fn=limit)
             if self.wait_ready(offset):
                 return self
             self.proc.wait()

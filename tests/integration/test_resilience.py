@@ -491,3 +491,34 @@ def test_smtp_timeout_does_not_end_a_session_that_waits_for_the_grant_store(make
         finish(p)
     finally:
         redis.close()
+
+
+def test_out_of_descriptors_pauses_accept_instead_of_spinning(make_postern):
+    """accept() failing with EMFILE leaves the connection pending: the listener
+    must rest instead of spinning, and serve again once descriptors are free."""
+    p = make_postern()
+    p.add_user("alice@example.test")
+    p.start(nofile=256)
+    clients = []
+    try:
+        for _ in range(300):  # more than the daemon can hold
+            clients.append(socket.create_connection(("127.0.0.1", p.smtp_port), timeout=5))
+        time.sleep(0.5)
+        ticks = os.sysconf("SC_CLK_TCK")
+
+        def cpu():
+            with open("/proc/%d/stat" % p.proc.pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / ticks
+
+        before = cpu()
+        time.sleep(2)
+        assert cpu() - before < 0.5, "the daemon spins while out of descriptors"
+        assert "Too many open files" in p.log()
+    finally:
+        for c in clients:
+            c.close()
+    time.sleep(0.5)
+    with smtplib.SMTP("127.0.0.1", p.smtp_port, timeout=10) as s:
+        assert s.sendmail("x@remote.test", ["alice@example.test"], "Subject: fd\r\n\r\nx\r\n") == {}
+    assert p.stop() == 0
