@@ -87,17 +87,13 @@ static void pop3_maildrop_add(struct pop3_maildrop *md, const char *dir, const c
 	m->size = wire;
 }
 
-/* pop3_maildrop_scan_dir - add every message file of path/dir. */
-static int pop3_maildrop_scan_dir(struct pop3_maildrop *md, const char *dir)
+/* pop3_maildrop_scan_dir - add every message file of dir ("new" or "cur", open as dirfd). */
+static int pop3_maildrop_scan_dir(struct pop3_maildrop *md, const char *dir, int dirfd)
 {
-	int dirfd = openat(AT_FDCWD, md->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), subfd;
+	int subfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0); /* closedir closes it, not dirfd */
 	struct dirent *de;
 	DIR *dp;
 
-	if (dirfd < 0)
-		return -1;
-	subfd = openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	close(dirfd);
 	if (subfd < 0 || (dp = fdopendir(subfd)) == NULL) {
 		if (subfd >= 0)
 			close(subfd);
@@ -120,6 +116,27 @@ static int pop3_maildrop_scan_dir(struct pop3_maildrop *md, const char *dir)
 	closedir(dp);
 	errno = err;
 	return err != 0 ? -1 : 0;
+}
+
+/* pop3_maildrop_open_dirs - open new/ and cur/ of the maildrop for the session. */
+static int pop3_maildrop_open_dirs(struct pop3_maildrop *md)
+{
+	int dirfd = open(md->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dirfd < 0)
+		return -1;
+	md->new_fd = openat(dirfd, "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	md->cur_fd = md->new_fd < 0 ? -1 : openat(dirfd, "cur", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int err = errno;
+	close(dirfd);
+	errno = err;
+	return md->cur_fd < 0 ? -1 : 0;
+}
+
+/* pop3_maildrop_dirfd - the open directory a message name ("new/..." or "cur/...") is in. */
+static int pop3_maildrop_dirfd(const struct pop3_maildrop *md, const struct pop3_msg *m)
+{
+	return strncmp(m->name, "new/", 4) == 0 ? md->new_fd : md->cur_fd;
 }
 
 /* pop3_maildrop_cmp - order by base name: Maildir names start with the delivery time. */
@@ -170,10 +187,11 @@ enum pop3_maildrop_status pop3_maildrop_open(const char *path, struct pop3_maild
 	int locked;
 
 	md->path = xstrdup(path);
-	md->lock_fd = -1;
+	md->lock_fd = md->new_fd = md->cur_fd = -1;
 	if (maildir_create(path) < 0 || (locked = pop3_maildrop_lock(md)) < 0 ||
-	    (locked == 1 && (pop3_maildrop_scan_dir(md, "new") < 0 ||
-			     pop3_maildrop_scan_dir(md, "cur") < 0))) {
+	    (locked == 1 && (pop3_maildrop_open_dirs(md) < 0 ||
+			     pop3_maildrop_scan_dir(md, "new", md->new_fd) < 0 ||
+			     pop3_maildrop_scan_dir(md, "cur", md->cur_fd) < 0))) {
 		*errno_r = errno;
 		pop3_maildrop_close(&md);
 		return POP3_MAILDROP_ERROR;
@@ -187,42 +205,25 @@ enum pop3_maildrop_status pop3_maildrop_open(const char *path, struct pop3_maild
 	return POP3_MAILDROP_OK;
 }
 
-/* pop3_maildrop_fsync_dir - fsync path/dir. */
-static int pop3_maildrop_fsync_dir(const struct pop3_maildrop *md, const char *dir)
-{
-	char path[4096];
-	int fd, rc;
-
-	snprintf(path, sizeof(path), "%s/%s", md->path, dir);
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 /* pop3_maildrop_seen - move a retrieved message from new/ to cur/ with the S flag. */
 static int pop3_maildrop_seen(const struct pop3_maildrop *md, const struct pop3_msg *m)
 {
-	char from[4096], to[4096];
+	char to[4096];
 
-	snprintf(from, sizeof(from), "%s/%s", md->path, m->name);
-	if (snprintf(to, sizeof(to), "%s/cur/%s:2,S", md->path, m->name + 4) >= (int)sizeof(to))
+	if (snprintf(to, sizeof(to), "%s:2,S", m->name + 4) >= (int)sizeof(to))
 		return -1;
-	return rename(from, to) < 0 && errno != ENOENT ? -1 : 0;
+	return renameat(md->new_fd, m->name + 4, md->cur_fd, to) < 0 && errno != ENOENT ? -1 : 0;
 }
 
 int pop3_maildrop_update(struct pop3_maildrop *md, size_t *deleted_r, int *errno_r)
 {
-	char path[4096];
 	size_t deleted = 0, moved = 0;
 	int rc = 0;
 
 	for (size_t i = 0; i < md->n; i++) {
 		const struct pop3_msg *m = &md->msgs[i];
 		if (m->deleted) {
-			snprintf(path, sizeof(path), "%s/%s", md->path, m->name);
-			if (unlink(path) == 0 || errno == ENOENT) {
+			if (unlinkat(pop3_maildrop_dirfd(md, m), m->name + 4, 0) == 0 || errno == ENOENT) {
 				deleted++;
 			} else {
 				*errno_r = errno;
@@ -232,11 +233,11 @@ int pop3_maildrop_update(struct pop3_maildrop *md, size_t *deleted_r, int *errno
 			moved += pop3_maildrop_seen(md, m) == 0;
 		}
 	}
-	if ((deleted > 0 || moved > 0) && pop3_maildrop_fsync_dir(md, "new") < 0 && rc == 0) {
+	if ((deleted > 0 || moved > 0) && fsync(md->new_fd) < 0 && rc == 0) {
 		*errno_r = errno;
 		rc = -1;
 	}
-	if (deleted + moved > 0 && pop3_maildrop_fsync_dir(md, "cur") < 0 && rc == 0) {
+	if (deleted + moved > 0 && fsync(md->cur_fd) < 0 && rc == 0) {
 		*errno_r = errno;
 		rc = -1;
 	}
@@ -246,13 +247,9 @@ int pop3_maildrop_update(struct pop3_maildrop *md, size_t *deleted_r, int *errno
 
 int pop3_maildrop_msg_open(const struct pop3_maildrop *md, size_t i)
 {
-	char path[4096];
+	const struct pop3_msg *m = &md->msgs[i];
 
-	if (snprintf(path, sizeof(path), "%s/%s", md->path, md->msgs[i].name) >= (int)sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	return openat(pop3_maildrop_dirfd(md, m), m->name + 4, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 }
 
 void pop3_maildrop_close(struct pop3_maildrop **mdp)
@@ -263,6 +260,10 @@ void pop3_maildrop_close(struct pop3_maildrop **mdp)
 		return;
 	if (md->lock_fd >= 0)
 		close(md->lock_fd);
+	if (md->new_fd >= 0)
+		close(md->new_fd);
+	if (md->cur_fd >= 0)
+		close(md->cur_fd);
 	for (size_t i = 0; i < md->n; i++)
 		free(md->msgs[i].name);
 	free(md->msgs);

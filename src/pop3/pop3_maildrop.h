@@ -15,6 +15,9 @@
  *   new/ to cur/, so ids are stable across sessions and never reused.
  * - UPDATE: deleted messages are unlinked, retrieved ones move from new/
  *   to cur/ with ":2,S", then both directories are fsync'd.
+ * - Descriptors: new/ and cur/ are opened once at login and kept, so RETR,
+ *   UPDATE and the fsyncs work relative to them (openat, renameat,
+ *   unlinkat) instead of resolving the whole path every time.
  *
  * pop3_maildrop_open and pop3_maildrop_update do blocking file I/O: run
  * them on a worker thread. A maildrop belongs to one thread at a time.
@@ -39,6 +42,7 @@ struct pop3_msg {
 struct pop3_maildrop {
 	char *path;
 	int lock_fd;
+	int new_fd, cur_fd; /* DIR/new and DIR/cur, open for the session */
 	struct pop3_msg *msgs;
 	size_t n;
 	size_t alloc;

@@ -24,8 +24,15 @@ struct pop3_stream {
 	size_t index; /* the message, or the listing's next message */
 	bool uidl;
 	struct pop3_dotstuff stuff;
-	char *in;     /* POP3_READ_CHUNK bytes */
 };
+
+/*
+ * The read buffer of every stream: the sessions run on the daemon's one loop
+ * thread, and pop3_stream_file is done with it when it returns (dot-stuffing
+ * copies all it keeps into the output), so one per process is enough and no
+ * RETR allocates (and faults in) 64 KB.
+ */
+static char pop3_stream_in[POP3_READ_CHUNK];
 
 void pop3_stream_free(struct pop3_stream **stp)
 {
@@ -35,7 +42,6 @@ void pop3_stream_free(struct pop3_stream **stp)
 		return;
 	if (st->fd >= 0)
 		close(st->fd);
-	free(st->in);
 	free(st);
 	*stp = NULL;
 }
@@ -44,7 +50,7 @@ void pop3_stream_free(struct pop3_stream **stp)
 static int pop3_stream_file(struct pop3_session *s, struct pop3_stream *st, struct evbuffer *out)
 {
 	struct evbuffer_iovec vec;
-	ssize_t n = st->stuff.done ? 0 : read(st->fd, st->in, POP3_READ_CHUNK);
+	ssize_t n = st->stuff.done ? 0 : read(st->fd, pop3_stream_in, sizeof(pop3_stream_in));
 	size_t out_len = 0;
 
 	if (n < 0)
@@ -52,7 +58,7 @@ static int pop3_stream_file(struct pop3_session *s, struct pop3_stream *st, stru
 	if (evbuffer_reserve_space(out, POP3_DOTSTUFF_ROOM((size_t)n) + POP3_DOTSTUFF_END_ROOM,
 				   &vec, 1) < 1)
 		fatal("evbuffer_reserve_space failed");
-	pop3_dotstuff_feed(&st->stuff, st->in, (size_t)n, vec.iov_base, &out_len);
+	pop3_dotstuff_feed(&st->stuff, pop3_stream_in, (size_t)n, vec.iov_base, &out_len);
 	if (n == 0 || st->stuff.done)
 		out_len += pop3_dotstuff_end(&st->stuff, (char *)vec.iov_base + out_len);
 	vec.iov_len = out_len;
@@ -119,7 +125,6 @@ int pop3_stream_message(struct pop3_session *s, size_t i, bool top, unsigned lon
 	st = xcalloc(1, sizeof(*st));
 	st->fd = fd;
 	st->index = i;
-	st->in = xmalloc(POP3_READ_CHUNK);
 	pop3_dotstuff_init(&st->stuff, top, lines);
 	if (top)
 		pop3_reply(s, "+OK Top of message %zu follows", i + 1);

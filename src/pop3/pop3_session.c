@@ -94,6 +94,7 @@ void pop3_resume(struct pop3_session *s, enum pop3_state state)
 		pop3_close(s);
 		return;
 	}
+	bufferevent_enable(s->bev, EV_READ); /* the client's silence counts from here */
 	if (!s->draining)
 		pop3_session_drain(s);
 }
@@ -228,8 +229,11 @@ static void pop3_session_event_cb(struct bufferevent *bev, short what, void *arg
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING)) {
 		/* The client stopped reading: a reply would never leave, and writing is off now. */
 		log_info("%08x pop3 write timeout ip=%s", s->id, s->ip);
-	} else if ((what & BEV_EVENT_TIMEOUT) && !(s->state & (POP3_S_CLOSING | POP3_S_STREAM)) &&
-		   !s->waiting) {
+	} else if ((what & BEV_EVENT_TIMEOUT) &&
+		   (s->waiting || (s->state & (POP3_S_BUSY | POP3_S_STREAM)))) {
+		/* The client waits for us (login check, maildrop, grant hook, a long RETR): not its silence. */
+		return; /* reading resumes in pop3_resume */
+	} else if ((what & BEV_EVENT_TIMEOUT) && s->state != POP3_S_CLOSING) {
 		log_info("%08x pop3 timeout ip=%s", s->id, s->ip);
 		pop3_reply(s, "-ERR Disconnected for inactivity");
 		pop3_close(s);

@@ -13,6 +13,14 @@
  * (which can wait for the disk) never stalls the event loop. Each thread
  * begins and ends its transaction within one job.
  *
+ * Group commit: writes (put, del, record_use) queue on db->pending; the
+ * writer takes every write queued by then, applies them in order in ONE
+ * transaction and commits it once (one fsync), and only then do their
+ * callbacks run, in submission order: a grant is durable before its put
+ * reports RELAY_STORE_OK. Writes that arrive during a commit form the next
+ * batch. When the transaction fails (an LMDB error in any write, or the
+ * commit), every write of the batch fails with that error.
+ *
  * Databases: "grants" (key -> relay_grant_format text) and "uses"
  * ("BUCKET LOGIN" -> "COUNT LAST", BUCKET the start of the hour). Records
  * older than RELAY_GRANT_KEEP / RELAY_USE_KEEP are purged by the writer at
@@ -20,6 +28,7 @@
  */
 #include <inttypes.h>
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +42,21 @@
 #define RELAY_LMDB_MAP_SIZE ((size_t)64 << 20)
 #define RELAY_LMDB_PURGE_EVERY 60
 
+struct relay_lmdb_job;
+
+/* Writes waiting for the writer: a FIFO, under lock (loop and writer thread). */
+struct relay_lmdb_queue {
+	pthread_mutex_t lock;
+	struct relay_lmdb_job *head, *tail;
+	bool kicked; /* a batch job is queued on the writer and has not taken the list yet */
+};
+
 struct relay_lmdb {
 	struct relay_store pub; /* first: the handle callers see */
 	MDB_env *env;
 	MDB_dbi grants, uses;
 	struct workq *writer, *reader;
+	struct relay_lmdb_queue pending;
 	int64_t last_purge; /* writer thread only */
 };
 
@@ -63,6 +82,13 @@ struct relay_lmdb_job {
 		relay_store_report_cb *report;
 	} cb;
 	void *arg;
+	struct relay_lmdb_job *next; /* writes: the pending queue, then the batch */
+};
+
+/* One group commit: the writes it took from the queue, in submission order. */
+struct relay_lmdb_batch {
+	struct relay_lmdb *db;
+	struct relay_lmdb_job *jobs;
 };
 
 /* relay_lmdb_fail - record an LMDB error rc on the job. */
@@ -163,62 +189,37 @@ static int relay_lmdb_maybe_purge(struct relay_lmdb *db, MDB_txn *txn)
 	return relay_lmdb_purge_db(txn, db->uses, now, relay_lmdb_use_old);
 }
 
-/* relay_lmdb_commit - purge now and then, commit txn (durably); abort on error. */
-static void relay_lmdb_commit(struct relay_lmdb_job *j, MDB_txn *txn, int rc)
-{
-	if (rc == 0)
-		rc = relay_lmdb_maybe_purge(j->db, txn);
-	if (rc != 0) {
-		mdb_txn_abort(txn);
-		relay_lmdb_fail(j, "write", rc);
-		return;
-	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
-		relay_lmdb_fail(j, "commit", rc);
-}
-
-/* relay_lmdb_put_work - writer: replace the grant, noting whether a live one was there. */
-static void relay_lmdb_put_work(struct relay_lmdb_job *j)
+/* relay_lmdb_put_apply - writer: replace the grant in txn, noting whether a live one was there. */
+static int relay_lmdb_put_apply(struct relay_lmdb_job *j, MDB_txn *txn)
 {
 	char text[RELAY_GRANT_TEXT_MAX];
 	struct relay_grant old;
-	MDB_txn *txn;
 	MDB_val k = relay_lmdb_val(j->grant.addr), v;
 	int rc;
 
 	if (relay_grant_format(&j->grant, text, sizeof(text)) < 0) {
-		j->st = RELAY_STORE_ERROR;
+		j->st = RELAY_STORE_ERROR; /* this write only: the transaction is untouched */
 		snprintf(j->error, sizeof(j->error), "invalid grant");
-		return;
-	}
-	if ((rc = mdb_txn_begin(j->db->env, NULL, 0, &txn)) != 0) {
-		relay_lmdb_fail(j, "begin", rc);
-		return;
+		return 0;
 	}
 	if (relay_lmdb_get_grant(j->db, txn, j->grant.addr, &old, &rc) > 0)
 		j->renewed = relay_grant_live(&old, relay_lmdb_now());
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
 	v = relay_lmdb_val(text);
-	rc = rc == 0 || rc == MDB_NOTFOUND ? mdb_put(txn, j->db->grants, &k, &v, 0) : rc;
-	relay_lmdb_commit(j, txn, rc);
+	return mdb_put(txn, j->db->grants, &k, &v, 0);
 }
 
-/* relay_lmdb_del_work - writer: remove the grant under the key. */
-static void relay_lmdb_del_work(struct relay_lmdb_job *j)
+/* relay_lmdb_del_apply - writer: remove the grant under the key in txn. */
+static int relay_lmdb_del_apply(struct relay_lmdb_job *j, MDB_txn *txn)
 {
 	MDB_val k = relay_lmdb_val(j->key);
-	MDB_txn *txn;
-	int rc;
+	int rc = mdb_del(txn, j->db->grants, &k, NULL);
 
-	if ((rc = mdb_txn_begin(j->db->env, NULL, 0, &txn)) != 0) {
-		relay_lmdb_fail(j, "begin", rc);
-		return;
-	}
-	rc = mdb_del(txn, j->db->grants, &k, NULL);
-	if (rc == MDB_NOTFOUND) {
-		j->st = RELAY_STORE_NOT_FOUND;
-		rc = 0;
-	}
-	relay_lmdb_commit(j, txn, rc);
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	j->st = RELAY_STORE_NOT_FOUND;
+	return 0;
 }
 
 /* relay_lmdb_use_key - "BUCKET LOGIN" for a use at when. */
@@ -239,23 +240,20 @@ static int relay_lmdb_use_value(const MDB_val *v, uint64_t *count_r, int64_t *la
 	return sscanf(buf, "%" SCNu64 " %" SCNd64, count_r, last_r) == 2 ? 0 : -1;
 }
 
-/* relay_lmdb_use_work - writer: add one to the login's bucket of the hour. */
-static void relay_lmdb_use_work(struct relay_lmdb_job *j)
+/* relay_lmdb_use_apply - writer: add one to the login's bucket of the hour in txn. */
+static int relay_lmdb_use_apply(struct relay_lmdb_job *j, MDB_txn *txn)
 {
 	char kbuf[RELAY_LOGIN_MAX + 24], vbuf[64];
 	uint64_t count = 0;
 	int64_t last = 0;
 	MDB_val k, v;
-	MDB_txn *txn;
 	int rc;
 
 	relay_lmdb_use_key(j->key, j->when, kbuf, sizeof(kbuf));
 	k = relay_lmdb_val(kbuf);
-	if ((rc = mdb_txn_begin(j->db->env, NULL, 0, &txn)) != 0) {
-		relay_lmdb_fail(j, "begin", rc);
-		return;
-	}
 	rc = mdb_get(txn, j->db->uses, &k, &v);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
 	if (rc == 0 && relay_lmdb_use_value(&v, &count, &last) < 0) {
 		count = 0;
 		last = 0;
@@ -263,8 +261,70 @@ static void relay_lmdb_use_work(struct relay_lmdb_job *j)
 	snprintf(vbuf, sizeof(vbuf), "%" PRIu64 " %" PRId64, count + 1,
 		 j->when > last ? j->when : last);
 	v = relay_lmdb_val(vbuf);
-	rc = rc == 0 || rc == MDB_NOTFOUND ? mdb_put(txn, j->db->uses, &k, &v, 0) : rc;
-	relay_lmdb_commit(j, txn, rc);
+	return mdb_put(txn, j->db->uses, &k, &v, 0);
+}
+
+/* relay_lmdb_apply - writer: one write of a batch in txn; an LMDB error dooms the transaction. */
+static int relay_lmdb_apply(struct relay_lmdb_job *j, MDB_txn *txn)
+{
+	if (j->st == RELAY_STORE_ERROR)
+		return 0; /* refused before it was queued */
+	switch (j->kind) {
+	case RELAY_LMDB_PUT: return relay_lmdb_put_apply(j, txn);
+	case RELAY_LMDB_DEL: return relay_lmdb_del_apply(j, txn);
+	case RELAY_LMDB_USE: return relay_lmdb_use_apply(j, txn);
+	default: return 0; /* reads never come here */
+	}
+}
+
+/* relay_lmdb_fail_all - the batch's transaction failed: every write in it gets the error. */
+static void relay_lmdb_fail_all(struct relay_lmdb_job *jobs, const char *what, int rc)
+{
+	for (struct relay_lmdb_job *j = jobs; j != NULL; j = j->next) {
+		j->renewed = false;
+		if (j->st != RELAY_STORE_ERROR) /* a refused write keeps its own reason */
+			relay_lmdb_fail(j, what, rc);
+	}
+}
+
+/* relay_lmdb_batch_take - writer: take every queued write; the next one kicks a new batch. */
+static struct relay_lmdb_job *relay_lmdb_batch_take(struct relay_lmdb *db)
+{
+	struct relay_lmdb_job *jobs;
+
+	pthread_mutex_lock(&db->pending.lock);
+	jobs = db->pending.head;
+	db->pending.head = db->pending.tail = NULL;
+	db->pending.kicked = false;
+	pthread_mutex_unlock(&db->pending.lock);
+	return jobs;
+}
+
+/* relay_lmdb_batch_work - writer: the queued writes in one transaction, one durable commit. */
+static void relay_lmdb_batch_work(void *arg)
+{
+	struct relay_lmdb_batch *b = arg;
+	const char *what = "write";
+	MDB_txn *txn;
+	int rc;
+
+	b->jobs = relay_lmdb_batch_take(b->db);
+	if (b->jobs == NULL)
+		return;
+	if ((rc = mdb_txn_begin(b->db->env, NULL, 0, &txn)) != 0) {
+		relay_lmdb_fail_all(b->jobs, "begin", rc);
+		return;
+	}
+	for (struct relay_lmdb_job *j = b->jobs; j != NULL && rc == 0; j = j->next)
+		rc = relay_lmdb_apply(j, txn);
+	if (rc == 0)
+		rc = relay_lmdb_maybe_purge(b->db, txn);
+	if (rc != 0)
+		mdb_txn_abort(txn);
+	else if ((rc = mdb_txn_commit(txn)) != 0)
+		what = "commit";
+	if (rc != 0)
+		relay_lmdb_fail_all(b->jobs, what, rc);
 }
 
 /* relay_lmdb_get_work - reader: the grant under the key, unless long expired. */
@@ -367,7 +427,7 @@ static void relay_lmdb_merge(struct relay_lmdb_job *j)
 	j->n = out + 1;
 }
 
-/* relay_lmdb_work - a worker runs the job. */
+/* relay_lmdb_work - the reader runs a read job. */
 static void relay_lmdb_work(void *arg)
 {
 	struct relay_lmdb_job *j = arg;
@@ -375,9 +435,9 @@ static void relay_lmdb_work(void *arg)
 	if (j->st == RELAY_STORE_ERROR)
 		return; /* refused before it was queued */
 	switch (j->kind) {
-	case RELAY_LMDB_PUT: relay_lmdb_put_work(j); break;
-	case RELAY_LMDB_DEL: relay_lmdb_del_work(j); break;
-	case RELAY_LMDB_USE: relay_lmdb_use_work(j); break;
+	case RELAY_LMDB_PUT:
+	case RELAY_LMDB_DEL:
+	case RELAY_LMDB_USE: break; /* writes run in batches: relay_lmdb_batch_work */
 	case RELAY_LMDB_GET: relay_lmdb_get_work(j); break;
 	case RELAY_LMDB_LIST: relay_lmdb_scan(j, j->db->grants, relay_lmdb_list_each); break;
 	case RELAY_LMDB_REPORT:
@@ -408,6 +468,20 @@ static void relay_lmdb_done(void *arg)
 	free(j);
 }
 
+/* relay_lmdb_batch_done - on the loop: the batch is committed (or failed): every callback, in order. */
+static void relay_lmdb_batch_done(void *arg)
+{
+	struct relay_lmdb_batch *b = arg;
+	struct relay_lmdb_job *j = b->jobs;
+
+	free(b);
+	while (j != NULL) {
+		struct relay_lmdb_job *next = j->next;
+		relay_lmdb_done(j);
+		j = next;
+	}
+}
+
 /* relay_lmdb_job_new - a new job of kind for s, completing to arg. */
 static struct relay_lmdb_job *relay_lmdb_job_new(struct relay_store *s, enum relay_lmdb_kind kind,
 						 void *arg)
@@ -421,10 +495,36 @@ static struct relay_lmdb_job *relay_lmdb_job_new(struct relay_store *s, enum rel
 	return j;
 }
 
-/* relay_lmdb_submit - queue j on the writer (writes) or the reader. */
+/* relay_lmdb_submit_write - queue a write for the next batch; kick one unless already kicked. */
+static void relay_lmdb_submit_write(struct relay_lmdb_job *j)
+{
+	struct relay_lmdb *db = j->db;
+	struct relay_lmdb_batch *b = NULL;
+
+	j->next = NULL;
+	pthread_mutex_lock(&db->pending.lock);
+	if (db->pending.tail != NULL)
+		db->pending.tail->next = j;
+	else
+		db->pending.head = j;
+	db->pending.tail = j;
+	if (!db->pending.kicked) {
+		db->pending.kicked = true;
+		b = xcalloc(1, sizeof(*b));
+		b->db = db;
+	}
+	pthread_mutex_unlock(&db->pending.lock);
+	if (b != NULL)
+		workq_submit(db->writer, relay_lmdb_batch_work, relay_lmdb_batch_done, b);
+}
+
+/* relay_lmdb_submit - queue j on the writer (writes, batched) or the reader. */
 static void relay_lmdb_submit(struct relay_lmdb_job *j, bool write)
 {
-	workq_submit(write ? j->db->writer : j->db->reader, relay_lmdb_work, relay_lmdb_done, j);
+	if (write)
+		relay_lmdb_submit_write(j);
+	else
+		workq_submit(j->db->reader, relay_lmdb_work, relay_lmdb_done, j);
 }
 
 /* relay_lmdb_set_key - copy key into the job; a bad key makes the job complete with an error. */
@@ -512,10 +612,11 @@ static void relay_lmdb_close(struct relay_store *s)
 {
 	struct relay_lmdb *db = (struct relay_lmdb *)s;
 
-	workq_free(&db->writer);
+	workq_free(&db->writer); /* every queued write has a batch job queued */
 	workq_free(&db->reader);
 	if (db->env != NULL)
 		mdb_env_close(db->env);
+	pthread_mutex_destroy(&db->pending.lock);
 	free(db);
 }
 
@@ -586,6 +687,7 @@ struct relay_store *relay_lmdb_open(const char *path, struct event_base *base, c
 	}
 	db->pub.ops = &relay_lmdb_ops;
 	db->pub.base = base;
+	pthread_mutex_init(&db->pending.lock, NULL);
 	db->writer = workq_new(base, 1, "grant-write");
 	db->reader = workq_new(base, 1, "grant-read");
 	return &db->pub;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <lmdb.h>
 
 #include <cmocka.h>
 
@@ -205,6 +206,104 @@ static void test_lmdb_async(void **state)
 	while (a.calls < 50)
 		event_base_loop(t.base, EVLOOP_ONCE);
 	assert_int_equal(a.calls, 50);
+	test_lmdb_close(&t);
+}
+
+#define TEST_LMDB_BATCH 200
+
+/* The completions of one burst of writes submitted at once. */
+struct test_lmdb_burst {
+	int calls[TEST_LMDB_BATCH + 3];
+	enum relay_store_status st[TEST_LMDB_BATCH + 3];
+	bool renewed[TEST_LMDB_BATCH + 3];
+	int order[TEST_LMDB_BATCH + 3]; /* completion rank of each write */
+	int done;
+};
+
+/* One write of the burst: its slot. */
+struct test_lmdb_slot {
+	struct test_lmdb_burst *b;
+	int i;
+};
+
+/* test_lmdb_burst_cb - note one completion of slot i. */
+static void test_lmdb_burst_cb(void *arg, enum relay_store_status st, bool renewed,
+			       const char *error)
+{
+	struct test_lmdb_slot *slot = arg;
+	struct test_lmdb_burst *b = slot->b;
+
+	(void)error;
+	b->calls[slot->i]++;
+	b->st[slot->i] = st;
+	b->renewed[slot->i] = renewed;
+	b->order[slot->i] = b->done++;
+}
+
+/* test_lmdb_txnid - the id of the last committed write transaction of the store file. */
+static size_t test_lmdb_txnid(void)
+{
+	MDB_env *env;
+	MDB_envinfo info;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 2), 0);
+	assert_int_equal(mdb_env_open(env, test_lmdb_path, MDB_NOSUBDIR | MDB_RDONLY, 0660), 0);
+	assert_int_equal(mdb_env_info(env, &info), 0);
+	mdb_env_close(env);
+	return info.me_last_txnid;
+}
+
+/* test_lmdb_burst_submit - TEST_LMDB_BATCH puts, one of them twice, a use and two dels. */
+static void test_lmdb_burst_submit(struct test_lmdb *t, struct test_lmdb_slot *slots,
+				   int64_t now)
+{
+	struct relay_grant g = { .login = "burst", .granted = 1, .expires = now + 60 };
+	int i;
+
+	for (i = 0; i < TEST_LMDB_BATCH; i++) {
+		snprintf(g.addr, sizeof(g.addr), "198.18.%d.%d", i / 256, i % 256);
+		relay_store_put(t->s, &g, test_lmdb_burst_cb, &slots[i]);
+	}
+	relay_store_put(t->s, &g, test_lmdb_burst_cb, &slots[i++]); /* the last one again */
+	relay_store_record_use(t->s, "burst", now, test_lmdb_burst_cb, &slots[i++]);
+	relay_store_del(t->s, "198.18.99.99", test_lmdb_burst_cb, &slots[i++]);
+}
+
+/* test_lmdb_group_commit - many writes at once: all land, in order, each callback once. */
+static void test_lmdb_group_commit(void **state)
+{
+	struct test_lmdb_slot slots[TEST_LMDB_BATCH + 3];
+	struct test_lmdb_burst b = { .done = 0 };
+	int64_t now = (int64_t)time(NULL);
+	struct relay_grant g;
+	struct test_lmdb t;
+	char *error = NULL;
+	size_t before;
+
+	(void)state;
+	test_lmdb_open(&t, test_lmdb_spec());
+	before = test_lmdb_txnid();
+	for (int i = 0; i < TEST_LMDB_BATCH + 3; i++)
+		slots[i] = (struct test_lmdb_slot){ .b = &b, .i = i };
+	test_lmdb_burst_submit(&t, slots, now);
+	assert_int_equal(b.done, 0); /* never inside the call */
+	while (b.done < TEST_LMDB_BATCH + 3)
+		event_base_loop(t.base, EVLOOP_ONCE);
+	for (int i = 0; i < TEST_LMDB_BATCH + 3; i++) {
+		assert_int_equal(b.calls[i], 1);
+		assert_int_equal(b.order[i], i); /* callbacks in submission order */
+		assert_int_equal(b.st[i], i == TEST_LMDB_BATCH + 2 ? RELAY_STORE_NOT_FOUND : RELAY_STORE_OK);
+		assert_int_equal(b.renewed[i], i == TEST_LMDB_BATCH); /* the repeated put renews */
+	}
+	/* Grouped: far fewer write transactions than writes. */
+	assert_true(test_lmdb_txnid() - before < TEST_LMDB_BATCH / 4);
+	for (int i = 0; i < TEST_LMDB_BATCH; i++) {
+		char addr[32];
+		snprintf(addr, sizeof(addr), "198.18.%d.%d", i / 256, i % 256);
+		assert_int_equal(relay_store_sync_get(t.s, addr, &g, &error), RELAY_STORE_OK);
+		assert_string_equal(g.login, "burst");
+	}
 	test_lmdb_close(&t);
 }
 
@@ -400,6 +499,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_lmdb_expired),
 		cmocka_unit_test(test_lmdb_report),
 		cmocka_unit_test(test_lmdb_async),
+		cmocka_unit_test(test_lmdb_group_commit),
 		cmocka_unit_test(test_lmdb_relay_check),
 		cmocka_unit_test(test_lmdb_two_processes),
 		cmocka_unit_test(test_lmdb_open_errors),
