@@ -10,6 +10,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import threading
 import time
 
 import pytest
@@ -245,3 +246,42 @@ def redis(tmp_path):
     r = Redis(tmp_path).start()
     yield r
     r.stop()
+
+
+class HungRedis:
+    """Answers SELECT, then never answers again: every grant lookup waits for
+    the store's own reply timeout (2 s)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
+        self.conns = []
+        self.thread = threading.Thread(target=self.run)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                c, _ = self.sock.accept()
+                c.settimeout(0.05)
+                self.conns.append(c)
+            except socket.timeout:
+                pass
+            for c in list(self.conns):
+                try:
+                    data = c.recv(65536)
+                    if b"SELECT" in data:
+                        c.sendall(b"+OK\r\n")
+                except (socket.timeout, OSError):
+                    pass
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(10)
+        for c in self.conns:
+            c.close()
+        self.sock.close()

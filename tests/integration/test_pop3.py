@@ -8,10 +8,10 @@ import poplib
 import smtplib
 import socket
 import subprocess
-import threading
 import time
 
 import pytest
+from conftest import HungRedis
 
 ALICE = "alice@example.test"
 DOTTY = (b"Subject: dots\r\n\r\nfirst line\r\n.starts with a dot\r\n..two dots\r\n"
@@ -528,50 +528,12 @@ def test_shutdown_with_sessions_open(postern):
     postern.start()
 
 
-class SilentRedis:
-    """A grant store that accepts the connection, answers SELECT and then never
-    again: every grant write waits for the store's reply timeout (2 s)."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run)
-        self.thread.start()
-
-    def run(self):
-        conns = []
-        while not self.stop.is_set():
-            try:
-                c, _ = self.sock.accept()
-                c.settimeout(0.05)
-                conns.append(c)
-            except socket.timeout:
-                pass
-            for c in conns:
-                try:
-                    if b"SELECT" in c.recv(65536):
-                        c.sendall(b"+OK\r\n")
-                except OSError:
-                    pass
-        for c in conns:
-            c.close()
-
-    def close(self):
-        self.stop.set()
-        self.thread.join()
-        self.sock.close()
-
-
 def test_timeout_does_not_end_a_login_that_waits_for_the_grant_store(make_postern):
     """pop3.timeout (1 s) is the client's silence; while the login waits for its
     grant write (up to 2 s) the silence is the daemon's: the login still gets
     its +OK (a store that fails lets it proceed), and the idle timeout then
     counts from that answer."""
-    redis = SilentRedis()
+    redis = HungRedis()
     p = make_postern({"pop3": {"timeout": "1s"},
                       "relay": {"store": "redis://127.0.0.1:%d/0" % redis.port}})
     p.add_user(ALICE)

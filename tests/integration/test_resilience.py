@@ -13,7 +13,7 @@ import threading
 import time
 
 import pytest
-from conftest import Postern, wait_port
+from conftest import HungRedis, Postern, wait_port
 from smtpraw import Raw
 
 ALICE = "alice@example.test"
@@ -423,45 +423,6 @@ def test_pop3_client_that_never_reads_is_bounded_then_dropped(make_postern):
 
 
 # --- a session that waits for the daemon is not timed out by it -------------
-
-
-class HungRedis:
-    """Answers SELECT, then never answers again: every grant lookup waits for
-    the store's own reply timeout (2 s)."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.stop = threading.Event()
-        self.conns = []
-        self.thread = threading.Thread(target=self.run)
-        self.thread.start()
-
-    def run(self):
-        while not self.stop.is_set():
-            try:
-                c, _ = self.sock.accept()
-                c.settimeout(0.05)
-                self.conns.append(c)
-            except socket.timeout:
-                pass
-            for c in list(self.conns):
-                try:
-                    data = c.recv(65536)
-                    if b"SELECT" in data:
-                        c.sendall(b"+OK\r\n")
-                except (socket.timeout, OSError):
-                    pass
-
-    def close(self):
-        self.stop.set()
-        self.thread.join(10)
-        for c in self.conns:
-            c.close()
-        self.sock.close()
 
 
 def test_smtp_timeout_does_not_end_a_session_that_waits_for_the_grant_store(make_postern):
