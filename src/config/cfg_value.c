@@ -253,13 +253,15 @@ static bool cfg_fix_store(char *s)
 	return strncmp(s, "redis://", 8) == 0 && s[8] != '\0';
 }
 
-/* cfg_fix_word - a name without blanks (host name, user name). */
+/* cfg_fix_word - a name without blanks or control bytes, at most a DNS name long (host, user). */
 static bool cfg_fix_word(char *s)
 {
-	for (; *s != '\0'; s++)
-		if (cfg_is_blank(*s))
+	size_t len = 0;
+
+	for (; *s != '\0'; s++, len++)
+		if ((unsigned char)*s <= 0x20 || *s == 0x7f)
 			return false;
-	return true;
+	return len <= 253;
 }
 
 static const struct cfg_check cfg_chk_listen = {"listen address", cfg_fix_listen};

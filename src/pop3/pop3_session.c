@@ -316,6 +316,9 @@ int pop3_start_tls(struct pop3_session *s)
 	pop3_session_setup(s);
 	s->tls = true;
 	s->plaintext_ok = true;
+	free(s->user); /* RFC 2595 4: a USER given in clear does not carry over */
+	s->user = NULL;
+	pop3_set_state(s, POP3_S_AUTH);
 	log_info("%08x pop3 stls ip=%s", s->id, s->ip);
 	return 0;
 }

@@ -76,8 +76,10 @@ static void smtp_auth_fail_cb(evutil_socket_t fd, short what, void *arg)
 static void smtp_auth_result(struct smtp_session *s, const char *login, int ok)
 {
 	struct auth *a = s->daemon->auth;
+	char user[256];
 
-	log_info("%08x smtp auth user=%s ip=%s method=%s %s", s->id, login, s->ip,
+	log_info("%08x smtp auth user=%s ip=%s method=%s %s", s->id,
+		 log_escape(login, strlen(login), user, sizeof(user)), s->ip,
 		 smtp_auth_mechs[s->auth->mech].name, ok ? "ok" : "failed");
 	if (ok) {
 		auth_login_succeeded(a, s->ip);
@@ -107,9 +109,12 @@ static void smtp_auth_verified_cb(void *arg, int ok)
 /* smtp_auth_locked - the address is locked out (auth.max_failures): 454 without checking. */
 static bool smtp_auth_locked(struct smtp_session *s, const char *login)
 {
+	char user[256];
+
 	if (!auth_login_blocked(s->daemon->auth, s->ip))
 		return false;
-	log_info("%08x smtp auth user=%s ip=%s method=%s locked-out", s->id, login, s->ip,
+	log_info("%08x smtp auth user=%s ip=%s method=%s locked-out", s->id,
+		 log_escape(login, strlen(login), user, sizeof(user)), s->ip,
 		 smtp_auth_mechs[s->auth->mech].name);
 	smtp_reply(s, "454 4.7.0 Too many failed authentication attempts, try again later");
 	smtp_auth_end(s);

@@ -117,6 +117,10 @@ static void smtp_cmd_mail(struct smtp_session *s, const char *args, size_t len)
 		smtp_reply(s, "%d %s", code, error);
 		return;
 	}
+	if (smtp_path_has_utf8(&path) && !path.smtputf8) {
+		smtp_reply(s, "553 5.6.7 Non-ASCII address needs the SMTPUTF8 parameter (RFC 6531)");
+		return;
+	}
 	if (!smtp_sender_ok(s, &path)) {
 		smtp_reply(s, "553 5.7.1 <%s@%s>: Sender address rejected: not owned by user %s",
 			   path.local, path.domain, s->auth_login);
@@ -182,6 +186,11 @@ static int smtp_local_rcpt(struct smtp_session *s, struct smtp_path *path)
 /* smtp_relay_rcpt - a remote recipient the policy allowed. */
 static void smtp_relay_rcpt(struct smtp_session *s, const struct smtp_path *path, const char *note)
 {
+	if (strpbrk(path->local, " \t") != NULL) { /* the queue envelope is blank-separated */
+		smtp_reply(s, "553 5.1.3 <%s@%s>: Quoted local parts with blanks are not relayed",
+			   path->local, path->domain);
+		return;
+	}
 	log_info("%08x smtp relay rcpt=<%s@%s> ip=%s: %s", s->id, path->local, path->domain, s->ip,
 		 note);
 	if (s->txn->relay_note[0] == '\0')
@@ -239,6 +248,10 @@ static void smtp_cmd_rcpt(struct smtp_session *s, const char *args, size_t len)
 
 	if (smtp_path_parse(args, len, SMTP_PATH_RCPT, &path, &code, &error) < 0) {
 		smtp_reply(s, "%d %s", code, error);
+		return;
+	}
+	if (smtp_path_has_utf8(&path) && !s->txn->smtputf8) {
+		smtp_reply(s, "553 5.6.7 Non-ASCII address needs SMTPUTF8 on MAIL FROM (RFC 6531)");
 		return;
 	}
 	if (s->txn->n_rcpts >= s->daemon->cfg->max_recipients) {
@@ -515,7 +528,7 @@ static int smtp_data_fail(struct smtp_txn *txn, int err)
 int smtp_data_begin(struct smtp_session *s)
 {
 	struct smtp_txn *txn = s->txn;
-	char header[1024];
+	char header[2048]; /* the longest HELO, note, host and recipient fit */
 	size_t lines;
 	int n;
 

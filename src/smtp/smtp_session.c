@@ -349,6 +349,8 @@ void smtp_start_tls(struct smtp_session *s)
 	s->esmtp = false;
 	free(s->helo);
 	s->helo = NULL;
+	free(s->auth_login); /* RFC 3207 4.2: nothing learned before TLS counts */
+	s->auth_login = NULL;
 	smtp_txn_free(&s->txn);
 	smtp_set_state(s, SMTP_S_CONNECTED);
 	log_info("%08x smtp starttls ip=%s", s->id, s->ip);

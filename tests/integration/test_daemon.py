@@ -96,3 +96,10 @@ def test_kill9_loses_no_acknowledged_message(tmp_path):
     assert not missing, "acknowledged but lost: %s" % sorted(missing)[:5]
     assert p.queue_tmp() == []
     assert p.stop() == 0
+
+
+def test_check_refuses_an_overlong_hostname(tmp_path):
+    conf = tmp_path / "long.conf"
+    conf.write_text("[server]\nhostname = %s\n" % ("a" * 254))
+    r = subprocess.run([POSTERND, "-c", str(conf), "--check"], capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr.startswith("%s:2: " % conf)

@@ -91,3 +91,18 @@ def test_fetchmail_and_mpop_over_tls(pop, tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     assert ".dot line" in (tmp_path / "mbox").read_text(), r.stdout + r.stderr
+
+
+def test_user_given_before_stls_does_not_carry_over(make_postern):
+    p = make_postern()
+    p.add_user("alice@example.test", "alicepw")
+    p.start()
+    c = poplib.POP3("127.0.0.1", p.ports["pop3"])
+    c.user("alice@example.test")  # loopback: allowed in clear
+    c.stls(context=tls_context())
+    with pytest.raises(poplib.error_proto):
+        c.pass_("alicepw")  # PASS without a USER in this (TLS) session
+    c.user("alice@example.test")
+    c.pass_("alicepw")
+    c.quit()
+    assert p.stop() == 0

@@ -281,3 +281,47 @@ def test_lockout_after_repeated_failures(make_postern):
         assert login_plain(s, "alice@example.test", "alicepw")[0] == 235
     assert "locked-out" in p.log()
     assert p.stop() == 0
+
+
+def test_auth_login_name_cannot_forge_log_lines(sub):
+    forged = "posternd: 00000009 smtp auth user=x ip=203.0.113.9 method=PLAIN failed"
+    with smtplib.SMTP("127.0.0.1", sub.ports["submission"]) as s:
+        s.ehlo()
+        blob = base64.b64encode(("\0x\n" + forged + "\0pw").encode()).decode()
+        assert s.docmd("AUTH", "PLAIN " + blob)[0] == 535
+    assert not any(line.startswith(forged) or line.endswith(forged)
+                   for line in sub.log().splitlines())
+    assert "user=x\\x0a" in sub.log()
+
+
+def test_starttls_forgets_an_auth_made_in_clear(sub):
+    with smtplib.SMTP("127.0.0.1", sub.ports["submission"]) as s:
+        s.ehlo()
+        assert login_plain(s, "alice@example.test", "alicepw")[0] == 235  # loopback: allowed
+        s.starttls(context=tls_context())
+        s.ehlo()
+        assert s.mail("alice@example.test")[0] == 530
+
+
+def test_blank_in_a_relayed_local_part_is_refused(sub):
+    with smtplib.SMTP("127.0.0.1", sub.ports["submission"]) as s:
+        s.ehlo()
+        login_plain(s, "alice@example.test", "alicepw")
+        s.mail("alice@example.test")
+        code, text = s.rcpt('"john smith"@remote.test')
+        assert code == 553 and text.startswith(b"5.1.3")
+        assert s.rcpt('"john.smith"@remote.test')[0] == 250
+    assert sub.queued() == []
+
+
+def test_non_ascii_addresses_need_smtputf8(sub):
+    r = Raw(sub.smtp_port)
+    r.reply()
+    r.cmd("EHLO c")
+    code, text = r.cmd("MAIL FROM:<jörg@remote.test>")
+    assert code == 553 and text[0].startswith("5.6.7")
+    assert r.cmd("MAIL FROM:<x@remote.test>")[0] == 250
+    assert r.cmd("RCPT TO:<jörg@example.test>")[0] == 553
+    r.cmd("RSET")
+    assert r.cmd("MAIL FROM:<jörg@remote.test> SMTPUTF8")[0] == 250
+    r.close()
