@@ -245,6 +245,9 @@ static bool smtpc_after_ehlo(struct smtpc *c)
 	}
 	if (c->req.auth_user == NULL)
 		return smtpc_start_txn(c);
+	if (c->req.auth_needs_tls && !c->tls)
+		return smtpc_fail_local(c, true, "%s offers no STARTTLS: the password stays unsent",
+					c->result.relay);
 	if (c->caps.auth_plain) {
 		smtpc_auth_plain(c);
 		return false;

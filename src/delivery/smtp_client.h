@@ -32,6 +32,7 @@ struct smtpc_request {
 	const char *auth_user;  /* NULL: no AUTH */
 	const char *auth_pass;
 	struct ssl_ctx_st *tls; /* client TLS context (tls/tls.h), NULL: plain text only */
+	bool auth_needs_tls;    /* never send the password in clear (auth.allow_plaintext) */
 };
 
 /* The outcome for one recipient. */

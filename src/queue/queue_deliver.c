@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,6 +176,7 @@ static void queue_smtp_done_cb(void *arg, const struct smtpc_result *res)
 static void queue_job_connect(struct queue_job *j)
 {
 	const struct dns_addr *a = &j->addrs[j->next_addr++];
+	char ip[INET6_ADDRSTRLEN];
 	char *colon = j->auth != NULL ? strchr(j->auth, ':') : NULL;
 
 	if (colon != NULL)
@@ -189,6 +191,10 @@ static void queue_job_connect(struct queue_job *j)
 		.auth_user = j->auth,
 		.auth_pass = colon != NULL ? colon + 1 : j->auth_pass,
 		.tls = j->q->daemon->tls_client,
+		.auth_needs_tls = !daemon_plaintext_ok(j->q->daemon->cfg,
+						       daemon_peer((const struct sockaddr *)&a->sa,
+								   ip, sizeof(ip)),
+						       false),
 	};
 
 	if (colon != NULL)

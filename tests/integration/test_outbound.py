@@ -322,6 +322,22 @@ def test_relayhost_wrong_password_is_deferred(make_postern, sink):
     check_clean_exit(p)
 
 
+def test_relayhost_password_never_goes_in_clear_when_plaintext_is_not_allowed(make_postern,
+                                                                             sink):
+    sink.auth = {"relayuser": "right"}  # the test server offers AUTH but no STARTTLS
+    p = make(make_postern, {"relay": TRUSTED})
+    auth_file = os.path.join(p.dir, "relay-auth")
+    open(auth_file, "w").write("relayuser:right\n")
+    reconfigure(p, {"relay": TRUSTED, "auth": {"allow_plaintext": "no"}, "delivery": {
+        "relayhost": "[127.0.0.1]:%d" % sink.port, "relayhost_auth": auth_file}})
+    p.start()
+    relay(p, "alice@example.test", ["someone@anywhere.test"], BODY.encode())
+    wait_for(lambda: "status=deferred" in p.log(), what="the deferral")
+    assert "offers no STARTTLS: the password stays unsent" in p.log()
+    assert sink.transactions == [] and p.queued() != []
+    check_clean_exit(p)
+
+
 def test_relayhost_is_a_second_postern_with_submission_auth(make_postern):
     # far takes passwords only over TLS: near must STARTTLS before its AUTH
     far = make(make_postern, {"domains": {"local": "far.test"},
