@@ -14,33 +14,15 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import time
+
+from conftest import free_port, wait_port  # tests/integration, on sys.path (bench.py)
 
 TICK = os.sysconf("SC_CLK_TCK")
 POSTFIX = "/usr/sbin/postfix"
 DOVECOT = "/usr/sbin/dovecot"
 MAIL_USER = "nobody"  # owns the peers' Maildirs (Postfix's virtual(8) refuses root)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, timeout=20.0, alive=None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if alive is not None and not alive():
-            raise RuntimeError("server on port %d exited during start" % port)
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("port %d never opened" % port)
 
 
 def _stat(pid):

@@ -41,11 +41,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_port(port, timeout=15.0, proc=None):
+def wait_port(port, timeout=15.0, alive=None):
+    """Wait until port accepts connections; alive() false means the server died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError("posternd exited with %s" % proc.returncode)
+        if alive is not None and not alive():
+            raise RuntimeError("the server for port %d exited during start" % port)
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return

@@ -11,14 +11,18 @@ class Raw:
     def send(self, data):
         self.sock.sendall(data if isinstance(data, bytes) else data.encode())
 
-    def line(self):
+    def rawline(self):
+        """The next line, without CRLF, as bytes."""
         while b"\r\n" not in self.buf:
             chunk = self.sock.recv(65536)
             if not chunk:
                 raise EOFError("connection closed; pending %r" % self.buf)
             self.buf += chunk
         line, self.buf = self.buf.split(b"\r\n", 1)
-        return line.decode("utf-8", "replace")
+        return line
+
+    def line(self):
+        return self.rawline().decode("utf-8", "replace")
 
     def reply(self):
         """One whole (possibly multi-line) reply, as (code, [texts])."""

@@ -12,6 +12,7 @@ import time
 
 import pytest
 from conftest import HungRedis
+import smtpraw
 
 ALICE = "alice@example.test"
 DOTTY = (b"Subject: dots\r\n\r\nfirst line\r\n.starts with a dot\r\n..two dots\r\n"
@@ -50,24 +51,13 @@ def retr_bytes(c, n):
     return data
 
 
-class Raw:
-    """A raw POP3 client for exact bytes on the wire."""
+class Raw(smtpraw.Raw):
+    """A raw POP3 client for exact bytes on the wire: line() gives bytes."""
 
     def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=20)
-        self.buf = b""
+        super().__init__(port, timeout=20)
 
-    def send(self, data):
-        self.sock.sendall(data if isinstance(data, bytes) else data.encode())
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise EOFError("closed; pending %r" % self.buf)
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
+    line = smtpraw.Raw.rawline
 
     def cmd(self, text):
         self.send(text + "\r\n")
@@ -81,8 +71,6 @@ class Raw:
                 return out
             out.append(line)
 
-    def close(self):
-        self.sock.close()
 
 
 def test_greeting_and_capa(postern):

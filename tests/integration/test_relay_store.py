@@ -80,7 +80,7 @@ def start(make_postern, store=None, **extra):
     p.policy_port = int(config["policy"]["listen"].rsplit(":", 1)[1])
     p.add_user("alice@example.test")
     p.start()
-    wait_port(p.policy_port, proc=p.proc)
+    wait_port(p.policy_port, alive=lambda: p.proc.poll() is None)
     return p
 
 
