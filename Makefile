@@ -41,7 +41,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 
-.PHONY: all run test unit integration fuzz fuzz-smoke fuzz-long bench bench-peers install clean deps-build deps-test deps-bench
+.PHONY: all run test unit integration fuzz fuzz-smoke fuzz-long bench bench-peers install clean deps-build deps-test deps-bench checktools
 
 all: $(BUILD)/posternd $(BUILD)/posternctl
 
@@ -65,13 +65,20 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpostern.a
 
 -include $(LIB_OBJ:.o=.d) $(MAINS:%.c=$(BUILD)/obj/%.d)
 
+# deps-build and deps-test also create the system user "postern" (as root,
+# when missing): posternd started as root runs as it (SPEC.md server.user).
 deps-build:
 	@scripts/deps.sh build
 deps-test:
 	@scripts/deps.sh test
+# Every external program the tests call can do what they need (or: its package).
+checktools:
+	@PYTHON=$(PYTHON) scripts/checktools.sh
 deps-bench:
 	@scripts/deps.sh bench
 
+# Started as root, posternd binds its ports and runs as "postern", with its data
+# in ./var (made for postern); otherwise it runs as whoever started it.
 run: deps-build
 	@$(MAKE) --no-print-directory all
 	./build/posternd
@@ -79,7 +86,7 @@ run: deps-build
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-integration: all
+integration: all checktools
 	POSTERND=$(abspath $(BUILD)/posternd) POSTERNCTL=$(abspath $(BUILD)/posternctl) \
 		$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
@@ -114,24 +121,31 @@ fuzz-long: fuzz
 		if [ -n "$$failed" ]; then echo "crashed:$$failed (see build/fuzz/crashes/)"; exit 1; fi
 
 test: deps-test
+	@$(MAKE) --no-print-directory checktools
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory SAN=1 all unit
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory SAN=1 integration
 
-# The POP3 load generator: optimised, never sanitized (it must outrun the servers).
-build/pop3load: bench/pop3load.c
+# The POP3 load generator and the disk probe: optimised, never sanitized (they
+# must outrun the servers they measure).
+BENCH_BIN := $(BUILD)/pop3load $(BUILD)/diskprobe
+$(BENCH_BIN): $(BUILD)/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 $(WARN) -o $@ $< -lpthread
 
+# BENCH_QUICK=1 for one short run; the other BENCH_* settings are in bench/bench.py.
 bench: deps-bench
-	@$(MAKE) --no-print-directory all build/pop3load
-	$(PYTHON) bench/bench.py
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	POSTERND=$(abspath $(BUILD)/posternd) POSTERNCTL=$(abspath $(BUILD)/posternctl) \
+		POP3LOAD=$(abspath $(BUILD)/pop3load) DISKPROBE=$(abspath $(BUILD)/diskprobe) \
+		$(PYTHON) bench/bench.py
 
 bench-peers:
 	@scripts/deps.sh peers
 
 install: all
+	@[ -n "$(DESTDIR)" ] || scripts/deps.sh user
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/doc/postern \
 		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
 		$(DESTDIR)$(PREFIX)/lib/systemd/system

@@ -10,6 +10,19 @@ peer that is not installed (make bench-peers installs both).
   first connection until the last file is in the Maildir): msg/s, CPU µs per
   message of the server's whole process tree, and for postern syncs per
   message from its "stopped: messages=.. batches=.. syncs=.." log line.
+- The disk's own limit: build/diskprobe (bench/diskprobe.c) does what
+  postern's store does per batch with nothing else around it (10 KB files
+  written into tmp/, one syncfs per batch, linked into new/, the next syncfs
+  making the links durable), in the bench's directory, on the filesystem of
+  postern's data dir. It runs right before and right after each postern run
+  at 50 sessions, one connection each (the disk's speed swings 2x from minute
+  to minute), in batches of 1, 12 and 32, with 50 closed-loop clients ("c50":
+  no more than 50 files unacknowledged, as 50 SMTP sessions), and in batches
+  of postern's own average (messages / syncs of the run before, and of the
+  run itself afterwards). postern's msg/s is then printed as a share of the
+  best probe figure, of c50, and of batches of its own average size
+  (interpolated between the sizes a probe measured where it did not measure
+  that one), each the mean of the probe before and the probe after.
 - POP3: build/pop3load (bench/pop3load.c), CLIENTS clients with a maildrop
   each of 100 messages of 10 KB: short polls (login, STAT, UIDL, QUIT) and
   full retrievals (login, STAT, LIST, UIDL, RETR all, QUIT), commands in
@@ -20,11 +33,16 @@ peer that is not installed (make bench-peers installs both).
 - Idle connections: K connections that read the greeting and sent one
   command (EHLO / CAPA); growth of the server tree's PSS, divided by K.
 
-Environment: BENCH_MESSAGES (3000), BENCH_RUNS (3), BENCH_IDLE ("1000,10000"),
+Environment: BENCH_QUICK (1: one run, the 50-session SMTP load only, 2 s per
+POP3 figure, idle at 1,000 only; each variable below still overrides),
+BENCH_MESSAGES (3000), BENCH_RUNS (3), BENCH_IDLE ("1000,10000"),
 BENCH_IDLE_PEERS ("1000"; "" skips the peers' idle figures),
 BENCH_POP3_SECONDS (5), BENCH_POP3_CLIENTS (20), BENCH_POP3_MODES
 ("lockstep,pipelined"), BENCH_PEERS ("auto", or "no" for postern alone),
-BENCH_PARTS ("smtp,pop3,idle").
+BENCH_PARTS ("smtp,pop3,idle"), BENCH_PROBE_SECONDS (2: each probe figure is
+at most this long, and at most BENCH_MESSAGES files), BENCH_PROBE_BATCHES
+("1,12,32,c50"). POSTERND, POSTERNCTL, POP3LOAD and DISKPROBE name the
+binaries (make bench passes its build's).
 """
 import os
 import resource
@@ -44,12 +62,17 @@ from conftest import Postern  # noqa: E402  (reused: config, ports, users)
 import peers  # noqa: E402
 
 SMTP_SOURCE = "/usr/sbin/smtp-source"
-POP3LOAD = os.path.join(ROOT, "build", "pop3load")
+POP3LOAD = os.environ.get("POP3LOAD", os.path.join(ROOT, "build", "pop3load"))
+DISKPROBE = os.environ.get("DISKPROBE", os.path.join(ROOT, "build", "diskprobe"))
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "3000"))
-RUNS = int(os.environ.get("BENCH_RUNS", "3"))
-IDLE = [int(k) for k in os.environ.get("BENCH_IDLE", "1000,10000").split(",") if k]
+RUNS = int(os.environ.get("BENCH_RUNS", "1" if QUICK else "3"))
+IDLE = [int(k) for k in os.environ.get("BENCH_IDLE", "1000" if QUICK else "1000,10000").split(",")
+        if k]
 IDLE_PEERS = [int(k) for k in os.environ.get("BENCH_IDLE_PEERS", "1000").split(",") if k]
-POP3_SECONDS = float(os.environ.get("BENCH_POP3_SECONDS", "5"))
+POP3_SECONDS = float(os.environ.get("BENCH_POP3_SECONDS", "2" if QUICK else "5"))
+PROBE_SECONDS = float(os.environ.get("BENCH_PROBE_SECONDS", "2"))
+PROBE_BATCHES = [b for b in os.environ.get("BENCH_PROBE_BATCHES", "1,12,32,c50").split(",") if b]
 POP3_CLIENTS = int(os.environ.get("BENCH_POP3_CLIENTS", "20"))
 POP3_MODES = [m for m in os.environ.get("BENCH_POP3_MODES", "lockstep,pipelined").split(",") if m]
 PARTS = os.environ.get("BENCH_PARTS", "smtp,pop3,idle").split(",")
@@ -62,7 +85,8 @@ SMTP_LOADS = [  # name, sessions, one connection per session (-d)
     ("50 sessions, one connection each", 50, True),
     ("50 sessions, a connection per message", 50, False),
     ("1 session", 1, True),
-]
+][:1 if QUICK else None]
+PROBED_LOAD = SMTP_LOADS[0][0]  # the disk probe runs around postern's runs of this load
 # ../shared/PEERS.md, same kind of machine: used when the peer is not installed
 RECORDED = {
     "50 sessions, one connection each": 601,
@@ -73,7 +97,8 @@ RECORDED = {
     "idle Postfix": 1216,
     "idle Dovecot": 1102,
 }
-TARGETS = {"smtp": 10.0, "poll": 10.0, "full": 5.0, "idle_kb": 4.0}
+TARGETS = {"smtp": 10.0, "poll": 10.0, "full": 8.0, "idle_kb": 4.0, "smtp_cpu_us": 250,
+           "disk_share": 80.0}
 
 
 def median_range(values, fmt="%.0f"):
@@ -115,13 +140,13 @@ class PosternSmtp:
         return len(os.listdir(d)) if os.path.isdir(d) else 0
 
     def stop(self):
-        """Syncs per message, from posternd's last log line."""
+        """{messages, batches, syncs} from posternd's last log line, or None."""
         self.p.stop()
         log = self.p.log() if os.path.exists(self.p.log_path) else ""
         if "stopped: " not in log:
             return None
         stats = dict(kv.split("=") for kv in log.rsplit("stopped: ", 1)[1].split()[:3])
-        return int(stats["syncs"]) / max(int(stats["messages"]), 1)
+        return {k: int(v) for k, v in stats.items()}
 
 
 class PostfixSmtp:
@@ -209,9 +234,9 @@ def smtp_source(port, sessions, count, reuse):
 
 
 def smtp_run(tmp, cls, sessions, reuse):
-    """(msg/s, CPU µs per msg, syncs per msg or None) for one fresh server."""
+    """(msg/s, CPU µs per msg, store stats or None) for one fresh server."""
     s = fresh(tmp, cls)
-    syncs = None
+    stats = None
     try:
         warm = max(MESSAGES // 10, 1)
         smtp_source(s.port, sessions, warm, reuse)
@@ -224,19 +249,135 @@ def smtp_run(tmp, cls, sessions, reuse):
         if got != base + MESSAGES:
             raise RuntimeError("%s: %d of %d messages delivered" % (s.name, got - base, MESSAGES))
     finally:
-        syncs = s.stop()
-    return MESSAGES / elapsed, cpu * 1e6 / MESSAGES, syncs
+        stats = s.stop()
+    return MESSAGES / elapsed, cpu * 1e6 / MESSAGES, stats
+
+
+def per_sync(stats):
+    """postern's messages per sync (its average batch: one sync per batch), or None."""
+    if not stats or not stats.get("syncs"):
+        return None
+    return stats["messages"] / stats["syncs"]
+
+
+# ---------------------------------------------------------------- the disk's limit
+
+
+def disk_probe(tmp, settings):
+    """{setting: files/s} from build/diskprobe in tmp/diskprobe (beside postern's data dirs)."""
+    d = os.path.join(tmp, "diskprobe")
+    os.makedirs(d, exist_ok=True)
+    args = [DISKPROBE, "-d", d, "-b", ",".join(settings), "-t", str(PROBE_SECONDS),
+            "-n", str(MESSAGES)]
+    r = subprocess.run(args, capture_output=True, text=True,
+                       timeout=len(settings) * (PROBE_SECONDS + 60))
+    if r.returncode != 0:
+        raise RuntimeError("diskprobe %s: %s %s" % (" ".join(args[1:]), r.stdout, r.stderr))
+    out = {}
+    for line in r.stdout.splitlines():
+        kv = dict(x.split("=", 1) for x in line.split())
+        out[kv["batch"]] = float(kv["files_per_s"])
+    return out
+
+
+def probe_settings(batch):
+    """The probe's batch settings; batch is postern's messages per sync, if known."""
+    out = list(PROBE_BATCHES)
+    if batch is not None and str(max(1, round(batch))) not in out:
+        out.append(str(max(1, round(batch))))
+    return out
+
+
+def probed_run(tmp, sessions, reuse, last_batch, probes):
+    """One postern run between two disk probes; appends {before, after, run} to probes."""
+    before = disk_probe(tmp, probe_settings(last_batch))
+    run = smtp_run(os.path.join(tmp, "postern"), PosternSmtp, sessions, reuse)
+    batch = per_sync(run[2])
+    after = disk_probe(tmp, probe_settings(batch))
+    probes.append({"before": before, "after": after, "run": run, "batch": batch})
+    return run
+
+
+def at_batch(probe, x):
+    """One probe's files/s in batches of x: measured, else interpolated linearly between
+    the nearest batch sizes it measured (the nearest one beyond its range)."""
+    fixed = sorted((int(k), v) for k, v in probe.items() if k.isdigit())
+    lo = [(b, v) for b, v in fixed if b <= x]
+    hi = [(b, v) for b, v in fixed if b >= x]
+    if not lo or not hi:
+        return (lo or hi)[-1 if lo else 0][1] if fixed else None
+    (b0, v0), (b1, v1) = lo[-1], hi[0]
+    return v0 if b1 == b0 else v0 + (v1 - v0) * (x - b0) / (b1 - b0)
+
+
+def probe_share(p, figure):
+    """postern's msg/s in % of the mean of figure(before probe) and figure(after probe)."""
+    got = [g for g in (figure(p["before"]), figure(p["after"])) if g]
+    return 100 * p["run"][0] / statistics.mean(got) if got else None
+
+
+def probe_shares(p):
+    """{"best", "c50", "own"}: postern's share of the best probe figure, of 50 closed-loop
+    clients, and of batches of its own average size (None where not measured)."""
+    own = None
+    if p["batch"] is not None:
+        own = probe_share(p, lambda probe: at_batch(probe, p["batch"]))
+    return {"best": probe_share(p, lambda probe: max(probe.values())),
+            "c50": probe_share(p, lambda probe: probe.get("c50")), "own": own}
+
+
+def disk_part(probes, results):
+    settings = []
+    for p in probes:
+        for w in ("before", "after"):
+            settings += [k for k in p[w] if k not in settings]
+    print("\n== The disk's own limit: diskprobe (10 KB files into tmp/, one syncfs per batch, linked "
+          "into new/, the next syncfs\n   making the links durable), files/s, right before and after "
+          "each postern run at %s;\n   at most %d files or %gs per figure; b=N: batches of N, "
+          "c50: 50 clients in a closed loop; share = postern / (before+after)/2;\n"
+          "   own = batches of postern's messages per sync (measured, or interpolated between "
+          "the batch sizes measured)"
+          % (PROBED_LOAD, MESSAGES, PROBE_SECONDS))
+    print("%-4s %-7s %s %7s %10s %9s %8s %8s %8s" % (
+        "run", "probe", " ".join("%7s" % ("b=" + k if k[0] != "c" else k) for k in settings),
+        "best", "postern", "per sync", "of best", "of c50", "of own"))
+    pct = lambda v: "%.0f%%" % v if v is not None else "-"  # noqa: E731
+    for i, p in enumerate(probes):
+        sh = probe_shares(p)
+        for w in ("before", "after"):
+            cells = " ".join("%7s" % ("%.0f" % p[w][k] if k in p[w] else "-") for k in settings)
+            tail = ""
+            if w == "after":
+                tail = "%10.0f %9s %8s %8s %8s" % (
+                    p["run"][0], "%.1f" % p["batch"] if p["batch"] else "-", pct(sh["best"]),
+                    pct(sh["c50"]), pct(sh["own"]))
+            print("%-4s %-7s %s %7.0f %s" % (str(i + 1) if w == "before" else "", w, cells,
+                                            max(p[w].values()), tail))
+    summary = []
+    for key, what in (("best", "the best probe figure"), ("c50", "50 closed-loop clients"),
+                      ("own", "batches of its own average size")):
+        got = [s for s in (probe_shares(p)[key] for p in probes) if s is not None]
+        if got:
+            results["disk " + key] = statistics.median(got)
+            summary.append("%s of %s" % (median_range(got, "%.0f%%"), what))
+    print("postern at %s, median (min-max) of %d runs: %s" % (
+        PROBED_LOAD, len(probes), "; ".join(summary)))
 
 
 def smtp_part(tmp, with_postfix, results):
     print("\n== SMTP: %d x 10 KB messages per run after %d warm-up, delivered into the Maildir, "
           "median (min-max) of %d runs" % (MESSAGES, max(MESSAGES // 10, 1), RUNS))
+    probes = []
     print("%-38s %20s %9s %8s %20s %9s %8s" % ("load", "postern msg/s", "CPU us", "syncs",
                                              "Postfix msg/s", "CPU us", "ratio"))
     for name, sessions, reuse in SMTP_LOADS:
         ours, theirs = [], []
         for _ in range(RUNS):  # interleaved, so that both see the same disk weather
-            ours.append(smtp_run(os.path.join(tmp, "postern"), PosternSmtp, sessions, reuse))
+            if name == PROBED_LOAD:
+                last = probes[-1]["batch"] if probes else None
+                ours.append(probed_run(tmp, sessions, reuse, last, probes))
+            else:
+                ours.append(smtp_run(os.path.join(tmp, "postern"), PosternSmtp, sessions, reuse))
             if with_postfix:
                 theirs.append(smtp_run(os.path.join(tmp, "postfix"), PostfixSmtp, sessions, reuse))
         rate = statistics.median(r[0] for r in ours)
@@ -247,9 +388,13 @@ def smtp_part(tmp, with_postfix, results):
         else:
             peer, peer_s, peer_cpu = RECORDED[name], "%d (PEERS.md)" % RECORDED[name], "-"
         results["smtp " + name] = (rate, peer)
+        results["smtp cpu " + name] = statistics.median(r[1] for r in ours)
+        syncs = [r[2]["syncs"] / max(r[2]["messages"], 1) for r in ours if r[2]]
         print("%-38s %20s %9s %8s %20s %9s %7.1fx" % (
             name, median_range([r[0] for r in ours]), median_range([r[1] for r in ours]),
-            "%.3f" % statistics.median(r[2] for r in ours), peer_s, peer_cpu, rate / peer))
+            "%.3f" % statistics.median(syncs) if syncs else "-", peer_s, peer_cpu, rate / peer))
+    if probes:
+        disk_part(probes, results)
 
 
 # ---------------------------------------------------------------- POP3
@@ -412,13 +557,21 @@ def idle_part(tmp, with_postfix, with_dovecot, hard, results):
 
 
 def verdicts(results):
-    print("\n== Targets (issue 8)")
+    print("\n== Targets (issues 8 and 11)")
     lines = []
     key = "smtp 50 sessions, one connection each"
     if key in results:
         rate, peer = results[key]
         lines.append(("SMTP delivered msg/s at 50 clients >= %gx Postfix" % TARGETS["smtp"],
                       rate / peer >= TARGETS["smtp"], "%.1fx (%.0f vs %.0f)" % (rate / peer, rate, peer)))
+        cpu = results["smtp cpu " + key[5:]]
+        lines.append(("SMTP CPU per message at 50 clients <= %d us" % TARGETS["smtp_cpu_us"],
+                      cpu <= TARGETS["smtp_cpu_us"], "%.0f us" % cpu))
+    for key, what in (("disk best", "best probe"), ("disk c50", "probe, 50 clients"),
+                      ("disk own", "probe, postern's batch size")):
+        if key in results:
+            lines.append(("SMTP at 50 clients >= %g%% of the disk (%s)" % (TARGETS["disk_share"], what),
+                          results[key] >= TARGETS["disk_share"], "%.0f%%" % results[key]))
     for mode in POP3_MODES:
         for workload in ("poll", "full"):
             key = "pop3 %s %s" % (workload, mode)
@@ -433,12 +586,12 @@ def verdicts(results):
             lines.append(("%s per idle connection <= %g KB" % (key[5:], TARGETS["idle_kb"]),
                           kb <= TARGETS["idle_kb"], "%.1f KB" % kb))
     for what, ok, figure in lines:
-        print("%-62s %-7s %s" % (what, "met" if ok else "MISSED", figure))
+        print("%-68s %-7s %s" % (what, "met" if ok else "MISSED", figure))
 
 
 def main():
     for path, what in ((SMTP_SOURCE, "Debian package postfix; make bench installs it"),
-                       (POP3LOAD, "make bench builds it")):
+                       (POP3LOAD, "make bench builds it"), (DISKPROBE, "make bench builds it")):
         if not os.path.exists(path):
             sys.exit("bench: %s missing (%s)" % (path, what))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -20,6 +20,7 @@ struct posternctl_command {
 
 static const struct posternctl_command posternctl_commands[] = {
 	{ "user", ctl_user_main, "user add|del|passwd|list ..." },
+	{ "alias", ctl_alias_main, "alias add ADDRESS TARGET[,TARGET...] | del ADDRESS | list" },
 	{ "relay", ctl_relay_main, "relay list|grant|revoke|check|report ..." },
 	{ "queue", ctl_queue_main, "queue list|show ID|flush|delete ID" },
 	{ "autoconfig", ctl_autoconfig_main, "autoconfig DOMAIN [--xml|--dns]" },

@@ -1,19 +1,24 @@
 /* posternd - the postern mail daemon: one event loop serving every service. */
 #include <errno.h>
 #include <event2/event.h>
+#include <event2/thread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "auth/accounts.h"
 #include "auth/auth_verify.h"
 #include "config/cfg.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/listen.h"
+#include "daemon/loops.h"
 #include "daemon/privdrop.h"
+#include "metrics/metrics_http.h"
 #include "pop3/pop3_session.h"
 #include "queue/queue.h"
 #include "relay/grant_store.h"
@@ -41,6 +46,14 @@ static void posternd_raise_nofile(void)
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			log_warn("setrlimit(RLIMIT_NOFILE): %s", strerror(errno));
 	}
+}
+
+/* posternd_cores - how many session loop threads: one per online core. */
+static unsigned posternd_cores(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 1 ? (unsigned)(n < 64 ? n : 64) : 1;
 }
 
 /* posternd_load - read the configuration; NULL with the error printed. */
@@ -72,6 +85,7 @@ static void posternd_abort_cb(evutil_socket_t fd, short what, void *arg)
 		if (c->abort != NULL)
 			c->abort(c);
 	}
+	daemon_loops_stop_conns(d, true);
 }
 
 /* posternd_stop_cb - SIGTERM/SIGINT: stop accepting, end every session, exit. */
@@ -83,10 +97,12 @@ static void posternd_stop_cb(evutil_socket_t sig, short what, void *arg)
 	log_info("signal %d: shutting down", (int)sig);
 	d->stopping = true;
 	listen_close_all(d);
+	metrics_http_close(d->metrics);
 	for (struct daemon_conn *c = d->conns.next, *next; c != &d->conns; c = next) {
 		next = c->next;
 		c->stop(c);
 	}
+	daemon_loops_stop_conns(d, false);
 	if (d->n_conns == 0) {
 		event_base_loopexit(d->base, NULL);
 		return;
@@ -110,26 +126,24 @@ static void posternd_reload_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	if (strcmp(cfg->data_dir, d->cfg->data_dir) != 0 || strcmp(cfg->hostname, d->cfg->hostname))
 		log_warn("reload: data_dir and hostname changes take effect after a restart");
-	SSL_CTX *tls = tls_server_ctx_new(cfg, &error);
-	if (tls == NULL) {
+	SSL_CTX *tls = tls_server_ctx_new(cfg, &error), *client = NULL;
+	if (tls == NULL || (client = tls_client_ctx_new(cfg, &error)) == NULL) {
 		log_err("reload failed, keeping the running configuration: %s", error);
 		free(error);
+		SSL_CTX_free(tls);
 		cfg_free(cfg);
 		free(cfg);
 		return;
 	}
 	SSL_CTX_free(d->tls); /* sessions hold their own references */
 	d->tls = tls;
+	SSL_CTX_free(d->tls_client); /* and so do outbound SMTP clients */
+	d->tls_client = client;
 	cfg_free(d->cfg);
 	free(d->cfg);
 	d->cfg = cfg;
 	auth_set_limits(d->auth, cfg->auth_max_failures, cfg->auth_lockout);
-	users_free(&d->users);
-	users_init(&d->users);
-	if (users_load(&d->users, cfg->users_file, &error) < 0) {
-		log_err("users: %s", error);
-		free(error);
-	}
+	accounts_set_path(d->accounts, cfg->users_file);
 	log_info("configuration reloaded");
 }
 
@@ -177,7 +191,8 @@ static int posternd_bind(struct daemon *d, char **error_r)
 	    listen_add(d, &cfg->submission_listen, "submission", smtp_submission_start, error_r) < 0 ||
 	    listen_add(d, &cfg->submission_listen_tls, "submissions", smtp_submissions_start,
 		       error_r) < 0 ||
-	    listen_add(d, &cfg->policy_listen, "policy", relay_policy_server_start, error_r) < 0)
+	    listen_add(d, &cfg->policy_listen, "policy", relay_policy_server_start, error_r) < 0 ||
+	    metrics_http_open(d, &cfg->metrics_listen, &d->metrics, error_r) < 0)
 		return -1;
 	return 0;
 }
@@ -185,19 +200,14 @@ static int posternd_bind(struct daemon *d, char **error_r)
 /* posternd_open - as server.user: the users file, data_dir, the worker threads. */
 static int posternd_open(struct daemon *d, char **error_r)
 {
-	char *error = NULL;
-
-	users_init(&d->users);
-	if (users_load(&d->users, d->cfg->users_file, &error) < 0) {
-		log_err("users: %s", error);
-		free(error);
-	}
 	d->auth = auth_new(d->base);
 	auth_set_limits(d->auth, d->cfg->auth_max_failures, d->cfg->auth_lockout);
 	d->io = workq_new(d->base, 2, "io");
+	d->accounts = accounts_open(d->base, d->io, d->cfg->users_file);
+	daemon_loops_start(d, posternd_cores());
 	if ((d->store = store_open(d->base, d->cfg->data_dir, d->cfg->hostname, error_r)) == NULL ||
 	    (d->tls == NULL && (d->tls = tls_server_ctx_new(d->cfg, error_r)) == NULL) ||
-	    (d->tls_client = tls_client_ctx_new(error_r)) == NULL ||
+	    (d->tls_client = tls_client_ctx_new(d->cfg, error_r)) == NULL ||
 	    (d->queue = queue_open(d, error_r)) == NULL ||
 	    (d->control = control_open(d, d->queue, error_r)) == NULL)
 		return -1;
@@ -235,6 +245,8 @@ static void posternd_teardown(struct daemon *d)
 	struct store_stats st = { 0 };
 
 	listen_close_all(d);
+	metrics_http_free(&d->metrics); /* it reads the queue, the store and the connection count */
+	daemon_loops_stop(d); /* every session has ended: the loop threads go first */
 	control_free(&d->control);
 	queue_free(&d->queue); /* before the store: it takes the store's callbacks */
 	if (d->store != NULL)
@@ -242,11 +254,11 @@ static void posternd_teardown(struct daemon *d)
 	store_close(&d->store);
 	relay_store_close(&d->relay_store);
 	auth_free(&d->auth);
+	accounts_free(&d->accounts);
 	workq_free(&d->io);
 	SSL_CTX_free(d->tls);
 	SSL_CTX_free(d->tls_client);
 	log_info("stopped: messages=%lu batches=%lu syncs=%lu", st.messages, st.batches, st.syncs);
-	users_free(&d->users);
 	cfg_free(d->cfg);
 	free(d->cfg);
 	event_base_free(d->base);
@@ -273,6 +285,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	umask(077); /* nothing in data_dir is for other users */
+	if (evthread_use_pthreads() < 0) /* before any event base: the loops post to each other */
+		fatal("evthread_use_pthreads failed");
 	log_init("posternd", d.cfg->syslog);
 	signal(SIGPIPE, SIG_IGN);
 	posternd_raise_nofile();

@@ -117,6 +117,28 @@ int users_del(struct users_db *db, const char *address);
 int users_save(const struct users_db *db, const char *path, char **error_r);
 
 /*
+ * The file helpers below are shared with the aliases file (addr/aliases.h),
+ * which lives next to the users file and is saved and reloaded the same way.
+ */
+
+/*
+ * users_write_atomic - replace the file at path with len bytes of text the
+ * way users_save does (tmp file 0600, fsync, rename, fsync of the directory,
+ * owner kept as root). Returns 0 or -1 with *error_r malloc'd.
+ */
+int users_write_atomic(const char *path, const char *text, size_t len, char **error_r);
+
+/* users_read_file - fstat the open file fd into *st_r and read it whole (at most USERS_FILE_MAX); -1 with errno. */
+struct stat;
+int users_read_file(int fd, struct stat *st_r, char **text_r, size_t *len_r);
+
+/* users_id_from_stat - the identity of the file version st describes. */
+void users_id_from_stat(struct users_file_id *id_r, const struct stat *st);
+
+/* users_id_equal - true when two identities name the same file version. */
+bool users_id_equal(const struct users_file_id *a, const struct users_file_id *b);
+
+/*
  * users_lock - take an exclusive lock on "path.lock" for a load-change-save
  * cycle, so that two posternctl runs do not lose each other's change.
  * Returns 0 with *fd_r set; or -1 with *error_r malloc'd.

@@ -18,7 +18,7 @@
 #define USERS_HEADER "# postern accounts: address:hash:secret (managed by posternctl user)\n"
 
 /* users_id_from_stat - the identity of a file version. */
-static void users_id_from_stat(struct users_file_id *id_r, const struct stat *st)
+void users_id_from_stat(struct users_file_id *id_r, const struct stat *st)
 {
 	memset(id_r, 0, sizeof(*id_r));
 	id_r->exists = true;
@@ -30,7 +30,7 @@ static void users_id_from_stat(struct users_file_id *id_r, const struct stat *st
 }
 
 /* users_id_equal - true when two identities name the same file version. */
-static bool users_id_equal(const struct users_file_id *a, const struct users_file_id *b)
+bool users_id_equal(const struct users_file_id *a, const struct users_file_id *b)
 {
 	return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino &&
 	       a->size == b->size && a->mtim.tv_sec == b->mtim.tv_sec &&
@@ -80,7 +80,7 @@ static int users_read_fd(int fd, size_t size, char **buf_r, size_t *len_r)
 }
 
 /* users_read_file - fstat an open file and read it whole. */
-static int users_read_file(int fd, struct stat *st_r, char **text_r, size_t *len_r)
+int users_read_file(int fd, struct stat *st_r, char **text_r, size_t *len_r)
 {
 	if (fstat(fd, st_r) < 0)
 		return -1;
@@ -243,35 +243,30 @@ static int users_fsync_dir(const char *dir)
 	return ret;
 }
 
-/* users_write_tmp - write db into a new file tmp (0600), synced to disk. */
-static int users_write_tmp(const struct users_db *db, const char *tmp, const char *path,
+/* users_write_tmp - write text into a new file tmp (0600), synced to disk. */
+static int users_write_tmp(const char *text, size_t len, const char *tmp, const char *path,
 			   const char *dir)
 {
-	size_t len;
-	char *text;
 	int fd, ret;
 
 	(void)unlink(tmp); /* a leftover of a crashed run with our pid */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	text = users_format(db, &len);
 	ret = fchmod(fd, 0600) < 0 || users_chown_like(fd, path, dir) < 0 ||
 	      users_write_all(fd, text, len) < 0 || fsync(fd) < 0 ? -1 : 0;
-	OPENSSL_cleanse(text, len);
-	free(text);
 	if (close(fd) < 0)
 		ret = -1;
 	return ret;
 }
 
 /* users_save_steps - mkdir, write, rename, sync; the failed step's name or NULL. */
-static const char *users_save_steps(const struct users_db *db, const char *path,
+static const char *users_save_steps(const char *text, size_t len, const char *path,
 				    const char *dir, const char *tmp)
 {
 	if (users_mkdirs(dir) < 0)
 		return "mkdir";
-	if (users_write_tmp(db, tmp, path, dir) < 0)
+	if (users_write_tmp(text, len, tmp, path, dir) < 0)
 		return "write";
 	if (rename(tmp, path) < 0)
 		return "rename";
@@ -280,12 +275,12 @@ static const char *users_save_steps(const struct users_db *db, const char *path,
 	return NULL;
 }
 
-/* users_save - replace the users file atomically with db's content. */
-int users_save(const struct users_db *db, const char *path, char **error_r)
+/* users_write_atomic - replace the file at path with text, as users_save does. */
+int users_write_atomic(const char *path, const char *text, size_t len, char **error_r)
 {
 	char *dir = users_dirname(path);
 	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	const char *failed = users_save_steps(db, path, dir, tmp);
+	const char *failed = users_save_steps(text, len, path, dir, tmp);
 
 	if (failed != NULL) {
 		*error_r = xasprintf("%s: %s: %s", path, failed, strerror(errno));
@@ -294,6 +289,18 @@ int users_save(const struct users_db *db, const char *path, char **error_r)
 	free(tmp);
 	free(dir);
 	return failed ? -1 : 0;
+}
+
+/* users_save - replace the users file atomically with db's content. */
+int users_save(const struct users_db *db, const char *path, char **error_r)
+{
+	size_t len;
+	char *text = users_format(db, &len);
+	int ret = users_write_atomic(path, text, len, error_r);
+
+	OPENSSL_cleanse(text, len);
+	free(text);
+	return ret;
 }
 
 /* users_lock - exclusive flock() on path.lock. */

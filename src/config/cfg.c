@@ -105,6 +105,7 @@ void cfg_init(struct cfg *cfg)
 	cfg->relay_window = 15 * 60;
 	cfg->ipv6_prefix = 128;
 	cfg->max_queue_lifetime = 5 * 86400;
+	cfg->relayhost_tls_verify = true;
 	cfg_derive(cfg);
 }
 
@@ -113,10 +114,11 @@ void cfg_free(struct cfg *cfg)
 {
 	char **strings[] = {&cfg->hostname,   &cfg->data_dir, &cfg->user,      &cfg->users_file,
 			    &cfg->relay_store, &cfg->tls_cert, &cfg->tls_key,   &cfg->relayhost,
-			    &cfg->relayhost_auth};
+			    &cfg->relayhost_auth, &cfg->relayhost_tls_ca};
 	struct cfg_list *lists[] = {&cfg->local_domains,	 &cfg->smtp_listen,	&cfg->submission_listen,
 				    &cfg->submission_listen_tls, &cfg->pop3_listen,	&cfg->pop3_listen_tls,
-				    &cfg->trusted_networks,	 &cfg->dns_servers,	&cfg->policy_listen};
+				    &cfg->trusted_networks,	 &cfg->dns_servers,	&cfg->policy_listen,
+				    &cfg->metrics_listen};
 
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		free(*strings[i]);

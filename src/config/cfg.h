@@ -87,6 +87,8 @@ struct cfg {
 	/* [delivery] */
 	char *relayhost;      /* NULL when empty */
 	char *relayhost_auth; /* NULL when empty */
+	char *relayhost_tls_ca;    /* PEM CA file or pinned self-signed cert; NULL: system store */
+	bool relayhost_tls_verify; /* check the relayhost's certificate and name; default yes */
 	struct cfg_list dns_servers;
 	unsigned max_queue_lifetime; /* seconds */
 	/* [routes] */
@@ -94,6 +96,8 @@ struct cfg {
 	size_t n_routes;
 	/* [policy] */
 	struct cfg_list policy_listen;
+	/* [metrics] */
+	struct cfg_list metrics_listen; /* HTTP /metrics listeners; empty: off */
 	/* private to src/config: which derived keys were set explicitly */
 	unsigned explicit_keys;
 };

@@ -316,9 +316,13 @@ static const struct cfg_key cfg_keys[] = {
 	 .set_bit = CFG_SET_TLS_KEY},
 	CFG_OPT("delivery", "relayhost", relayhost, &cfg_chk_relayhost),
 	CFG_OPT("delivery", "relayhost_auth", relayhost_auth, NULL),
+	CFG_OPT("delivery", "relayhost_tls_ca", relayhost_tls_ca, NULL),
+	CFG_BOOL("delivery", "relayhost_tls_verify", relayhost_tls_verify),
+	CFG_LIST("dns", "servers", dns_servers, &cfg_chk_resolver),
 	CFG_LIST("delivery", "dns_servers", dns_servers, &cfg_chk_resolver),
 	CFG_NUM("delivery", "max_queue_lifetime", CFG_T_DURATION, max_queue_lifetime, 1, UINT_MAX),
 	CFG_LIST("policy", "listen", policy_listen, &cfg_chk_listen),
+	CFG_LIST("metrics", "listen", metrics_listen, &cfg_chk_listen),
 };
 
 #define CFG_NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))

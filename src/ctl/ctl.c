@@ -2,9 +2,16 @@
 #include "ctl/ctl.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+
+#include "config/cfg.h"
+#include "daemon/privdrop.h"
+#include "util/xalloc.h"
 
 /* ctl_error - one error line on stderr. */
 void ctl_error(const char *fmt, ...)
@@ -50,4 +57,33 @@ int ctl_read_line(char *buf, size_t size, const char **error_r)
 		len--;
 	buf[len] = '\0';
 	return (int)len;
+}
+
+/* ctl_path_len - length of path without its trailing slashes (but "/" stays). */
+static size_t ctl_path_len(const char *path)
+{
+	size_t len = strlen(path);
+
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	return len;
+}
+
+/* ctl_run_as_owner - as root, become the owner of the directory holding path. */
+int ctl_run_as_owner(const struct cfg *cfg, const char *path)
+{
+	char *copy = xstrdup(path);
+	const char *dir = dirname(copy);
+	size_t len = ctl_path_len(dir);
+	bool is_data_dir =
+		len == ctl_path_len(cfg->data_dir) && strncmp(dir, cfg->data_dir, len) == 0;
+	char *error = NULL;
+	int ret = privdrop_to_owner(dir, cfg->user, is_data_dir, &error);
+
+	if (ret < 0) {
+		ctl_error("%s", error);
+		free(error);
+	}
+	free(copy);
+	return ret;
 }

@@ -27,8 +27,20 @@ void ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 int ctl_read_line(char *buf, size_t size, const char **error_r);
 
+/*
+ * ctl_run_as_owner - run as root, become for good the owner of the
+ * directory that holds path (daemon/privdrop.h), so that the files made
+ * there belong to the user the daemon runs as. A missing data_dir is made
+ * for server.user first. Not root, or a directory of root's: nothing
+ * changes. Returns 0, or -1 after printing the error.
+ */
+int ctl_run_as_owner(const struct cfg *cfg, const char *path);
+
 /* ctl_user_main - "user add|del|passwd|list ..." */
 int ctl_user_main(const struct cfg *cfg, int argc, char **argv);
+
+/* ctl_alias_main - "alias add|del|list ..." (ctl_alias.c). */
+int ctl_alias_main(const struct cfg *cfg, int argc, char **argv);
 
 /* ctl_relay_main - "relay list|grant|revoke|check|report ..." */
 int ctl_relay_main(const struct cfg *cfg, int argc, char **argv);
@@ -41,6 +53,9 @@ int ctl_autoconfig_main(const struct cfg *cfg, int argc, char **argv);
 
 /* ctl_control_connect - connect to the daemon's control socket; -1 with the reason in error. */
 int ctl_control_connect(const struct cfg *cfg, char *error, size_t size);
+
+/* ctl_control_request - one request line to the daemon, its answer into answer; -1 when none. */
+int ctl_control_request(const struct cfg *cfg, const char *request, char *answer, size_t size);
 
 /* ctl_control_answer - read one answer line (without LF); -1 when there is none. */
 int ctl_control_answer(int fd, char *answer, size_t size);

@@ -52,8 +52,7 @@ int ctl_control_answer(int fd, char *answer, size_t size)
 	return len > 0 ? 0 : -1;
 }
 
-/* ctl_queue_request - one request line to the daemon, its answer into answer. */
-static int ctl_queue_request(const struct cfg *cfg, const char *request, char *answer, size_t size)
+int ctl_control_request(const struct cfg *cfg, const char *request, char *answer, size_t size)
 {
 	int fd = ctl_control_connect(cfg, answer, size);
 
@@ -195,7 +194,7 @@ static int ctl_queue_flush(const struct cfg *cfg)
 {
 	char answer[512];
 
-	if (ctl_queue_request(cfg, "flush\n", answer, sizeof(answer)) < 0 ||
+	if (ctl_control_request(cfg, "flush\n", answer, sizeof(answer)) < 0 ||
 	    strcmp(answer, "ok") != 0) {
 		ctl_error("queue flush: %s", answer);
 		return CTL_EXIT_ERROR;
@@ -235,7 +234,7 @@ static int ctl_queue_delete(const struct cfg *cfg, const char *id)
 	} else {
 		close(fd);
 		snprintf(request, sizeof(request), "delete %s\n", id);
-		if (ctl_queue_request(cfg, request, answer, sizeof(answer)) < 0 ||
+		if (ctl_control_request(cfg, request, answer, sizeof(answer)) < 0 ||
 		    strcmp(answer, "ok") != 0) {
 			ctl_error("queue delete %s: %s", id, answer);
 			return CTL_EXIT_ERROR;

@@ -3,7 +3,10 @@
  * Changes run under the users file lock as load, change, atomic save, so
  * that the daemon (which re-stats the file on each lookup) sees them at once
  * and two concurrent runs do not lose each other's change. Passwords come
- * from standard input and are wiped as soon as they are hashed.
+ * from standard input and are wiped as soon as they are hashed. Run as
+ * root, it first becomes the owner of the users file's directory (the
+ * daemon's user, for the default DATA_DIR/users), so that the file, its
+ * lock and a data_dir it makes stay readable by the daemon.
  */
 #include "ctl/ctl.h"
 
@@ -106,7 +109,7 @@ static int ctl_user_load_locked(const struct cfg *cfg, struct users_db *db, int 
 /* ctl_user_save_unlock - save db when ok, then unlock and free; the exit status. */
 static int ctl_user_save_unlock(const struct cfg *cfg, struct users_db *db, int *lock, bool ok)
 {
-	char *error = NULL;
+	char *error = NULL, answer[256];
 
 	if (ok && users_save(db, cfg->users_file, &error) < 0) {
 		ctl_error("%s", error);
@@ -115,6 +118,8 @@ static int ctl_user_save_unlock(const struct cfg *cfg, struct users_db *db, int 
 	}
 	users_unlock(lock);
 	users_free(db);
+	if (ok) /* a running daemon answers once it uses the new file; none running: nothing to do */
+		ctl_control_request(cfg, "users\n", answer, sizeof(answer));
 	return ok ? CTL_EXIT_OK : CTL_EXIT_ERROR;
 }
 
@@ -261,5 +266,7 @@ int ctl_user_main(const struct cfg *cfg, int argc, char **argv)
 	}
 	if (ctl_user_parse_args(verb, argc - 2, argv + 2, &args) < 0)
 		return ctl_user_usage();
+	if (ctl_run_as_owner(cfg, cfg->users_file) < 0)
+		return CTL_EXIT_ERROR;
 	return verb->handler(cfg, &args);
 }

@@ -1,4 +1,4 @@
-/* control - the daemon's unix control socket: queue flush/delete and local submission. */
+/* control - the daemon's unix control socket: queue flush/delete, local submission, account reload. */
 #include "daemon/control.h"
 
 #include <errno.h>
@@ -17,7 +17,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "auth/accounts.h"
 #include "daemon/daemon.h"
+#include "metrics/metrics.h"
 #include "queue/queue.h"
 #include "queue/queue_submit.h"
 #include "util/log.h"
@@ -42,9 +44,9 @@ struct control_conn {
 	struct queue_submit *submit;
 	uid_t uid;
 	bool data;       /* reading message text until EOF */
-	bool committing; /* the store has the message; waiting for it */
+	bool waiting;    /* for the store (a message) or the account table */
 	bool closing;    /* free once the answer is sent */
-	bool gone;       /* stopped while committing: free in the callback */
+	bool gone;       /* stopped while waiting: free in the callback */
 };
 
 /* control_conn_free - close and unlink a client. */
@@ -78,7 +80,9 @@ static void control_commit_cb(void *arg, int err)
 {
 	struct control_conn *c = arg;
 
-	c->committing = false;
+	if (err == 0)
+		metrics_received(METRICS_SVC_SENDMAIL);
+	c->waiting = false;
 	if (c->gone) {
 		control_conn_free(c);
 		return;
@@ -99,7 +103,7 @@ static void control_commit(struct control_conn *c)
 		control_answer(c, true, "error %s", error);
 		return;
 	}
-	c->committing = true;
+	c->waiting = true;
 	bufferevent_disable(c->bev, EV_READ);
 }
 
@@ -122,6 +126,18 @@ static void control_submit_line(struct control_conn *c, const char *line)
 			       error);
 }
 
+/* control_users_cb - the account table is as new as the users file was at the request. */
+static void control_users_cb(void *arg)
+{
+	struct control_conn *c = arg;
+
+	c->waiting = false;
+	if (c->gone)
+		control_conn_free(c);
+	else
+		control_answer(c, false, "ok");
+}
+
 /* control_dispatch - one request line. */
 static void control_dispatch(struct control_conn *c, const char *line)
 {
@@ -135,6 +151,9 @@ static void control_dispatch(struct control_conn *c, const char *line)
 			control_answer(c, false, "ok");
 		else
 			control_answer(c, false, "error no such queue entry");
+	} else if (strcmp(line, "users") == 0) {
+		c->waiting = true;
+		accounts_refresh(c->ctl->daemon->accounts, control_users_cb, c);
 	} else if (strncmp(line, "mail", 4) == 0 || strncmp(line, "rcpt ", 5) == 0 ||
 		   strcmp(line, "data") == 0) {
 		control_submit_line(c, line);
@@ -189,20 +208,21 @@ static void control_write_cb(struct bufferevent *bev, void *arg)
 		control_conn_free(c);
 }
 
+static void control_conn_stop(struct daemon_conn *conn);
+
 /* control_event_cb - EOF ends the message text; errors end the connection. */
 static void control_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct control_conn *c = arg;
 
 	(void)bev;
-	if ((what & BEV_EVENT_EOF) && c->data && !c->closing && !c->committing) {
+	if ((what & BEV_EVENT_EOF) && c->data && !c->closing && !c->waiting) {
 		control_data(c, bufferevent_get_input(c->bev));
 		if (!c->closing)
 			control_commit(c);
 		return;
 	}
-	if (!c->committing)
-		control_conn_free(c);
+	control_conn_stop(&c->conn);
 }
 
 /* control_conn_stop - SIGTERM: drop the client (a message in commit finishes first). */
@@ -210,7 +230,7 @@ static void control_conn_stop(struct daemon_conn *conn)
 {
 	struct control_conn *c = (struct control_conn *)conn;
 
-	if (c->committing)
+	if (c->waiting)
 		c->gone = true;
 	else
 		control_conn_free(c);

@@ -1,20 +1,21 @@
 /*
  * daemon - what every service of posternd shares: the event loop, the
- * configuration in force, the account database, the message store, password checks, TLS, the
+ * configuration in force, the account table, the message store, password checks, TLS, the
  * worker pool for password checks, and the list of open connections (so
  * that SIGTERM can end them cleanly).
  */
 #ifndef POSTERN_DAEMON_H
 #define POSTERN_DAEMON_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "auth/users.h"
 #include "config/cfg.h"
 
+struct accounts;
 struct auth;
 struct event_base;
 struct ssl_ctx_st;
@@ -24,6 +25,8 @@ struct queue;
 struct control;
 struct workq;
 struct daemon_listener;
+struct metrics_http;
+struct daemon_loops;
 
 /* A connection of any service, linked into the daemon's list. */
 struct daemon_conn {
@@ -44,7 +47,7 @@ struct daemon {
 	struct event_base *base;
 	struct cfg *cfg;
 	const char *cfg_path; /* NULL: embedded default */
-	struct users_db users;
+	struct accounts *accounts; /* auth/accounts.h */
 	struct store *store;
 	struct queue *queue;     /* outbound delivery (queue/queue.h) */
 	struct control *control; /* DATA_DIR/control socket (daemon/control.h) */
@@ -52,16 +55,24 @@ struct daemon {
 	struct auth *auth;       /* password checks off the loop (auth/auth_verify.h) */
 	struct workq *io;        /* blocking file work off the loop: POP3 maildrop scans, UPDATE */
 	struct ssl_ctx_st *tls;  /* server TLS context (tls/tls.h), reloaded on SIGHUP */
-	struct ssl_ctx_st *tls_client; /* outbound SMTP's opportunistic STARTTLS */
+	struct ssl_ctx_st *tls_client; /* outbound STARTTLS; verified for the relayhost */
 	struct daemon_listener *listeners;
-	struct daemon_conn conns; /* list head */
-	unsigned long n_conns;
+	struct metrics_http *metrics; /* GET /metrics (metrics/metrics_http.h); NULL: off */
+	struct daemon_loops *loops;  /* session loop threads (daemon/loops.h) */
+	struct daemon_conn conns; /* list head: the connections on this loop */
+	unsigned long n_conns;    /* on every loop */
 	uint32_t next_id;
-	bool stopping;
+	atomic_bool stopping;     /* read by every loop */
 };
 
 /* daemon_conn_add - link a new connection; returns its session id. */
 uint32_t daemon_conn_add(struct daemon *d, struct daemon_conn *conn);
+
+/* daemon_conn_link - put a connection into the list at head (a loop's own list). */
+void daemon_conn_link(struct daemon_conn *head, struct daemon_conn *conn);
+
+/* daemon_conn_detach - unlink a connection that moves to another loop; it stays counted. */
+void daemon_conn_detach(struct daemon_conn *conn);
 
 /* daemon_conn_remove - unlink a connection; ends the loop when stopping and none is left. */
 void daemon_conn_remove(struct daemon *d, struct daemon_conn *conn);
@@ -72,7 +83,5 @@ bool daemon_peer(const struct sockaddr *sa, char *buf, size_t size);
 /* daemon_plaintext_ok - may passwords cross this connection (auth.allow_plaintext)? */
 bool daemon_plaintext_ok(const struct cfg *cfg, bool loopback, bool tls);
 
-/* daemon_find_account - the account for address, after a cheap check that the users file is current. */
-const struct users_account *daemon_find_account(struct daemon *d, const char *address);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "daemon/daemon.h"
+#include "metrics/metrics.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -22,11 +23,12 @@ struct daemon_listener {
 	struct daemon *daemon;
 	listen_start_fn *start;
 	const char *name;
+	int service; /* enum metrics_service; -1: not counted */
 	struct daemon_listener *next;
 };
 
 /* listen_split - "host:port" or "[v6]:port" into host and port strings. */
-static int listen_split(const char *addr, char *host, size_t hsize, const char **port_r)
+int listen_split(const char *addr, char *host, size_t hsize, const char **port_r)
 {
 	const char *colon = strrchr(addr, ':');
 	const char *h = addr;
@@ -54,6 +56,8 @@ static void listen_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, str
 	struct daemon_listener *l = arg;
 
 	(void)lev;
+	if (l->service >= 0)
+		metrics_conn((enum metrics_service)l->service);
 	evutil_make_socket_nonblocking(fd);
 	l->start(l->daemon, fd, sa, (socklen_t)salen);
 }
@@ -80,6 +84,8 @@ static void listen_error_cb(struct evconnlistener *lev, void *arg)
 	struct timeval pause = { .tv_sec = 0, .tv_usec = LISTEN_EMFILE_PAUSE_MS * 1000 };
 
 	log_err("%s listener: accept: %s", l->name, strerror(err));
+	if (l->service >= 0)
+		metrics_accept_error((enum metrics_service)l->service);
 	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
 		evconnlistener_disable(lev);
 		evtimer_add(l->resume, &pause);
@@ -108,6 +114,7 @@ static int listen_one(struct daemon *d, const char *addr, const char *name,
 	l->daemon = d;
 	l->start = start;
 	l->name = name;
+	l->service = metrics_service_find(name);
 	l->lev = evconnlistener_new_bind(d->base, listen_accept_cb, l,
 					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
 						 LEV_OPT_CLOSE_ON_EXEC,

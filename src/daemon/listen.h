@@ -16,6 +16,9 @@ struct daemon;
 typedef void listen_start_fn(struct daemon *d, evutil_socket_t fd, const struct sockaddr *sa,
 			     socklen_t salen);
 
+/* listen_split - "host:port" or "[v6]:port" into host and port strings; -1 if malformed. */
+int listen_split(const char *addr, char *host, size_t hsize, const char **port_r);
+
 /* listen_add - listen on every address of list for service name; -1 with *error_r. */
 int listen_add(struct daemon *d, const struct cfg_list *list, const char *name,
 	       listen_start_fn *start, char **error_r);

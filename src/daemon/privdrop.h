@@ -10,6 +10,10 @@
  * Started as anyone but root, posternd runs as itself and none of this
  * applies. A server.user of uid 0 is honoured with a warning at every
  * start: never a silent run as root.
+ *
+ * posternctl, run as root, becomes the owner of the directory it writes in
+ * (privdrop_to_owner), so that every file it makes there belongs to the
+ * user the daemon runs as, and the daemon can read it.
  */
 #ifndef POSTERN_PRIVDROP_H
 #define POSTERN_PRIVDROP_H
@@ -39,6 +43,15 @@ int privdrop_prepare(struct privdrop *pd, const char *user, const char *data_dir
  * that the user can write data_dir. Returns 0, or -1 with *error_r.
  */
 int privdrop_apply(const struct privdrop *pd, const char *data_dir, char **error_r);
+
+/*
+ * privdrop_to_owner - as root: become, for good, the owner of dir (uid;
+ * gid and groups from the password file, else the directory's gid). A dir
+ * owned by root keeps root. A missing dir is made first, as
+ * privdrop_prepare does, when create is true and user exists; otherwise
+ * root stays root. Not root: nothing to do. Returns 0, or -1 with *error_r.
+ */
+int privdrop_to_owner(const char *dir, const char *user, bool create, char **error_r);
 
 /* privdrop_free - release what privdrop_prepare kept. */
 void privdrop_free(struct privdrop *pd);

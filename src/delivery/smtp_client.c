@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,9 +72,9 @@ struct smtpc {
 	size_t reply_idx;   /* in TXN: 0 MAIL, 1..n RCPT, n+1 DATA */
 	size_t sent_idx;
 	int fd;             /* the message file */
-	unsigned long long wire_size;
-	bool eightbit;
 	bool tls;           /* the session went on in TLS after STARTTLS */
+	bool starttls_refused; /* the server answered STARTTLS with an error: not again */
+	bool handshake;     /* the TLS handshake after STARTTLS's 220 is under way */
 	char *chunk;        /* stuffing output, 2 * SMTPC_CHUNK bytes */
 };
 
@@ -100,12 +101,15 @@ static void smtpc_send(struct smtpc *c, int read_s, const char *fmt, ...)
 	smtpc_set_timeout(c, read_s);
 }
 
-/* smtpc_quit_now - best effort QUIT without waiting for 221 (the result is already known). */
+/*
+ * smtpc_quit_now - best effort QUIT without waiting for 221 (the result is
+ * already known); written straight to the socket, so only in plain text.
+ */
 static void smtpc_quit_now(struct smtpc *c)
 {
 	evutil_socket_t fd = c->bev != NULL ? bufferevent_getfd(c->bev) : -1;
 
-	if (fd >= 0 && c->state > SMTPC_S_GREETING &&
+	if (fd >= 0 && c->state > SMTPC_S_GREETING && c->state != SMTPC_S_STARTTLS && !c->tls &&
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		(void)send(fd, "QUIT\r\n", 6, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
@@ -160,18 +164,45 @@ static bool smtpc_fail_reply(struct smtpc *c, bool next_host)
 	return smtpc_fail(c, c->reply.code, c->reply.status, true, next_host, text);
 }
 
-/* smtpc_fail_local - fail undecided recipients with a temporary reason of ours. */
+/* smtpc_vfail - fail undecided recipients with a temporary reason of ours and its status. */
+static bool smtpc_vfail(struct smtpc *c, bool next_host, const char *status, const char *fmt,
+			va_list ap) __attribute__((format(printf, 4, 0)));
+static bool smtpc_vfail(struct smtpc *c, bool next_host, const char *status, const char *fmt,
+			va_list ap)
+{
+	char text[sizeof(c->result.rcpts[0].text)];
+
+	vsnprintf(text, sizeof(text), fmt, ap);
+	return smtpc_fail(c, 451, status, false, next_host, text);
+}
+
+/* smtpc_fail_local - fail undecided recipients with a temporary reason of ours (4.4.2). */
 static bool smtpc_fail_local(struct smtpc *c, bool next_host, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static bool smtpc_fail_local(struct smtpc *c, bool next_host, const char *fmt, ...)
 {
-	char text[sizeof(c->result.rcpts[0].text)];
 	va_list ap;
+	bool rc;
 
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	rc = smtpc_vfail(c, next_host, "4.4.2", fmt, ap);
 	va_end(ap);
-	return smtpc_fail(c, 451, "4.4.2", false, next_host, text);
+	return rc;
+}
+
+/* smtpc_fail_status - the same with another enhanced status (4.7.x: TLS). */
+static bool smtpc_fail_status(struct smtpc *c, bool next_host, const char *status,
+			      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static bool smtpc_fail_status(struct smtpc *c, bool next_host, const char *status,
+			      const char *fmt, ...)
+{
+	va_list ap;
+	bool rc;
+
+	va_start(ap, fmt);
+	rc = smtpc_vfail(c, next_host, status, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 /* smtpc_b64 - base64 of len bytes, malloc'd; the caller wipes and frees it. */
@@ -215,12 +246,12 @@ static bool smtpc_start_txn(struct smtpc *c)
 	char params[64] = "";
 	size_t n = 0;
 
-	if (c->caps.size_max > 0 && c->wire_size > c->caps.size_max)
+	if (c->caps.size_max > 0 && c->req.size > c->caps.size_max)
 		return smtpc_fail(c, 552, "5.3.4", false, false,
 				  "message size exceeds the limit the server announced");
-	if (c->caps.size_set)
-		n = (size_t)snprintf(params, sizeof(params), " SIZE=%llu", c->wire_size);
-	if (c->caps.eightbitmime && c->eightbit)
+	if (c->caps.size_set && c->req.size > 0)
+		n = (size_t)snprintf(params, sizeof(params), " SIZE=%llu", c->req.size);
+	if (c->caps.eightbitmime && c->req.eightbit)
 		snprintf(params + n, sizeof(params) - n, " BODY=8BITMIME");
 	c->state = SMTPC_S_TXN;
 	c->reply_idx = 0;
@@ -238,16 +269,20 @@ static bool smtpc_start_txn(struct smtpc *c)
 /* smtpc_after_ehlo - the greeting exchange is done: STARTTLS, AUTH, then the transaction. */
 static bool smtpc_after_ehlo(struct smtpc *c)
 {
-	if (c->caps.starttls && c->req.tls != NULL && !c->tls) {
+	if (c->caps.starttls && c->req.tls != NULL && !c->tls && !c->starttls_refused) {
 		smtpc_send(c, SMTPC_T_CMD, "STARTTLS");
 		c->state = SMTPC_S_STARTTLS;
 		return false;
 	}
+	if (c->req.tls_verify && !c->tls) /* Postfix says 4.7.4 too */
+		return smtpc_fail_status(c, true, "4.7.4",
+					 "%s offers no STARTTLS: TLS is required to verify the "
+					 "relayhost (delivery.relayhost_tls_verify)", c->result.relay);
 	if (c->req.auth_user == NULL)
 		return smtpc_start_txn(c);
 	if (c->req.auth_needs_tls && !c->tls)
-		return smtpc_fail_local(c, true, "%s offers no STARTTLS: the password stays unsent",
-					c->result.relay);
+		return smtpc_fail_local(c, true, "%s %s: the password stays unsent", c->result.relay,
+					c->starttls_refused ? "refused STARTTLS" : "offers no STARTTLS");
 	if (c->caps.auth_plain) {
 		smtpc_auth_plain(c);
 		return false;
@@ -267,11 +302,23 @@ static void smtpc_event_cb(struct bufferevent *bev, short what, void *arg);
 /* smtpc_on_starttls - 220: the handshake starts (EHLO again once it is done); else plain text. */
 static bool smtpc_on_starttls(struct smtpc *c)
 {
+	struct bufferevent *bev;
+	char text[sizeof(c->result.rcpts[0].text)];
+
+	if (c->reply.code != 220 && c->req.tls_verify) {
+		smtpc_reply_text(c, "", text, sizeof(text));
+		return smtpc_fail_status(c, true, "4.7.4", "%s refused STARTTLS (%s): TLS is required "
+					 "to verify the relayhost", c->result.relay, text);
+	}
 	if (c->reply.code != 220) {
-		c->tls = true; /* refused: do not ask again, go on in plain text */
+		c->starttls_refused = true; /* do not ask again, go on in plain text */
 		return smtpc_after_ehlo(c);
 	}
-	c->bev = tls_bev_connect(c->bev, c->req.tls, c->req.host);
+	if ((bev = tls_bev_connect(c->bev, c->req.tls, c->req.host, c->req.tls_verify)) == NULL)
+		return smtpc_fail_local(c, true, "cannot start TLS with %s: %s", c->result.relay,
+					tls_error_string());
+	c->bev = bev;
+	c->handshake = true;
 	bufferevent_setcb(c->bev, smtpc_read_cb, smtpc_write_cb, smtpc_event_cb, c);
 	smtpc_set_timeout(c, SMTPC_T_CMD);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -503,6 +550,24 @@ static void smtpc_write_cb(struct bufferevent *bev, void *arg)
 		smtpc_send_body(c);
 }
 
+/*
+ * smtpc_tls_failed - the handshake after STARTTLS failed: say why. Nothing
+ * was sent, so the next address may do better; the certificate's failure
+ * is 4.7.5 (RFC 3463 cryptographic failure), like Postfix's.
+ */
+static bool smtpc_tls_failed(struct smtpc *c)
+{
+	const char *why = c->req.tls_verify ? tls_bev_verify_error(c->bev) : NULL;
+
+	if (why != NULL)
+		return smtpc_fail_status(c, true, "4.7.5",
+					 "TLS certificate verification failed: %s, for %s", why,
+					 c->req.host);
+	return smtpc_fail_status(c, true, c->req.tls_verify ? "4.7.5" : "4.4.2",
+				 "TLS handshake with %s failed: %s", c->result.relay,
+				 tls_bev_error(c->bev));
+}
+
 /* smtpc_event_cb - connected, or the connection failed, closed or timed out. */
 static void smtpc_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -512,6 +577,7 @@ static void smtpc_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	if ((what & BEV_EVENT_CONNECTED) && c->state == SMTPC_S_STARTTLS) {
 		c->tls = true; /* RFC 3207 4.2: forget what the server said, EHLO again */
+		c->handshake = false;
 		memset(&c->caps, 0, sizeof(c->caps));
 		smtpc_send(c, SMTPC_T_CMD, "EHLO %s", c->req.helo);
 		c->state = SMTPC_S_EHLO;
@@ -521,6 +587,10 @@ static void smtpc_event_cb(struct bufferevent *bev, short what, void *arg)
 		c->state = SMTPC_S_GREETING;
 		smtpc_set_timeout(c, SMTPC_T_GREETING);
 		bufferevent_enable(bev, EV_READ | EV_WRITE);
+		return;
+	}
+	if (c->handshake && (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF))) {
+		smtpc_tls_failed(c);
 		return;
 	}
 	if (c->state == SMTPC_S_CONNECT) {
@@ -546,27 +616,6 @@ static void smtpc_defer_cb(evutil_socket_t fd, short what, void *arg)
 	smtpc_fail_local(c, c->state == SMTPC_S_CONNECT, "%s", c->result.rcpts[0].text);
 }
 
-/* smtpc_scan - the wire size (CRLF line ends) and whether the text has 8-bit bytes. */
-static int smtpc_scan(struct smtpc *c)
-{
-	char buf[SMTPC_CHUNK];
-	ssize_t n;
-
-	c->wire_size = 0;
-	while ((n = read(c->fd, buf, sizeof(buf))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		c->wire_size += (unsigned long long)n;
-		for (ssize_t i = 0; i < n; i++) {
-			c->wire_size += buf[i] == '\n';
-			c->eightbit |= (unsigned char)buf[i] >= 0x80;
-		}
-	}
-	return 0;
-}
-
 /* smtpc_relay_name - "host[ip]:port" for logs. */
 static void smtpc_relay_name(struct smtpc *c, const struct sockaddr *sa)
 {
@@ -590,7 +639,7 @@ static int smtpc_connect(struct smtpc *c, const struct sockaddr *sa, socklen_t s
 {
 	struct timeval t = { .tv_sec = SMTPC_T_CONNECT };
 
-	if ((c->fd = open(c->req.msg_path, O_RDONLY | O_CLOEXEC)) < 0 || smtpc_scan(c) < 0) {
+	if ((c->fd = open(c->req.msg_path, O_RDONLY | O_CLOEXEC)) < 0) {
 		snprintf(c->result.rcpts[0].text, sizeof(c->result.rcpts[0].text),
 			 "cannot read the queue file: %s", strerror(errno));
 		c->state = SMTPC_S_DONE; /* not next_host: no server will help */
@@ -620,6 +669,8 @@ struct smtpc *smtpc_start(struct event_base *base, const struct sockaddr *sa, so
 	c->done_cb = done_cb;
 	c->done_arg = arg;
 	c->fd = -1;
+	if (c->req.tls != NULL)
+		SSL_CTX_up_ref(c->req.tls); /* a SIGHUP may replace the daemon's */
 	c->result.rcpts = xcalloc(req->n_rcpts, sizeof(*c->result.rcpts));
 	c->accepted = xcalloc(req->n_rcpts, sizeof(*c->accepted));
 	smtpc_relay_name(c, sa);
@@ -648,6 +699,7 @@ void smtpc_free(struct smtpc **cp)
 	free(c->accepted);
 	free(c->chunk);
 	free(c->helo);
+	SSL_CTX_free(c->req.tls);
 	free(c);
 	*cp = NULL;
 }

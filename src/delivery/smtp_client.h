@@ -7,8 +7,17 @@
  * result is per recipient.
  *
  * When the server offers STARTTLS (RFC 3207) and a client TLS context is
- * given, the session goes on in TLS (opportunistic: the certificate is not
- * checked); a server that refuses STARTTLS gets the mail in plain text.
+ * given, the session goes on in TLS. By default that is opportunistic (the
+ * certificate is not checked, like Postfix's smtp_tls_security_level =
+ * may): a server that does not offer or refuses STARTTLS gets the mail in
+ * plain text, but never the password unless auth_needs_tls allows it.
+ * With tls_verify (the relayhost) TLS is required and the server's
+ * certificate must verify against the context's trust store and match
+ * host (Postfix's "secure"): otherwise no AUTH and no MAIL is sent, and
+ * every recipient gets a 4.7.x temporary failure.
+ *
+ * The message's size and 8-bit flag come from the queue envelope: the text
+ * is read only to send it.
  */
 #ifndef POSTERN_SMTP_CLIENT_H
 #define POSTERN_SMTP_CLIENT_H
@@ -28,10 +37,13 @@ struct smtpc_request {
 	char *const *rcpts;
 	size_t n_rcpts;
 	const char *msg_path;   /* LF text, read while sending */
-	const char *host;       /* the server's name, for logs and results */
+	unsigned long long size; /* its size with CRLF line ends, for SIZE=; 0: unknown, not sent */
+	bool eightbit;          /* it has 8-bit bytes: BODY=8BITMIME when the server offers it */
+	const char *host;       /* the server's name, for logs, results and TLS verification */
 	const char *auth_user;  /* NULL: no AUTH */
 	const char *auth_pass;
 	struct ssl_ctx_st *tls; /* client TLS context (tls/tls.h), NULL: plain text only */
+	bool tls_verify;        /* require TLS and verify the certificate and host (needs tls) */
 	bool auth_needs_tls;    /* never send the password in clear (auth.allow_plaintext) */
 };
 

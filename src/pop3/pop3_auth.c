@@ -19,8 +19,10 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "auth/accounts.h"
 #include "auth/auth_mech.h"
 #include "auth/auth_verify.h"
+#include "metrics/metrics.h"
 #include "pop3/pop3_hook.h"
 #include "pop3/pop3_internal.h"
 #include "store/maildir.h"
@@ -83,17 +85,19 @@ static void pop3_login_granted_cb(void *arg, int err)
 	if (err != 0) {
 		log_err("%08x pop3 post-login hook failed user=%s: %s", s->id, s->user, strerror(err));
 		pop3_maildrop_close(&s->md);
+		metrics_login(METRICS_SVC_POP3, METRICS_LOGIN_ERROR);
 		pop3_reply(s, "-ERR [SYS/TEMP] Temporary server failure, try again later");
 		pop3_resume(s, POP3_S_AUTH);
 		return;
 	}
 	pop3_login_log(s, "ok");
+	metrics_login(METRICS_SVC_POP3, METRICS_LOGIN_OK);
 	for (size_t i = 0; i < s->md->n; i++) {
 		n++;
 		size += s->md->msgs[i].size;
 	}
 	pop3_reply(s, "+OK Logged in, maildrop has %zu messages (%zu octets)", n, size);
-	pop3_resume(s, POP3_S_TRANS);
+	pop3_enter_trans(s);
 }
 
 /* pop3_login_opened - the maildrop is locked and listed: run the post-login hook. */
@@ -129,11 +133,13 @@ static void pop3_open_done_cb(void *arg)
 		pop3_login_opened(s, j->md);
 	} else if (j->status == POP3_MAILDROP_IN_USE) {
 		pop3_login_log(s, "failed in-use");
+		metrics_login(METRICS_SVC_POP3, METRICS_LOGIN_ERROR);
 		pop3_reply(s, "-ERR [IN-USE] Maildrop is locked by another POP3 session");
 		pop3_resume(s, POP3_S_AUTH);
 	} else {
 		log_err("%08x pop3 cannot open maildrop %s: %s", s->id, j->path, strerror(j->err));
 		pop3_login_log(s, "failed error");
+		metrics_login(METRICS_SVC_POP3, METRICS_LOGIN_ERROR);
 		pop3_reply(s, "-ERR [SYS/TEMP] Cannot open the maildrop, try again later");
 		pop3_resume(s, POP3_S_AUTH);
 	}
@@ -159,7 +165,7 @@ static int pop3_login_path(const struct pop3_session *s, const char *address, ch
 /* pop3_login_open - credentials are good: lock and list the account's Maildir on a worker. */
 static void pop3_login_open(struct pop3_session *s)
 {
-	const struct users_account *acct = daemon_find_account(s->daemon, s->user);
+	const struct users_account *acct = accounts_find(s->daemon->accounts, s->user);
 	struct pop3_open_job *j = xcalloc(1, sizeof(*j));
 
 	if (acct == NULL || pop3_login_path(s, acct->address, j->path, sizeof(j->path)) < 0) {
@@ -194,6 +200,7 @@ static void pop3_login_fail(struct pop3_session *s)
 	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
 
 	pop3_login_log(s, "failed");
+	metrics_login(METRICS_SVC_POP3, METRICS_LOGIN_FAIL);
 	if (s->delay == NULL)
 		s->delay = evtimer_new(s->daemon->base, pop3_login_delay_cb, s);
 	pop3_set_state(s, POP3_S_BUSY);
@@ -220,6 +227,7 @@ static bool pop3_login_locked(struct pop3_session *s, const char *login, const c
 		return false;
 	pop3_login_begin(s, login, method);
 	pop3_login_log(s, "locked-out");
+	metrics_login(METRICS_SVC_POP3, METRICS_LOGIN_LOCKED);
 	free(s->user);
 	s->user = NULL;
 	pop3_error(s, "[AUTH] Too many failed logins from your address, try again later");
@@ -231,7 +239,7 @@ static bool pop3_login_locked(struct pop3_session *s, const char *login, const c
 static void pop3_login_password(struct pop3_session *s, const char *login, const char *password,
 				const char *method)
 {
-	const struct users_account *acct = daemon_find_account(s->daemon, login);
+	const struct users_account *acct = accounts_find(s->daemon->accounts, login);
 
 	if (pop3_login_locked(s, login, method))
 		return;
@@ -244,7 +252,7 @@ static void pop3_login_password(struct pop3_session *s, const char *login, const
 static void pop3_login_digest(struct pop3_session *s, const char *login, const char *challenge,
 			      const char *digest, size_t len, const char *method)
 {
-	const struct users_account *acct = daemon_find_account(s->daemon, login);
+	const struct users_account *acct = accounts_find(s->daemon->accounts, login);
 	const char *secret = acct != NULL ? acct->secret : NULL;
 	bool ok = strcmp(method, "apop") == 0 ? auth_apop_check(challenge, secret, digest, len)
 				   : auth_cram_md5_check(challenge, secret, digest, len);

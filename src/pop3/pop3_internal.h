@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <event2/util.h>
+
 #include "daemon/daemon.h"
 #include "pop3/pop3_maildrop.h"
 #include "pop3/pop3_parse.h"
@@ -39,12 +41,18 @@ enum pop3_mech {
 	POP3_MECH_CRAM_MD5,
 };
 
+struct daemon_loop;
+struct evbuffer;
 struct pop3_stream;
 
 struct pop3_session {
 	struct daemon_conn conn; /* first: the daemon's list links it */
 	struct daemon *daemon;
+	struct daemon_loop *loop; /* in TRANSACTION on a loop thread; NULL: the daemon's loop */
 	struct bufferevent *bev;
+	struct evbuffer *move_in, *move_out; /* what the session carries to its loop */
+	evutil_socket_t fd;
+	unsigned timeout; /* pop3.timeout, read once: a loop thread never reads the configuration */
 	uint32_t id;
 	uint8_t state;
 	uint8_t errors;
@@ -83,6 +91,9 @@ void pop3_close(struct pop3_session *s);
 
 /* pop3_resume - leave BUSY or STREAM for state and go on with buffered commands. */
 void pop3_resume(struct pop3_session *s, enum pop3_state state);
+
+/* pop3_enter_trans - logged in: TRANSACTION, on a loop thread of its own when there is one. */
+void pop3_enter_trans(struct pop3_session *s);
 
 /* pop3_wait_done - a worker or the hook answered: false when the session is gone (it was freed). */
 bool pop3_wait_done(struct pop3_session *s);

@@ -27,12 +27,12 @@ struct pop3_stream {
 };
 
 /*
- * The read buffer of every stream: the sessions run on the daemon's one loop
- * thread, and pop3_stream_file is done with it when it returns (dot-stuffing
- * copies all it keeps into the output), so one per process is enough and no
- * RETR allocates (and faults in) 64 KB.
+ * The read buffer of every stream on a loop thread: pop3_stream_file is done
+ * with it when it returns (dot-stuffing copies all it keeps into the
+ * output), so one per thread is enough and no RETR allocates (and faults
+ * in) 64 KB.
  */
-static char pop3_stream_in[POP3_READ_CHUNK];
+static _Thread_local char pop3_stream_in[POP3_READ_CHUNK];
 
 void pop3_stream_free(struct pop3_stream **stp)
 {

@@ -15,7 +15,9 @@
 
 #include <openssl/crypto.h>
 
+#include "auth/accounts.h"
 #include "auth/auth_verify.h"
+#include "daemon/loops.h"
 #include "pop3/pop3_internal.h"
 #include "tls/tls.h"
 #include "util/log.h"
@@ -73,7 +75,10 @@ static void pop3_session_free(struct pop3_session *s)
 	if (s->delay != NULL)
 		event_free(s->delay);
 	bufferevent_free(s->bev);
-	daemon_conn_remove(s->daemon, &s->conn);
+	if (s->loop != NULL)
+		daemon_loop_release(s->loop, &s->conn);
+	else
+		daemon_conn_remove(s->daemon, &s->conn);
 	free(s->user);
 	pop3_wipe_free(&s->sasl_data);
 	free(s);
@@ -285,8 +290,7 @@ static void pop3_session_greet(struct pop3_session *s)
 {
 	struct daemon *d = s->daemon;
 
-	daemon_find_account(d, ""); /* refresh the users file */
-	if (auth_have_secrets(d->auth, &d->users))
+	if (auth_have_secrets(d->auth, accounts_db(d->accounts)))
 		snprintf(s->timestamp, sizeof(s->timestamp), "<%ld.%u.%lld@%.80s>", (long)getpid(),
 			 s->id, (long long)time(NULL), d->cfg->hostname);
 	pop3_reply(s, "+OK postern POP3 server ready%s%s", s->timestamp[0] ? " " : "",
@@ -296,7 +300,7 @@ static void pop3_session_greet(struct pop3_session *s)
 /* pop3_session_setup - callbacks, limits and timeouts of the session's bufferevent. */
 static void pop3_session_setup(struct pop3_session *s)
 {
-	struct timeval tv = { .tv_sec = s->daemon->cfg->pop3_timeout, .tv_usec = 0 };
+	struct timeval tv = { .tv_sec = s->timeout, .tv_usec = 0 };
 
 	bufferevent_setcb(s->bev, pop3_session_read_cb, pop3_session_write_cb,
 			  pop3_session_event_cb, s);
@@ -323,6 +327,53 @@ int pop3_start_tls(struct pop3_session *s)
 	return 0;
 }
 
+/* pop3_session_arrive_cb - on the session's loop thread: a new bufferevent, and on with the input. */
+static void pop3_session_arrive_cb(void *arg)
+{
+	struct pop3_session *s = arg;
+
+	s->bev = bufferevent_socket_new(daemon_loop_base(s->loop), s->fd, BEV_OPT_CLOSE_ON_FREE);
+	if (s->bev == NULL)
+		fatal("bufferevent_socket_new failed");
+	pop3_session_setup(s);
+	evbuffer_add_buffer(bufferevent_get_output(s->bev), s->move_out);
+	evbuffer_prepend_buffer(bufferevent_get_input(s->bev), s->move_in); /* its end is frozen */
+	evbuffer_free(s->move_out);
+	evbuffer_free(s->move_in);
+	s->move_in = s->move_out = NULL;
+	daemon_loop_adopt(s->loop, &s->conn);
+	pop3_resume(s, POP3_S_TRANS); /* closes at once when the daemon is stopping */
+}
+
+/*
+ * pop3_enter_trans - what a session does in TRANSACTION is its own (its
+ * maildrop, its files, its socket): a plaintext session moves to the loop
+ * thread with the fewest connections, with what it has read and not yet
+ * sent. A TLS session stays: its bufferevent cannot change loops.
+ */
+void pop3_enter_trans(struct pop3_session *s)
+{
+	struct daemon_loop *l = s->tls ? NULL : daemon_loop_pick(s->daemon);
+
+	if (l == NULL || atomic_load(&s->daemon->stopping)) {
+		pop3_resume(s, POP3_S_TRANS);
+		return;
+	}
+	s->move_in = evbuffer_new();
+	s->move_out = evbuffer_new();
+	evbuffer_add_buffer(s->move_in, bufferevent_get_input(s->bev));
+	evbuffer_unfreeze(bufferevent_get_output(s->bev), 1); /* only the bufferevent drains it */
+	evbuffer_add_buffer(s->move_out, bufferevent_get_output(s->bev));
+	s->fd = bufferevent_getfd(s->bev);
+	bufferevent_setfd(s->bev, -1); /* the socket goes with the session */
+	bufferevent_free(s->bev);
+	s->bev = NULL;
+	daemon_conn_detach(&s->conn);
+	s->loop = l;
+	pop3_set_state(s, POP3_S_TRANS);
+	daemon_loop_post(l, pop3_session_arrive_cb, s);
+}
+
 /* pop3_session_open - a new session on fd, TLS from the first byte when tls. */
 static void pop3_session_open(struct daemon *d, evutil_socket_t fd, const struct sockaddr *sa,
 			      bool tls)
@@ -335,6 +386,7 @@ static void pop3_session_open(struct daemon *d, evutil_socket_t fd, const struct
 	s->conn.stop = pop3_session_stop;
 	s->conn.abort = pop3_session_abort;
 	s->id = daemon_conn_add(d, &s->conn);
+	s->timeout = d->cfg->pop3_timeout;
 	s->tls = tls;
 	s->loopback = daemon_peer(sa, s->ip, sizeof(s->ip));
 	s->plaintext_ok = daemon_plaintext_ok(d->cfg, s->loopback, tls);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/loops.h"
 #include "pop3/pop3_internal.h"
 #include "util/log.h"
 #include "util/workq.h"
@@ -45,6 +46,14 @@ static void pop3_update_done_cb(void *arg)
 	free(j);
 }
 
+/* pop3_update_back_cb - on the daemon's loop: hand the answer to the session's loop thread. */
+static void pop3_update_back_cb(void *arg)
+{
+	struct pop3_update_job *j = arg;
+
+	daemon_loop_post(j->s->loop, pop3_update_done_cb, j);
+}
+
 void pop3_update(struct pop3_session *s)
 {
 	struct pop3_update_job *j = xcalloc(1, sizeof(*j));
@@ -53,5 +62,6 @@ void pop3_update(struct pop3_session *s)
 	j->md = s->md;
 	pop3_set_state(s, POP3_S_BUSY);
 	s->waiting = true;
-	workq_submit(s->daemon->io, pop3_update_work, pop3_update_done_cb, j);
+	workq_submit(s->daemon->io, pop3_update_work,
+		     s->loop != NULL ? pop3_update_back_cb : pop3_update_done_cb, j);
 }

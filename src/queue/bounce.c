@@ -1,4 +1,5 @@
 /* bounce - format and inject RFC 3464 delivery status notifications. */
+#include "auth/accounts.h"
 #include "queue/bounce.h"
 
 #include <errno.h>
@@ -154,35 +155,40 @@ static char *bounce_read_headers(const char *path, size_t *len_r)
 	return buf;
 }
 
-/* bounce_address - the DSN's envelope: the sender's Maildir or the outbound queue; 1 nobody. */
-static int bounce_address(struct daemon *d, struct store_msg *m, const char *sender,
-			  const char *queue_id)
+/* bounce_local - a local sender's Maildir: 0 added, 1 nobody (no such account), 2 not local. */
+static int bounce_local(struct daemon *d, struct store_msg *m, const char *sender,
+			const char *queue_id)
 {
 	const char *at = strrchr(sender, '@');
 	char local[256];
 
-	if (at != NULL && cfg_is_local_domain(d->cfg, at + 1, strlen(at + 1))) {
-		snprintf(local, sizeof(local), "%.*s", (int)(at - sender), sender);
-		for (char *p = local; *p != '\0'; p++)
-			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-		char *address = xasprintf("%s@%s", local, at + 1);
-		bool known = daemon_find_account(d, address) != NULL;
-		free(address);
-		if (known && store_msg_add_mailbox(m, at + 1, local) == 0)
-			return 0;
-		log_warn("queue id=%s bounce to <%s> dropped: no such local account", queue_id,
-			 sender);
-		return 1;
-	}
+	if (at == NULL || !cfg_is_local_domain(d->cfg, at + 1, strlen(at + 1)))
+		return 2;
+	snprintf(local, sizeof(local), "%.*s", (int)(at - sender), sender);
+	for (char *p = local; *p != '\0'; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	char *address = xasprintf("%s@%s", local, at + 1);
+	bool known = accounts_find(d->accounts, address) != NULL;
+	free(address);
+	if (known && store_msg_add_mailbox(m, at + 1, local) == 0)
+		return 0;
+	log_warn("queue id=%s bounce to <%s> dropped: no such local account", queue_id, sender);
+	return 1;
+}
+
+/* bounce_enqueue - a remote sender: the outbound queue, with the DSN's size and 8-bit flag. */
+static void bounce_enqueue(struct store_msg *m, const char *sender, const char *text, size_t len)
+{
 	struct queue_env env = { .created = time(NULL), .from = (char *)"" };
-	size_t len;
+	size_t env_len;
+
 	snprintf(env.id, sizeof(env.id), "%s", store_msg_id(m));
 	queue_env_add_rcpt(&env, sender);
-	char *text = queue_env_format(&env, &len);
-	store_msg_set_envelope(m, text, len);
+	queue_env_measure(&env, text, len);
+	char *env_text = queue_env_format(&env, &env_len);
+	store_msg_set_envelope(m, env_text, env_len);
 	env.from = NULL;
 	queue_env_clear(&env);
-	return 0;
 }
 
 int bounce_inject(struct daemon *d, struct bounce_info *b, const char *msg_path,
@@ -191,19 +197,21 @@ int bounce_inject(struct daemon *d, struct bounce_info *b, const char *msg_path,
 	struct store_msg *m = store_msg_new(d->store);
 	size_t len, lines = 0;
 	char *text;
-	int rc;
+	int rc, where;
 
 	if (m == NULL)
 		return -1;
-	if ((rc = bounce_address(d, m, b->sender, b->queue_id)) != 0) {
+	if ((where = bounce_local(d, m, b->sender, b->queue_id)) == 1) {
 		store_msg_abort(&m);
-		return rc;
+		return 1;
 	}
 	char *headers = bounce_read_headers(msg_path, &b->headers_len);
 	b->headers = headers;
 	text = bounce_format(b, &len);
 	free(headers);
 	b->headers = NULL;
+	if (where == 2)
+		bounce_enqueue(m, b->sender, text, len);
 	for (size_t i = 0; i < len; i++)
 		lines += text[i] == '\n';
 	rc = store_msg_write(m, text, len);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "delivery/dns.h"
+#include "metrics/metrics.h"
 #include "queue/bounce.h"
 #include "queue/queue_internal.h"
 #include "store/store.h"
@@ -119,6 +120,7 @@ static void queue_entry_unlink(struct queue *q, struct queue_entry *e)
 	for (struct queue_entry **pp = &q->entries; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == e) {
 			*pp = e->next;
+			metrics_gauge_add(METRICS_G_QUEUE_MESSAGES, -1);
 			break;
 		}
 	}
@@ -188,10 +190,18 @@ static void queue_bounce_done_cb(void *arg, int err)
 			e->busy[i] = false;
 		}
 	}
-	if (err != 0)
-		log_err("queue id=%s: cannot store the bounce: %s", e->env.id, strerror(err));
-	if (err == 0)
+	if (err != 0) {
+		/* the scheduler tries again (queue_sched.c), with the recipients' backoff */
+		e->bounce_failures++;
+		e->bounce_retry = time(NULL) + queue_backoff(e->queue, e->bounce_failures);
+		log_err("queue id=%s: cannot store the bounce: %s; trying again in %lld s", e->env.id,
+			strerror(err), (long long)(e->bounce_retry - time(NULL)));
+		queue_kick(e->queue); /* the scheduler's timer learns of the retry */
+	} else {
+		e->bounce_failures = 0;
+		e->bounce_retry = 0;
 		queue_save(e);
+	}
 	queue_io_done(e->queue);
 }
 
@@ -280,6 +290,8 @@ static struct queue_entry *queue_load(struct queue *q, const char *id)
 	free(text);
 	queue_path(q, "msg", id, path, sizeof(path));
 	e->size = stat(path, &st) == 0 ? (long long)st.st_size : 0;
+	if (!e->env.sized && queue_env_measure_file(&e->env, path) == 0)
+		e->dirty = true; /* an envelope from before the body line: measured once, saved */
 	e->queue = q;
 	e->busy = xcalloc(e->env.n_rcpts, sizeof(*e->busy));
 	snprintf(e->env.id, sizeof(e->env.id), "%s", id);
@@ -304,6 +316,7 @@ void queue_add(struct queue *q, const char *id)
 		return;
 	e->next = q->entries;
 	q->entries = e;
+	metrics_gauge_add(METRICS_G_QUEUE_MESSAGES, 1);
 	log_info("queue id=%s from=<%s> nrcpt=%zu size=%lld queued", id, e->env.from,
 		 e->env.n_rcpts, e->size);
 	queue_settle(e); /* F recipients left by a crash get their DSN */

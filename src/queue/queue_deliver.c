@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config/cfg.h"
+#include "delivery/delivery_log.h"
 #include "delivery/dns.h"
 #include "delivery/smtp_client.h"
 #include "queue/queue_internal.h"
@@ -66,13 +67,14 @@ static void queue_job_free(struct queue_job *j)
 	free(j);
 }
 
-/* queue_log - the line an administrator greps for, per recipient. */
+/* queue_log - the line an administrator greps for, per recipient (delivery/delivery_log.h). */
 static void queue_log(const struct queue_job *j, const char *rcpt, const char *relay,
-		      const char *status, const char *reason)
+		      enum delivery_status status, const char *reason)
 {
-	log_info("%08x queue id=%s from=<%s> to=<%s> relay=%s status=%s (%s)", j->id,
-		 j->entry->env.id, j->entry->env.from, rcpt, relay[0] ? relay : "none", status,
-		 reason);
+	char who[32];
+
+	snprintf(who, sizeof(who), "%08x queue", j->id);
+	delivery_log(who, j->entry->env.id, j->entry->env.from, rcpt, relay, status, reason);
 }
 
 /* queue_set_error - replace a recipient's last error. */
@@ -95,12 +97,12 @@ static void queue_defer(struct queue_job *j, struct queue_rcpt *r, const char *r
 		snprintf(text, sizeof(text), "5.4.7 delivery time expired; last error: %s", error);
 		queue_set_error(r, text);
 		r->state = QUEUE_RCPT_FAILED;
-		queue_log(j, r->address, relay, "bounced", text);
+		queue_log(j, r->address, relay, DELIVERY_BOUNCED, text);
 		return;
 	}
 	r->next_try = now + queue_backoff(q, r->attempts);
 	queue_set_error(r, error);
-	queue_log(j, r->address, relay, "deferred", error);
+	queue_log(j, r->address, relay, DELIVERY_DEFERRED, error);
 }
 
 /* queue_apply - record one recipient's outcome. */
@@ -113,12 +115,12 @@ static void queue_apply(struct queue_job *j, size_t k, int code, const char *rel
 		r->state = QUEUE_RCPT_DELIVERED;
 		free(r->last_error);
 		r->last_error = NULL;
-		queue_log(j, r->address, relay, "sent", error);
+		queue_log(j, r->address, relay, DELIVERY_SENT, error);
 	} else if (code / 100 == 5) {
 		r->attempts++;
 		r->state = QUEUE_RCPT_FAILED;
 		queue_set_error(r, error);
-		queue_log(j, r->address, relay, "bounced", error);
+		queue_log(j, r->address, relay, DELIVERY_BOUNCED, error);
 	} else {
 		queue_defer(j, r, relay, error);
 	}
@@ -187,10 +189,13 @@ static void queue_job_connect(struct queue_job *j)
 		.rcpts = j->rcpts,
 		.n_rcpts = j->n,
 		.msg_path = j->msg_path,
+		.size = j->entry->env.sized ? j->entry->env.size : 0,
+		.eightbit = !j->entry->env.sized || j->entry->env.eightbit,
 		.host = a->host,
 		.auth_user = j->auth,
 		.auth_pass = colon != NULL ? colon + 1 : j->auth_pass,
 		.tls = j->q->daemon->tls_client,
+		.tls_verify = j->route.relayhost && j->q->daemon->cfg->relayhost_tls_verify,
 		.auth_needs_tls = !daemon_plaintext_ok(j->q->daemon->cfg,
 						       daemon_peer((const struct sockaddr *)&a->sa,
 								   ip, sizeof(ip)),

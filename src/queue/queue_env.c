@@ -1,15 +1,19 @@
 /* queue_env - format and parse queue envelope files. */
 #include "queue/queue_env.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/log.h"
 #include "util/xalloc.h"
 
 #define QUEUE_ENV_MAGIC "postern-queue 1"
+#define QUEUE_ENV_CHUNK (64 * 1024)
 
 /* queue_env_clean - copy text with line breaks and control bytes replaced. */
 static char *queue_env_clean(const char *s)
@@ -32,6 +36,8 @@ char *queue_env_format(const struct queue_env *env, size_t *len_r)
 		fatal("open_memstream: out of memory");
 	fprintf(f, QUEUE_ENV_MAGIC "\nid %s\ncreated %" PRId64 "\nfrom %s\n", env->id, env->created,
 		env->from);
+	if (env->sized)
+		fprintf(f, "body %" PRIu64 " %s\n", env->size, env->eightbit ? "8bit" : "7bit");
 	for (size_t i = 0; i < env->n_rcpts; i++) {
 		const struct queue_rcpt *r = &env->rcpts[i];
 		char *err = r->last_error != NULL ? queue_env_clean(r->last_error) : NULL;
@@ -42,6 +48,65 @@ char *queue_env_format(const struct queue_env *env, size_t *len_r)
 	if (fclose(f) != 0)
 		fatal("open_memstream: out of memory");
 	return text;
+}
+
+bool queue_env_has_8bit(const char *text, size_t len)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) { /* a word at a time: this runs over every queued message */
+		uint64_t w;
+		memcpy(&w, text + i, 8);
+		if (w & 0x8080808080808080ULL)
+			return true;
+	}
+	for (; i < len; i++) {
+		if ((unsigned char)text[i] >= 0x80)
+			return true;
+	}
+	return false;
+}
+
+void queue_env_measure(struct queue_env *env, const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+
+	env->size += len; /* and one CR per LF below */
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		env->size++;
+		p++;
+	}
+	env->eightbit = env->eightbit || queue_env_has_8bit(text, len);
+	env->sized = true;
+}
+
+int queue_env_measure_file(struct queue_env *env, const char *path)
+{
+	struct queue_env m = { 0 };
+	char *buf = xmalloc(QUEUE_ENV_CHUNK);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+	ssize_t n;
+
+	while (fd >= 0 && (n = read(fd, buf, QUEUE_ENV_CHUNK)) != 0) {
+		if (n < 0 && errno != EINTR) {
+			err = errno;
+			break;
+		}
+		if (n > 0)
+			queue_env_measure(&m, buf, (size_t)n);
+	}
+	err = fd < 0 ? errno : err;
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	env->size = m.size;
+	env->eightbit = m.eightbit;
+	env->sized = true;
+	return 0;
 }
 
 void queue_env_add_rcpt(struct queue_env *env, const char *address)
@@ -76,6 +141,24 @@ static int queue_env_parse_rcpt(struct queue_env *env, const char *v)
 	return 0;
 }
 
+/* queue_env_parse_body - "SIZE 7bit|8bit" after "body ". */
+static int queue_env_parse_body(struct queue_env *env, const char *v)
+{
+	char *end;
+	unsigned long long size;
+
+	if (v[0] < '0' || v[0] > '9')
+		return -1;
+	errno = 0;
+	size = strtoull(v, &end, 10);
+	if (errno != 0 || (strcmp(end, " 7bit") != 0 && strcmp(end, " 8bit") != 0))
+		return -1;
+	env->size = size;
+	env->eightbit = end[1] == '8';
+	env->sized = true;
+	return 0;
+}
+
 /* queue_env_parse_line - one "key value" line. */
 static int queue_env_parse_line(struct queue_env *env, const char *line)
 {
@@ -92,6 +175,8 @@ static int queue_env_parse_line(struct queue_env *env, const char *line)
 	}
 	if (strncmp(line, "rcpt ", 5) == 0)
 		return queue_env_parse_rcpt(env, line + 5);
+	if (strncmp(line, "body ", 5) == 0)
+		return queue_env_parse_body(env, line + 5);
 	return 0; /* unknown keys are skipped: newer versions may add some */
 }
 

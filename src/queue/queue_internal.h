@@ -37,6 +37,8 @@ struct queue_entry {
 	bool bouncing;     /* a DSN commit in flight */
 	bool removing;     /* files being removed */
 	bool deleted;      /* posternctl queue delete: remove when idle */
+	time_t bounce_retry;        /* a DSN that could not be stored is tried again then (0: none) */
+	unsigned bounce_failures;   /* in a row, for the backoff */
 };
 
 /* A destination: where a group of recipients goes, with its connection count. */
@@ -53,6 +55,7 @@ struct queue_route {
 	unsigned port;
 	bool mx;        /* look up MX records of host */
 	bool auth;      /* the relayhost: log in with delivery.relayhost_auth */
+	bool relayhost; /* delivery.relayhost: its certificate is verified (relayhost_tls_verify) */
 };
 
 struct queue {

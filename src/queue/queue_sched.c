@@ -74,6 +74,7 @@ void queue_route(const struct queue *q, const char *address, struct queue_route 
 	if (cfg->relayhost != NULL) {
 		queue_relayhost(cfg->relayhost, route_r);
 		route_r->auth = cfg->relayhost_auth != NULL;
+		route_r->relayhost = true;
 		snprintf(route_r->key, sizeof(route_r->key), "%s", cfg->relayhost);
 		return;
 	}
@@ -151,6 +152,13 @@ static void queue_run(struct queue *q)
 	for (struct queue_entry *e = q->entries; e != NULL; e = e->next) {
 		if (e->writing || e->bouncing || e->removing || e->deleted)
 			continue;
+		if (e->bounce_retry != 0 && e->bounce_retry <= now && e->active == 0) {
+			e->bounce_retry = 0;
+			queue_settle(e); /* the DSN that could not be stored */
+			continue;
+		}
+		if (e->bounce_retry != 0 && e->bounce_retry < wake)
+			wake = e->bounce_retry;
 		for (size_t i = 0; i < e->env.n_rcpts && q->active < QUEUE_TOTAL_MAX_CONN; i++) {
 			if (queue_due(e, i, now))
 				queue_group(q, e, i, now);

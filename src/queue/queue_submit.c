@@ -1,4 +1,5 @@
 /* queue_submit - local submissions (sendmail) into the store. */
+#include "auth/accounts.h"
 #include "queue/queue_submit.h"
 
 #include <errno.h>
@@ -115,7 +116,7 @@ static int queue_submit_local(struct queue_submit *s, char *a, const char **erro
 
 	for (char *p = a; p < at; p++)
 		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-	if (daemon_find_account(s->daemon, a) == NULL) {
+	if (accounts_find(s->daemon->accounts, a) == NULL) {
 		*error_r = "unknown user";
 		return -1;
 	}
@@ -163,16 +164,24 @@ int queue_submit_data(struct queue_submit *s, const char **error_r)
 		return -1;
 	}
 	snprintf(s->id, sizeof(s->id), "%s", store_msg_id(s->msg));
-	if (s->env.n_rcpts > 0) {
-		size_t len;
-		snprintf(s->env.id, sizeof(s->env.id), "%s", s->id);
-		s->env.created = time(NULL);
-		s->env.from = s->from;
-		char *text = queue_env_format(&s->env, &len);
-		s->env.from = NULL;
-		store_msg_set_envelope(s->msg, text, len);
-	}
+	snprintf(s->env.id, sizeof(s->env.id), "%s", s->id);
+	s->env.created = time(NULL);
 	return 0;
+}
+
+/* queue_submit_enqueue - the remote recipients' envelope, with the text's size and 8-bit flag. */
+static void queue_submit_enqueue(struct queue_submit *s)
+{
+	size_t len;
+
+	if (s->env.n_rcpts == 0)
+		return;
+	s->env.from = s->from;
+	s->env.size = s->size + s->lines; /* CRLF line ends */
+	s->env.sized = true;
+	char *text = queue_env_format(&s->env, &len);
+	s->env.from = NULL;
+	store_msg_set_envelope(s->msg, text, len);
 }
 
 /* queue_submit_put - write text to the store, counting its size and lines. */
@@ -183,6 +192,7 @@ static int queue_submit_put(struct queue_submit *s, const char *buf, size_t len)
 	s->size += len;
 	for (size_t i = 0; i < len; i++)
 		s->lines += buf[i] == '\n';
+	s->env.eightbit = s->env.eightbit || queue_env_has_8bit(buf, len);
 	s->last = buf[len - 1];
 	return store_msg_write(s->msg, buf, len);
 }
@@ -267,6 +277,7 @@ int queue_submit_commit(struct queue_submit *s, void (*done_cb)(void *arg, int e
 	}
 	log_info("queue id=%s submit uid=%u from=<%s> nrcpt=%zu size=%zu", s->id, (unsigned)s->uid,
 		 s->from, s->n_local + s->env.n_rcpts, s->size);
+	queue_submit_enqueue(s);
 	store_msg_commit(s->msg, s->size + s->lines, done_cb, arg);
 	s->msg = NULL;
 	return 0;

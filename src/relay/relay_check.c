@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "config/cfg.h"
+#include "metrics/metrics.h"
 #include "relay/cidr.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -42,6 +43,19 @@ bool relay_check_trusted(const struct cfg *cfg, const char *ip, const char **net
 	       relay_cidr_list_match(&cfg->trusted_networks, addr, network_r);
 }
 
+/* relay_check_count - count the answer on /metrics (metrics/metrics.h). */
+static void relay_check_count(const struct relay_check_answer *a)
+{
+	if (a->result == RELAY_CHECK_TRUSTED)
+		metrics_relay(METRICS_RELAY_TRUSTED);
+	else if (a->result == RELAY_CHECK_GRANT)
+		metrics_relay(METRICS_RELAY_GRANT);
+	else if (a->result == RELAY_CHECK_ERROR)
+		metrics_relay(METRICS_RELAY_ERROR);
+	else
+		metrics_relay(METRICS_RELAY_REFUSED);
+}
+
 /* relay_check_deliver_cb - answer a check that needed no store (deferred to the loop). */
 static void relay_check_deliver_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -49,6 +63,7 @@ static void relay_check_deliver_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	relay_check_count(&j->answer);
 	j->cb(j->arg, &j->answer);
 	free(j);
 }
@@ -78,6 +93,7 @@ static void relay_check_get_cb(void *arg, enum relay_store_status st, const stru
 		a->result = RELAY_CHECK_ERROR;
 		a->error = error;
 	}
+	relay_check_count(a);
 	j->cb(j->arg, a);
 	free(j);
 }
@@ -155,13 +171,15 @@ static void relay_grant_done(struct relay_grant_job *j, bool renewed)
 {
 	char t[32];
 
-	if (j->st == RELAY_STORE_OK && j->grant.addr[0] != '\0')
+	if (j->st == RELAY_STORE_OK && j->grant.addr[0] != '\0') {
+		metrics_inc(METRICS_C_RELAY_GRANTS);
 		log_info("relay grant %s: addr=%s login=%s until=%s", renewed ? "renewed" : "opened",
 			 j->grant.addr, j->grant.login,
 			 relay_time_format(j->grant.expires, t, sizeof(t)));
-	else if (j->st != RELAY_STORE_OK)
+	} else if (j->st != RELAY_STORE_OK) {
 		log_err("relay grant failed: addr=%s login=%s: %s", j->grant.addr, j->grant.login,
 			j->error);
+	}
 	j->cb(j->arg, j->st, j->st == RELAY_STORE_OK ? NULL : j->error);
 	free(j);
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "metrics/metrics.h"
 #include "relay/relay_check.h"
 
 enum relay_decision relay_decide(const struct cfg *cfg, const struct relay_client *client,
@@ -16,13 +17,18 @@ enum relay_decision relay_decide(const struct cfg *cfg, const struct relay_clien
 		return RELAY_LOCAL;
 	if (client->auth_login != NULL) {
 		snprintf(note_r, size, "authenticated as %s", client->auth_login);
+		metrics_relay(METRICS_RELAY_AUTH);
 		return RELAY_ALLOWED;
 	}
 	if (relay_check_trusted(cfg, client->ip, &net)) {
 		snprintf(note_r, size, "trusted network %s", net);
+		metrics_relay(METRICS_RELAY_TRUSTED);
 		return RELAY_ALLOWED;
 	}
-	return cfg->pop_before_smtp ? RELAY_NEED_GRANT : RELAY_REFUSED;
+	if (cfg->pop_before_smtp)
+		return RELAY_NEED_GRANT; /* relay_check counts the store's answer */
+	metrics_relay(METRICS_RELAY_REFUSED);
+	return RELAY_REFUSED;
 }
 
 const char *relay_refusal_text(void)

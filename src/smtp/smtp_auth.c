@@ -7,8 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/accounts.h"
 #include "auth/auth_mech.h"
 #include "auth/auth_verify.h"
+#include "metrics/metrics.h"
 #include "smtp/smtp_internal.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -72,6 +74,13 @@ static void smtp_auth_fail_cb(evutil_socket_t fd, short what, void *arg)
 	smtp_auth_end(s);
 }
 
+/* smtp_auth_count - count a login of this session's service (metrics/metrics.h). */
+static void smtp_auth_count(const struct smtp_session *s, enum metrics_login_result result)
+{
+	metrics_login(s->service == SMTP_SERVICE_MTA ? METRICS_SVC_SMTP : METRICS_SVC_SUBMISSION,
+		      result);
+}
+
 /* smtp_auth_result - success now; failure after the address's penalty delay. */
 static void smtp_auth_result(struct smtp_session *s, const char *login, int ok)
 {
@@ -81,6 +90,7 @@ static void smtp_auth_result(struct smtp_session *s, const char *login, int ok)
 	log_info("%08x smtp auth user=%s ip=%s method=%s %s", s->id,
 		 log_escape(login, strlen(login), user, sizeof(user)), s->ip,
 		 smtp_auth_mechs[s->auth->mech].name, ok ? "ok" : "failed");
+	smtp_auth_count(s, ok ? METRICS_LOGIN_OK : METRICS_LOGIN_FAIL);
 	if (ok) {
 		auth_login_succeeded(a, s->ip);
 		s->auth_login = xstrdup(login);
@@ -116,6 +126,7 @@ static bool smtp_auth_locked(struct smtp_session *s, const char *login)
 	log_info("%08x smtp auth user=%s ip=%s method=%s locked-out", s->id,
 		 log_escape(login, strlen(login), user, sizeof(user)), s->ip,
 		 smtp_auth_mechs[s->auth->mech].name);
+	smtp_auth_count(s, METRICS_LOGIN_LOCKED);
 	smtp_reply(s, "454 4.7.0 Too many failed authentication attempts, try again later");
 	smtp_auth_end(s);
 	return true;
@@ -124,7 +135,7 @@ static bool smtp_auth_locked(struct smtp_session *s, const char *login)
 /* smtp_auth_password - check login/password off the loop; the session waits. */
 static void smtp_auth_password(struct smtp_session *s, const char *login, const char *password)
 {
-	const struct users_account *acct = daemon_find_account(s->daemon, login);
+	const struct users_account *acct = accounts_find(s->daemon->accounts, login);
 
 	if (smtp_auth_locked(s, login))
 		return;
@@ -170,7 +181,7 @@ static void smtp_auth_cram(struct smtp_session *s, char *buf, size_t len)
 		smtp_auth_end(s);
 		return;
 	}
-	const struct users_account *acct = daemon_find_account(s->daemon, name);
+	const struct users_account *acct = accounts_find(s->daemon->accounts, name);
 	bool ok = auth_cram_md5_check(s->auth->challenge, acct ? acct->secret : NULL, digest,
 				      digest_len);
 	if (smtp_auth_locked(s, name))

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth/accounts.h"
 #include "auth/auth_verify.h"
 #include "queue/queue_env.h"
 #include "relay/relay_check.h"
@@ -56,7 +57,7 @@ static int smtp_set_helo(struct smtp_session *s, const char *args, size_t len)
  */
 static const char *smtp_auth_offer(struct smtp_session *s)
 {
-	bool cram = auth_have_secrets(s->daemon->auth, &s->daemon->users);
+	bool cram = auth_have_secrets(s->daemon->auth, accounts_db(s->daemon->accounts));
 
 	if (smtp_plaintext_ok(s))
 		return cram ? "PLAIN LOGIN CRAM-MD5" : "PLAIN LOGIN";
@@ -176,7 +177,7 @@ static int smtp_local_rcpt(struct smtp_session *s, struct smtp_path *path)
 	for (char *p = path->local; *p != '\0'; p++)
 		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
 	snprintf(address, sizeof(address), "%s@%s", path->local, path->domain);
-	if (daemon_find_account(s->daemon, address) != NULL)
+	if (accounts_find(s->daemon->accounts, address) != NULL)
 		return 0;
 	log_info("%08x smtp reject rcpt=<%s> ip=%s: unknown user", s->id, address, s->ip);
 	smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: User unknown", address);
@@ -445,10 +446,12 @@ static int smtp_received(struct smtp_session *s, char *buf, size_t size, size_t 
 	return n < 0 || (size_t)n >= size ? -1 : n;
 }
 
-/* smtp_queue_remote - give the store a queue envelope for the remote recipients. */
+/* smtp_queue_remote - give the store a queue envelope for the remote recipients (text complete). */
 static void smtp_queue_remote(struct smtp_txn *txn)
 {
-	struct queue_env env = { .created = time(NULL), .from = txn->from };
+	struct queue_env env = { .created = time(NULL), .from = txn->from, .sized = true,
+				 .size = txn->header_wire + txn->reader.size,
+				 .eightbit = txn->header_8bit || txn->reader.eightbit };
 	size_t len;
 
 	snprintf(env.id, sizeof(env.id), "%s", store_msg_id(txn->msg));
@@ -511,10 +514,13 @@ int smtp_data_complete(struct smtp_session *s)
 {
 	struct smtp_txn *txn = s->txn;
 
-	if (!txn->fix_headers || txn->headers.done)
-		return 0;
-	txn->headers.done = true; /* a message of headers only */
-	return smtp_add_missing_headers(s);
+	if (txn->fix_headers && !txn->headers.done) {
+		txn->headers.done = true; /* a message of headers only */
+		if (smtp_add_missing_headers(s) < 0)
+			return -1;
+	}
+	smtp_queue_remote(txn);
+	return 0;
 }
 
 /* smtp_data_fail - drop the message that DATA could not start; -1 with errno set. */
@@ -539,7 +545,6 @@ int smtp_data_begin(struct smtp_session *s)
 		    store_msg_add_mailbox(txn->msg, txn->rcpts[i].domain, txn->rcpts[i].local) < 0)
 			return smtp_data_fail(txn, EINVAL);
 	}
-	smtp_queue_remote(txn);
 	if (s->auth_login != NULL && txn->relay_note[0] == '\0')
 		snprintf(txn->relay_note, sizeof(txn->relay_note), "authenticated as %s",
 			 s->auth_login);
@@ -548,6 +553,7 @@ int smtp_data_begin(struct smtp_session *s)
 	if (store_msg_write(txn->msg, header, (size_t)n) < 0)
 		return smtp_data_fail(txn, errno);
 	txn->header_wire = (size_t)n + lines;
+	txn->header_8bit = queue_env_has_8bit(header, (size_t)n);
 	txn->fix_headers = s->service == SMTP_SERVICE_SUBMISSION;
 	smtp_headers_init(&txn->headers);
 	txn->chunk = xmalloc(SMTP_DATA_CHUNK);

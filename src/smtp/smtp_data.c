@@ -8,6 +8,7 @@
  */
 #include "smtp/smtp_data.h"
 
+#include <stdint.h>
 #include <string.h>
 
 enum smtp_data_state {
@@ -70,6 +71,7 @@ static void smtp_data_text(struct smtp_data_reader *r, unsigned char c,
 		return;
 	}
 	out[(*o)++] = (char)c;
+	r->eightbit = r->eightbit || c >= 0x80;
 	r->line_len++;
 	r->size++;
 }
@@ -140,6 +142,24 @@ static void smtp_data_byte(struct smtp_data_reader *r, unsigned char c,
 	}
 }
 
+/* smtp_data_8bit - whether in has a byte >= 0x80 (a word at a time: it sees every byte). */
+static bool smtp_data_8bit(const char *in, size_t len)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+		memcpy(&w, in + i, 8);
+		if (w & 0x8080808080808080ULL)
+			return true;
+	}
+	for (; i < len; i++) {
+		if ((unsigned char)in[i] >= 0x80)
+			return true;
+	}
+	return false;
+}
+
 /*
  * smtp_data_run - in state TEXT, take the plain bytes at in (no CR, LF or
  * NUL) that fit the limits in one go; returns how many (maybe 0).
@@ -160,6 +180,7 @@ static size_t smtp_data_run(struct smtp_data_reader *r, const char *in,
 		n = room;
 	memcpy(out + *o, in, n);
 	*o += n;
+	r->eightbit = r->eightbit || smtp_data_8bit(in, n);
 	r->line_len += n;
 	r->size += n;
 	return n;

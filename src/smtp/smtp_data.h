@@ -31,6 +31,7 @@ struct smtp_data_reader {
 	/* results */
 	size_t size;  /* message size as received: CRLF line ends, unstuffed */
 	size_t lines; /* complete lines emitted */
+	bool eightbit; /* a byte >= 0x80 was emitted (BODY=8BITMIME when relayed) */
 	enum smtp_data_error error; /* first error seen */
 	bool done;
 };

@@ -58,6 +58,7 @@ struct smtp_txn {
 	struct smtp_data_reader reader;
 	char *chunk;        /* DATA output scratch, SMTP_DATA_CHUNK bytes */
 	size_t header_wire; /* added headers' size with CRLF line ends */
+	bool header_8bit;   /* Received: has 8-bit bytes (an SMTPUTF8 address, a UTF-8 login) */
 	bool fix_headers;   /* submission: add a missing Date: / Message-ID: */
 	struct smtp_header_scan headers;
 	int store_errno;    /* first write error while reading DATA */
@@ -105,7 +106,7 @@ int smtp_data_begin(struct smtp_session *s);
 /* smtp_data_write - store message text (LF line ends) read from DATA; -1 with errno. */
 int smtp_data_write(struct smtp_session *s, const char *buf, size_t len);
 
-/* smtp_data_complete - after the last text: what submission still adds; -1 with errno. */
+/* smtp_data_complete - the text is in: headers submission adds, the queue envelope; -1 with errno. */
 int smtp_data_complete(struct smtp_session *s);
 
 /* smtp_data_end - the end of DATA was read: answer an error or commit. */

@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "metrics/metrics.h"
 #include "relay/relay_check.h"
 #include "smtp/smtp_internal.h"
 #include "store/store.h"
@@ -262,6 +263,8 @@ static void smtp_session_commit_cb(void *arg, int err)
 	if (err == 0) {
 		log_info("%08x smtp queued id=%s from=<%s> nrcpt=%zu size=%zu", s->id, id,
 			 s->txn->from, s->txn->n_rcpts, s->txn->reader.size);
+		metrics_received(s->service == SMTP_SERVICE_MTA ? METRICS_SVC_SMTP
+								 : METRICS_SVC_SUBMISSION);
 		if (s->txn->grant_login != NULL)
 			relay_use_record(s->daemon->relay_store, s->txn->grant_login, time(NULL));
 		if (!s->gone)

@@ -183,6 +183,7 @@ int store_msg_add_mailbox(struct store_msg *m, const char *domain, const char *l
 		return -1;
 	m->rcpts = xrealloc(m->rcpts, (m->n_rcpts + 1) * sizeof(*m->rcpts));
 	m->rcpts[m->n_rcpts].maildir = xstrdup(path);
+	m->rcpts[m->n_rcpts].address = xasprintf("%s@%s", local, domain);
 	m->rcpts[m->n_rcpts].linked = false;
 	m->n_rcpts++;
 	return 0;
@@ -192,8 +193,10 @@ void store_msg_free(struct store_msg *m)
 {
 	if (m->fd >= 0)
 		close(m->fd);
-	for (size_t i = 0; i < m->n_rcpts; i++)
+	for (size_t i = 0; i < m->n_rcpts; i++) {
 		free(m->rcpts[i].maildir);
+		free(m->rcpts[i].address);
+	}
 	free(m->rcpts);
 	free(m->envelope);
 	free(m->wbuf);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "delivery/delivery_log.h"
 #include "store/maildir.h"
 #include "store/store_internal.h"
 #include "util/workq.h"
@@ -160,12 +161,22 @@ static void store_job_work(void *arg)
 	store_pool_make(j);
 }
 
+/* store_log - a delivery line for each Maildir a durable message reached. */
+static void store_log(const struct store_msg *m)
+{
+	for (size_t i = 0; i < m->n_rcpts; i++)
+		delivery_log("store", m->id, NULL, m->rcpts[i].address, "local", DELIVERY_SENT,
+			     "delivered to maildir");
+}
+
 /* store_answer - the done callback of a message, then free it. */
 static void store_answer(struct store *s, struct store_msg *m)
 {
 	if (m->error == 0)
 		s->stats.messages++;
 	m->done_cb(m->done_arg, m->error);
+	if (m->error == 0)
+		store_log(m);
 	if (m->error == 0 && m->queued && s->queued_cb != NULL)
 		s->queued_cb(s->queued_arg, m->id);
 	store_msg_free(m);

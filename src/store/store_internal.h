@@ -15,6 +15,7 @@
 
 struct store_rcpt {
 	char *maildir; /* DATA_DIR/mail/DOMAIN/LOCAL */
+	char *address; /* LOCAL@DOMAIN, for the delivery log line */
 	bool linked;
 };
 

@@ -181,34 +181,3 @@ struct bufferevent *tls_bev_starttls(struct bufferevent *plain, SSL_CTX *ctx)
 	bufferevent_free(plain);
 	return tls_bev_new(base, ctx, fd);
 }
-
-SSL_CTX *tls_client_ctx_new(char **error_r)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-
-	if (ctx == NULL) {
-		*error_r = xasprintf("tls: %s", tls_error_string());
-		return NULL;
-	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	return ctx;
-}
-
-struct bufferevent *tls_bev_connect(struct bufferevent *plain, SSL_CTX *ctx, const char *host)
-{
-	struct event_base *base = bufferevent_get_base(plain);
-	int fd = bufferevent_getfd(plain);
-	SSL *ssl = SSL_new(ctx);
-
-	SSL_set_tlsext_host_name(ssl, host);
-	bufferevent_setfd(plain, -1);
-	bufferevent_free(plain);
-	struct bufferevent *bev = bufferevent_openssl_socket_new(base, fd, ssl,
-								 BUFFEREVENT_SSL_CONNECTING,
-								 BEV_OPT_CLOSE_ON_FREE);
-	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
-}

@@ -103,3 +103,35 @@ def test_check_refuses_an_overlong_hostname(tmp_path):
     conf.write_text("[server]\nhostname = %s\n" % ("a" * 254))
     r = subprocess.run([POSTERND, "-c", str(conf), "--check"], capture_output=True, text=True)
     assert r.returncode == 1 and r.stderr.startswith("%s:2: " % conf)
+
+
+def test_users_file_changes_are_read_off_the_loop_and_a_bad_file_keeps_the_last_table(postern):
+    """posternctl's change is in force when it returns; a hand edit within seconds;
+    a hand edit that does not parse is logged with FILE:LINE and changes nothing."""
+    def rcpt(address):
+        with smtplib.SMTP("127.0.0.1", postern.smtp_port) as s:
+            s.ehlo()
+            s.mail("x@outside.test")
+            return s.rcpt(address)[0]
+
+    postern.add_user("carol@example.test")
+    assert rcpt("carol@example.test") == 250  # no wait: posternctl asked the daemon
+    users = os.path.join(postern.data_dir, "users")
+    with open(users) as f:
+        good = f.read()
+    with open(users + ".new", "w") as f:
+        f.write(good + "this line is not an account\n")
+    os.rename(users + ".new", users)
+    deadline = time.monotonic() + 10
+    while "keeping the last good table" not in postern.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "%s:%d: " % (users, good.count("\n") + 1) in postern.log()
+    assert rcpt("carol@example.test") == 250 and rcpt("alice@example.test") == 250
+    dave = good.replace("carol@", "dave@")
+    with open(users + ".new", "w") as f:
+        f.write(dave)
+    os.rename(users + ".new", users)
+    deadline = time.monotonic() + 10
+    while rcpt("dave@example.test") != 250 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert rcpt("dave@example.test") == 250 and rcpt("carol@example.test") == 550

@@ -89,13 +89,19 @@ BODY = ("From: alice@example.test\r\nTo: bob@remote.test\r\nSubject: outbound\r\
         "\r\ntrailing blank above, 8-bit: caf\u00e9\r\n")
 
 
+def announced(txn):
+    """MAIL FROM's SIZE= (None when absent) and whether it says BODY=8BITMIME."""
+    m = re.search(r" SIZE=(\d+)", txn.mail)
+    return (int(m.group(1)) if m else None), " BODY=8BITMIME" in txn.mail
+
+
 def test_relayed_message_arrives_intact_in_one_transaction(routed, sink):
     relay(routed, "alice@example.test", ["bob@remote.test", "Carol@Remote.Test"],
           BODY.encode("utf-8"))
     (txn,) = sink.wait(1)
     assert sorted(txn.rcpts) == ["bob@remote.test", "carol@remote.test"]
     assert txn.mail.startswith("MAIL FROM:<alice@example.test>")
-    assert " SIZE=" in txn.mail and "BODY=8BITMIME" in txn.mail
+    assert announced(txn) == (len(txn.body), True)
     assert txn.ehlo == "mx.example.test"
     # on the wire: CRLF everywhere, dot-stuffed, and byte-exact after our Received:
     assert b"\n" not in txn.raw.replace(b"\r\n", b"")
@@ -294,7 +300,8 @@ def test_relayhost_with_auth_plain_and_login(make_postern, sink):
     with open(auth_file, "w") as f:
         f.write("relayuser:s3cret:with:colons\n")
     reconfigure(p, {"relay": TRUSTED, "delivery": {
-        "relayhost": "[127.0.0.1]:%d" % sink.port, "relayhost_auth": auth_file}})
+        "relayhost": "[127.0.0.1]:%d" % sink.port, "relayhost_auth": auth_file,
+        "relayhost_tls_verify": "no"}})  # the sink has no TLS: see test_relayhost_tls.py
     p.start()
     relay(p, "alice@example.test", ["someone@anywhere.test"], BODY.encode())
     (txn,) = sink.wait(1)
@@ -313,7 +320,8 @@ def test_relayhost_wrong_password_is_deferred(make_postern, sink):
     auth_file = os.path.join(p.dir, "relay-auth")
     open(auth_file, "w").write("relayuser:Bad-Pa55\n")
     reconfigure(p, {"relay": TRUSTED, "delivery": {
-        "relayhost": "[127.0.0.1]:%d" % sink.port, "relayhost_auth": auth_file}})
+        "relayhost": "[127.0.0.1]:%d" % sink.port, "relayhost_auth": auth_file,
+        "relayhost_tls_verify": "no"}})
     p.start()
     relay(p, "alice@example.test", ["someone@anywhere.test"], BODY.encode())
     wait_for(lambda: "status=deferred" in p.log(), what="the deferral")
@@ -329,12 +337,34 @@ def test_relayhost_password_never_goes_in_clear_when_plaintext_is_not_allowed(ma
     auth_file = os.path.join(p.dir, "relay-auth")
     open(auth_file, "w").write("relayuser:right\n")
     reconfigure(p, {"relay": TRUSTED, "auth": {"allow_plaintext": "no"}, "delivery": {
-        "relayhost": "[127.0.0.1]:%d" % sink.port, "relayhost_auth": auth_file}})
+        "relayhost": "[127.0.0.1]:%d" % sink.port, "relayhost_auth": auth_file,
+        "relayhost_tls_verify": "no"}})  # unverified, yet still never in clear
     p.start()
     relay(p, "alice@example.test", ["someone@anywhere.test"], BODY.encode())
     wait_for(lambda: "status=deferred" in p.log(), what="the deferral")
     assert "offers no STARTTLS: the password stays unsent" in p.log()
     assert sink.transactions == [] and p.queued() != []
+    check_clean_exit(p)
+
+
+def test_relayhost_password_never_goes_in_clear_when_starttls_is_refused(make_postern, sink):
+    # the sink offers STARTTLS and then answers it with 502: the session stays in clear
+    sink.extensions.append("STARTTLS")
+    sink.auth = {"relayuser": "right"}
+    logins = []
+    real_auth = sink._auth
+    sink._auth = lambda *args: logins.append(args[0]) or real_auth(*args)
+    p = make(make_postern, {"relay": TRUSTED})
+    auth_file = os.path.join(p.dir, "relay-auth")
+    open(auth_file, "w").write("relayuser:right\n")
+    reconfigure(p, {"relay": TRUSTED, "auth": {"allow_plaintext": "no"}, "delivery": {
+        "relayhost": "[127.0.0.1]:%d" % sink.port, "relayhost_auth": auth_file,
+        "relayhost_tls_verify": "no"}})
+    p.start()
+    relay(p, "alice@example.test", ["someone@anywhere.test"], BODY.encode())
+    wait_for(lambda: "status=deferred" in p.log(), what="the deferral")
+    assert "refused STARTTLS: the password stays unsent" in p.log()
+    assert logins == [] and sink.transactions == [] and p.queued() != []
     check_clean_exit(p)
 
 
@@ -348,8 +378,10 @@ def test_relayhost_is_a_second_postern_with_submission_auth(make_postern):
     near = make(make_postern, {"relay": TRUSTED}, sub="near")
     auth_file = os.path.join(near.dir, "relay-auth")
     open(auth_file, "w").write("carol@far.test:carol-pw\n")
+    # far's certificate names mx.example.test, not 127.0.0.1: verified in test_relayhost_tls.py
     reconfigure(near, {"relay": TRUSTED, "delivery": {
-        "relayhost": "[127.0.0.1]:%d" % far.ports["submission"], "relayhost_auth": auth_file}})
+        "relayhost": "[127.0.0.1]:%d" % far.ports["submission"], "relayhost_auth": auth_file,
+        "relayhost_tls_verify": "no"}})
     near.add_user("alice@example.test")
     near.start()
     # far's submission service wants the login to own the sender address
@@ -520,3 +552,65 @@ def test_bounce_to_a_remote_sender_goes_out_with_the_null_sender(routed, sink):
     assert dsn.rcpts == ["sender@remote.test"]
     assert b"Final-Recipient: rfc822; gone@remote.test" in dsn.body
     wait_for(lambda: routed.queued() == [], what="both entries to go")
+
+
+def test_size_and_8bit_are_announced_for_every_way_in(routed, sink):
+    """SIZE= is the text's size on the wire and BODY=8BITMIME says whether it has
+    8-bit bytes, for mail from SMTP, submission (headers added), sendmail and
+    DSNs; both were written into the envelope when the message was queued."""
+    plain = BODY.replace("caf\u00e9", "cafe").encode()
+    relay(routed, "alice@example.test", ["seven@remote.test"], plain)
+    relay(routed, "alice@example.test", ["eight@remote.test"], BODY.encode())
+    with smtplib.SMTP("127.0.0.1", routed.ports["submission"], timeout=5) as s:
+        s.login("alice@example.test", "secret")
+        s.sendmail("alice@example.test", ["sub@remote.test"],
+                   b"From: alice@example.test\r\nSubject: no date\r\n\r\nx\r\n")
+    sendmail(routed, ["-f", "alice@example.test", "cron@remote.test"],
+             "Subject: caf\u00e9\n\nbody\n".encode())
+    sink.rcpt_replies["gone@remote.test"] = "550 5.1.1 gone"
+    relay(routed, "sender@remote.test", ["gone@remote.test"], plain)
+    txns = wait_for(lambda: len(sink.transactions) >= 5 and list(sink.transactions),
+                    what="five transactions")
+    by_rcpt = {t.rcpts[0]: t for t in txns}
+    assert sorted(by_rcpt) == ["cron@remote.test", "eight@remote.test", "sender@remote.test",
+                               "seven@remote.test", "sub@remote.test"]
+    for rcpt, txn in by_rcpt.items():
+        eight = any(b >= 0x80 for b in txn.body)
+        assert eight == (rcpt in ("eight@remote.test", "cron@remote.test")), rcpt
+        assert announced(txn) == (len(txn.body), eight), rcpt
+    assert b"\r\nDate: " in by_rcpt["sub@remote.test"].body  # submission added it
+    wait_for(lambda: routed.queued() == [], what="the queue to empty")
+
+
+def write_queue_entry(p, qid, rcpt, text, body=None):
+    """A queue entry written by hand, as an earlier version (body=None) or with a body line."""
+    for sub in ("env", "msg"):
+        os.makedirs(os.path.join(p.data_dir, "queue", sub), exist_ok=True)
+    with open(os.path.join(p.data_dir, "queue", "msg", qid), "wb") as f:
+        f.write(text)
+    with open(os.path.join(p.data_dir, "queue", "env", qid), "w") as f:
+        f.write("postern-queue 1\nid %s\ncreated %d\nfrom a@example.test\n%srcpt P 0 0 %s\n"
+                % (qid, int(time.time()), "body %s\n" % body if body else "", rcpt))
+
+
+def test_size_and_8bit_come_from_the_envelope_and_old_envelopes_are_measured_once(make_postern,
+                                                                                  sink):
+    down = free_port()
+    p = make(make_postern, {"relay": TRUSTED,
+                            "routes": {"remote.test": "[127.0.0.1]:%d" % sink.port,
+                                       "down.test": "[127.0.0.1]:%d" % down}})
+    # the envelope says what the client announces: it does not read the text to size it
+    write_queue_entry(p, "A1", "a@remote.test", b"Subject: a\n\nplain\n", body="12345 8bit")
+    # an envelope from before the body line: the text is measured once, at start
+    old = "Subject: b\n\ncaf\u00e9\n".encode()
+    write_queue_entry(p, "B2", "b@remote.test", b"Subject: b\n\nplain\n")
+    write_queue_entry(p, "C3", "c@down.test", old)
+    p.start()
+    txns = sink.wait(2)
+    by_rcpt = {t.rcpts[0]: t for t in txns}
+    assert announced(by_rcpt["a@remote.test"]) == (12345, True)
+    assert announced(by_rcpt["b@remote.test"]) == (len(b"Subject: b\r\n\r\nplain\r\n"), False)
+    # C3 is deferred; its rewritten envelope now carries the body line
+    wait_for(lambda: "rcpt P 1 " in env_text(p, "C3"), what="C3's deferral to be saved")
+    assert "\nbody %d 8bit\n" % (len(old) + old.count(b"\n")) in env_text(p, "C3")
+    check_clean_exit(p)

@@ -483,3 +483,48 @@ def test_out_of_descriptors_pauses_accept_instead_of_spinning(make_postern):
     with smtplib.SMTP("127.0.0.1", p.smtp_port, timeout=10) as s:
         assert s.sendmail("x@remote.test", ["alice@example.test"], "Subject: fd\r\n\r\nx\r\n") == {}
     assert p.stop() == 0
+
+
+def test_a_bounce_that_could_not_be_stored_is_retried_without_a_flush(tmp_path, small_fs,
+                                                                     monkeypatch):
+    """The DSN for a 554 meets a full disk: it is tried again on its own once there is room."""
+    from peers import SinkServer
+    monkeypatch.setenv("POSTERN_QUEUE_BACKOFF", "1")
+    sink = SinkServer()
+    p = Postern(tmp_path, {"relay": {"trusted_networks": "127.0.0.1/32"},
+                           "routes": {"remote.test": "[127.0.0.1]:%d" % sink.port}})
+    try:
+        p.add_user(ALICE)
+        p.start()
+        sink.hold_dot.clear()
+        sink.data_replies = ["554 5.6.0 content rejected"]
+        with smtplib.SMTP("127.0.0.1", p.smtp_port, timeout=30) as s:
+            s.sendmail(ALICE, ["bob@remote.test"], body_for("bounced", 20))
+        sink.wait(1)  # the text is there, the answer to the dot held
+        filler = os.path.join(small_fs, "filler")
+        with open(filler, "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+        sink.hold_dot.set()
+        deadline = time.monotonic() + 15
+        while "cannot store the bounce" not in p.log() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "cannot store the bounce" in p.log(), p.log()[-2000:]
+        os.unlink(filler)
+        deadline = time.monotonic() + 20
+        while not p.messages(ALICE) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        (dsn,) = p.messages(ALICE)
+        assert b"Diagnostic-Code: smtp; 554 5.6.0 content rejected" in dsn
+        deadline = time.monotonic() + 10
+        while p.queued() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert p.queued() == []
+        finish(p)
+    finally:
+        p.stop()
+        sink.close()

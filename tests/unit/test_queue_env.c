@@ -1,4 +1,5 @@
-/* test_queue_env - the queue envelope file: round trips, states, errors, unknown keys. */
+/* test_queue_env - the queue envelope file: round trips, states, errors, unknown keys, body size. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -63,6 +65,105 @@ static void test_null_sender_and_unknown_keys(void **state)
 	queue_env_clear(&env);
 }
 
+/* test_body_round_trip - the body line keeps the size and the 8-bit flag. */
+static void test_body_round_trip(void **state)
+{
+	struct queue_env env = { .id = "B1", .from = (char *)"", .sized = true,
+				 .size = 18446744073709551615ULL, .eightbit = true };
+	struct queue_env back;
+	const char *error;
+	size_t len;
+
+	(void)state;
+	queue_env_add_rcpt(&env, "one@remote.test");
+	char *text = queue_env_format(&env, &len);
+	assert_non_null(strstr(text, "\nbody 18446744073709551615 8bit\n"));
+	assert_int_equal(queue_env_parse(&back, text, len, &error), 0);
+	assert_true(back.sized);
+	assert_true(back.eightbit);
+	assert_true(back.size == 18446744073709551615ULL);
+	free(text);
+	queue_env_clear(&back);
+	env.size = 0;
+	env.eightbit = false;
+	text = queue_env_format(&env, &len);
+	assert_non_null(strstr(text, "\nbody 0 7bit\n"));
+	assert_int_equal(queue_env_parse(&back, text, len, &error), 0);
+	assert_true(back.sized && !back.eightbit && back.size == 0);
+	free(text);
+	queue_env_clear(&back);
+	env.from = NULL;
+	queue_env_clear(&env);
+}
+
+/* test_old_file_has_no_body - an envelope from before the body line loads unsized, and stays so. */
+static void test_old_file_has_no_body(void **state)
+{
+	static const char text[] = "postern-queue 1\nid X1\ncreated 5\nfrom a@b\nrcpt P 0 0 c@d\n";
+	struct queue_env env;
+	const char *error;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(queue_env_parse(&env, text, strlen(text), &error), 0);
+	assert_false(env.sized);
+	char *again = queue_env_format(&env, &len);
+	assert_null(strstr(again, "body"));
+	free(again);
+	queue_env_clear(&env);
+}
+
+/* test_measure - CRLF size and 8-bit flag, the same in one piece or byte by byte. */
+static void test_measure(void **state)
+{
+	static const char text[] = "Subject: x\n\nplain\nline\n";
+	struct queue_env whole = { 0 }, bytes = { 0 };
+
+	(void)state;
+	queue_env_measure(&whole, text, strlen(text));
+	assert_true(whole.sized);
+	assert_int_equal(whole.size, strlen(text) + 4);
+	assert_false(whole.eightbit);
+	for (size_t i = 0; i < strlen(text); i++)
+		queue_env_measure(&bytes, text + i, 1);
+	assert_int_equal(bytes.size, whole.size);
+	queue_env_measure(&bytes, "caf\xc3\xa9", 5);
+	assert_true(bytes.eightbit);
+	queue_env_measure(&bytes, "ascii again\n", 12);
+	assert_true(bytes.eightbit); /* stays set */
+	/* an 8-bit byte at every offset of a word and in the tail */
+	char buf[24];
+	for (size_t at = 0; at < sizeof(buf); at++) {
+		memset(buf, 'a', sizeof(buf));
+		assert_false(queue_env_has_8bit(buf, sizeof(buf)));
+		buf[at] = (char)0x80;
+		assert_true(queue_env_has_8bit(buf, sizeof(buf)));
+		assert_false(queue_env_has_8bit(buf, at));
+	}
+}
+
+/* test_measure_file - a queued text measured from its file; a missing one is an error. */
+static void test_measure_file(void **state)
+{
+	char path[] = "/tmp/test_queue_env.XXXXXX";
+	int fd = mkstemp(path);
+	struct queue_env env = { 0 };
+	static const char text[] = "a\nb\xff\n";
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (int)strlen(text));
+	close(fd);
+	assert_int_equal(queue_env_measure_file(&env, path), 0);
+	assert_true(env.sized && env.eightbit);
+	assert_int_equal(env.size, strlen(text) + 2);
+	unlink(path);
+	memset(&env, 0, sizeof(env));
+	assert_int_equal(queue_env_measure_file(&env, path), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_false(env.sized);
+}
+
 static const char *const test_bad_files[] = {
 	"",
 	"postern-queue 2\nid X\nfrom a\nrcpt P 0 0 b\n",
@@ -73,6 +174,12 @@ static const char *const test_bad_files[] = {
 	"postern-queue 1\nid X\nfrom a\nrcpt P x 0 b\n",
 	"postern-queue 1\nid X\nfrom a\nrcpt P 0 0\n",
 	"postern-queue 1\nid X\ncreated soon\nfrom a\nrcpt P 0 0 b\n",
+	"postern-queue 1\nid X\nfrom a\nbody x 8bit\nrcpt P 0 0 b\n",
+	"postern-queue 1\nid X\nfrom a\nbody -1 8bit\nrcpt P 0 0 b\n",
+	"postern-queue 1\nid X\nfrom a\nbody 12\nrcpt P 0 0 b\n",
+	"postern-queue 1\nid X\nfrom a\nbody 12 9bit\nrcpt P 0 0 b\n",
+	"postern-queue 1\nid X\nfrom a\nbody 12 8bitx\nrcpt P 0 0 b\n",
+	"postern-queue 1\nid X\nfrom a\nbody 18446744073709551616 8bit\nrcpt P 0 0 b\n",
 };
 
 /* test_bad_files_table - every malformed file is refused with a reason. */
@@ -95,6 +202,10 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_null_sender_and_unknown_keys),
 		cmocka_unit_test(test_bad_files_table),
+		cmocka_unit_test(test_body_round_trip),
+		cmocka_unit_test(test_old_file_has_no_body),
+		cmocka_unit_test(test_measure),
+		cmocka_unit_test(test_measure_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* test_smtp_data - the DATA state machine: end of data, smuggling, dot-unstuffing, limits, splits. */
+/* test_smtp_data - the DATA state machine: end of data, smuggling, dot-unstuffing, limits, splits, 8-bit. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +28,7 @@ struct test_data_result {
 	size_t lines;
 	enum smtp_data_error error;
 	bool done;
+	bool eightbit;
 };
 
 /* One DATA input and what the reader must make of it. */
@@ -54,6 +55,8 @@ static const struct test_data_case test_data_cases[] = {
 	{"a.\r\n. \r\n.\r\n", 0, 0, 0, OK, true, 0, "a.\n \n"},
 	{"Subject: \xc3\xa4\r\n\r\n\x01\x7f\xff\t\r\n.\r\n", 0, 0, 0, OK, true, 0,
 	 "Subject: \xc3\xa4\n\n\x01\x7f\xff\t\n"},
+	{"\xe9t\xe9\r\n.\xff\r\n.\r\n", 0, 0, 0, OK, true, 0, "\xe9t\xe9\n\xff\n"},
+	{"plain\r\n.\r\n\xff", 0, 0, 0, OK, true, 1, "plain\n"}, /* 8-bit after the end */
 	/* not finished yet */
 	{"", 0, 0, 0, OK, false, 0, ""},
 	{"Hello\r\n", 0, 0, 0, OK, false, 0, "Hello\n"},
@@ -147,6 +150,7 @@ static void test_data_feed_split(const struct test_data_case *c, const char *in,
 	res->lines = r.lines;
 	res->error = r.error;
 	res->done = r.done;
+	res->eightbit = r.eightbit;
 }
 
 /* test_data_same - two results are identical. */
@@ -155,7 +159,7 @@ static void test_data_same(const struct test_data_result *a, const struct test_d
 {
 	if (a->out_len != b->out_len || memcmp(a->out, b->out, a->out_len) != 0 ||
 	    a->consumed != b->consumed || a->size != b->size || a->lines != b->lines ||
-	    a->error != b->error || a->done != b->done)
+	    a->error != b->error || a->done != b->done || a->eightbit != b->eightbit)
 		fail_msg("row %zu: %s differs from one-shot feeding", row, how);
 }
 
@@ -164,6 +168,7 @@ static void test_data_check_expected(const struct test_data_case *c, size_t len,
 				     const struct test_data_result *res, size_t row)
 {
 	size_t i, nl = 0;
+	bool high = false;
 
 	if (res->error != c->error || res->done != c->done || res->consumed != len - c->rest)
 		fail_msg("row %zu: error %d done %d consumed %zu, want %d %d %zu", row,
@@ -172,9 +177,13 @@ static void test_data_check_expected(const struct test_data_case *c, size_t len,
 		return;
 	if (res->out_len != strlen(c->out) || memcmp(res->out, c->out, res->out_len) != 0)
 		fail_msg("row %zu: out <%.*s>, want <%s>", row, (int)res->out_len, res->out, c->out);
-	for (i = 0; i < res->out_len; i++)
+	for (i = 0; i < res->out_len; i++) {
 		nl += res->out[i] == '\n';
+		high = high || (unsigned char)res->out[i] >= 0x80;
+	}
 	assert_int_equal(res->lines, nl);
+	if (res->eightbit != high)
+		fail_msg("row %zu: eightbit %d, want %d", row, res->eightbit, high);
 	assert_int_equal(res->size, res->out_len + nl);
 }
 

@@ -1,0 +1,55 @@
+/*
+ * loops - more event loops, one thread each, so that posternd uses every
+ * core. The daemon's own loop stays the single writer of everything shared
+ * (accounts, grants, the store, the queue, logins); a session whose work
+ * from then on is its own (a POP3 session in TRANSACTION: its maildrop, its
+ * files, its socket) moves to one of these loops and comes back to the
+ * daemon's loop only through messages.
+ *
+ * Messages: daemon_loop_post() queues a function for a loop's thread and
+ * wakes it; they run in the order they were posted. A connection living on
+ * a loop is linked into that loop's own list (SIGTERM reaches it through
+ * daemon_loops_stop_conns) and stays counted in the daemon's n_conns until
+ * daemon_loop_release() tells the daemon's loop that it is gone.
+ */
+#ifndef POSTERN_LOOPS_H
+#define POSTERN_LOOPS_H
+
+#include <stdbool.h>
+
+struct daemon;
+struct daemon_conn;
+struct daemon_loop;
+struct event_base;
+
+/* daemon_loops_start - n loop threads (0: none, sessions stay on the daemon's loop). */
+void daemon_loops_start(struct daemon *d, unsigned n);
+
+/* daemon_loops_stop - after the daemon's loop ended: end the threads and free the loops. */
+void daemon_loops_stop(struct daemon *d);
+
+/* daemon_loop_pick - the loop with the fewest connections, or NULL when there are none. */
+struct daemon_loop *daemon_loop_pick(struct daemon *d);
+
+/* daemon_loop_base - the loop's event base (for its thread only). */
+struct event_base *daemon_loop_base(const struct daemon_loop *l);
+
+/* daemon_loop_post - run fn(arg) on the loop's thread soon (any thread may call it). */
+void daemon_loop_post(struct daemon_loop *l, void (*fn)(void *arg), void *arg);
+
+/* daemon_post - run fn(arg) on the daemon's own loop soon (any thread may call it). */
+void daemon_post(struct daemon *d, void (*fn)(void *arg), void *arg);
+
+/*
+ * daemon_loop_adopt - on l's thread: a connection moved here; it is
+ * stopped at once when the daemon is already stopping.
+ */
+void daemon_loop_adopt(struct daemon_loop *l, struct daemon_conn *conn);
+
+/* daemon_loop_release - on l's thread: the connection ended; the daemon's count goes down. */
+void daemon_loop_release(struct daemon_loop *l, struct daemon_conn *conn);
+
+/* daemon_loops_stop_conns - SIGTERM (abort false) or end of grace (true): reach every loop's connections. */
+void daemon_loops_stop_conns(struct daemon *d, bool abort);
+
+#endif
