@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "addr/aliases.h"
+#include "addr/srs.h"
 #include "auth/accounts.h"
 #include "auth/auth_verify.h"
 #include "config/cfg.h"
@@ -70,6 +72,24 @@ static struct cfg *posternd_load(const char *path)
 		return NULL;
 	}
 	return cfg;
+}
+
+/* posternd_check_aliases - --check: the aliases file beside the users file parses; 0 or 1. */
+static int posternd_check_aliases(const struct cfg *cfg)
+{
+	struct aliases_table table;
+	char *path = aliases_path(cfg->users_file), *error = NULL;
+	int rc;
+
+	aliases_init(&table);
+	rc = aliases_load(&table, path, &error) < 0 ? 1 : 0;
+
+	if (rc != 0)
+		fprintf(stderr, "%s\n", error);
+	free(error);
+	aliases_free(&table);
+	free(path);
+	return rc;
 }
 
 /* posternd_abort_cb - the grace period is over: abort the sessions still open. */
@@ -143,7 +163,7 @@ static void posternd_reload_cb(evutil_socket_t sig, short what, void *arg)
 	free(d->cfg);
 	d->cfg = cfg;
 	auth_set_limits(d->auth, cfg->auth_max_failures, cfg->auth_lockout);
-	accounts_set_path(d->accounts, cfg->users_file);
+	accounts_set_cfg(d->accounts, cfg);
 	log_info("configuration reloaded");
 }
 
@@ -171,6 +191,23 @@ static void posternd_relay_open(struct daemon *d)
 	if ((d->relay_store = relay_store_open(d->cfg->relay_store, d->base, &error)) == NULL) {
 		log_err("%s; relaying on grants is unavailable", error);
 		free(error);
+	}
+}
+
+/*
+ * posternd_srs_open - the SRS secret, made on first start. Without it mail
+ * is still delivered and forwarded, with the sender unchanged, and bounces
+ * to SRS addresses are refused; the log says so.
+ */
+static void posternd_srs_open(struct daemon *d)
+{
+	char *error = NULL;
+
+	_Static_assert(sizeof(d->srs_secret) >= SRS_SECRET_MAX, "room for the SRS secret");
+	if (srs_secret_load(d->cfg->data_dir, d->srs_secret, &d->srs_secret_len, &error) < 0) {
+		log_err("%s; forwarding without SRS", error);
+		free(error);
+		d->srs_secret_len = 0;
 	}
 }
 
@@ -203,7 +240,7 @@ static int posternd_open(struct daemon *d, char **error_r)
 	d->auth = auth_new(d->base);
 	auth_set_limits(d->auth, d->cfg->auth_max_failures, d->cfg->auth_lockout);
 	d->io = workq_new(d->base, 2, "io");
-	d->accounts = accounts_open(d->base, d->io, d->cfg->users_file);
+	d->accounts = accounts_open(d->base, d->io, d->cfg);
 	daemon_loops_start(d, posternd_cores());
 	if ((d->store = store_open(d->base, d->cfg->data_dir, d->cfg->hostname, error_r)) == NULL ||
 	    (d->tls == NULL && (d->tls = tls_server_ctx_new(d->cfg, error_r)) == NULL) ||
@@ -212,6 +249,7 @@ static int posternd_open(struct daemon *d, char **error_r)
 	    (d->control = control_open(d, d->queue, error_r)) == NULL)
 		return -1;
 	posternd_relay_open(d);
+	posternd_srs_open(d);
 	return 0;
 }
 
@@ -259,6 +297,7 @@ static void posternd_teardown(struct daemon *d)
 	SSL_CTX_free(d->tls);
 	SSL_CTX_free(d->tls_client);
 	log_info("stopped: messages=%lu batches=%lu syncs=%lu", st.messages, st.batches, st.syncs);
+	OPENSSL_cleanse(d->srs_secret, sizeof(d->srs_secret));
 	cfg_free(d->cfg);
 	free(d->cfg);
 	event_base_free(d->base);
@@ -280,9 +319,10 @@ int main(int argc, char **argv)
 	if ((d.cfg = posternd_load(d.cfg_path)) == NULL)
 		return 1;
 	if (check) {
+		int bad = posternd_check_aliases(d.cfg);
 		cfg_free(d.cfg);
 		free(d.cfg);
-		return 0;
+		return bad;
 	}
 	umask(077); /* nothing in data_dir is for other users */
 	if (evthread_use_pthreads() < 0) /* before any event base: the loops post to each other */

@@ -1,10 +1,11 @@
-/* accounts - the account table, reloaded by a worker when the users file changes. */
+/* accounts - the accounts and aliases, reloaded by a worker when their files change. */
 #include "auth/accounts.h"
 
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/cfg.h"
 #include "util/log.h"
 #include "util/workq.h"
 #include "util/xalloc.h"
@@ -18,19 +19,22 @@ struct accounts_waiter {
 	struct accounts_waiter *next;
 };
 
-/* One check of the file on the worker. */
+/* One check of the files on the worker. */
 struct accounts_job {
-	struct accounts *a;   /* NULL: the table was freed meanwhile */
-	char *path;
+	struct accounts *a;   /* NULL: the tables were freed meanwhile */
+	char *path, *aliases_path;
 	struct users_db db;   /* starts with the identity of the table in force */
-	int rc;               /* users_refresh: 1 reloaded, 0 unchanged, -1 error */
-	char *error;
+	struct aliases_table aliases; /* likewise */
+	int rc, aliases_rc;   /* *_refresh: 1 reloaded, 0 unchanged, -1 error */
+	char *error, *aliases_error;
 	struct accounts_waiter *waiters;
 };
 
 struct accounts {
 	struct users_db db;
-	char *path;
+	struct aliases_table aliases;
+	const struct cfg *cfg;
+	char *path, *aliases_path;
 	struct workq *io;
 	struct event *timer;
 	struct accounts_job *job;      /* in flight, or NULL */
@@ -57,27 +61,55 @@ static void accounts_work(void *arg)
 	struct accounts_job *j = arg;
 
 	j->rc = users_refresh(&j->db, j->path, &j->error);
+	j->aliases_rc = aliases_refresh(&j->aliases, j->aliases_path, &j->aliases_error);
 }
 
-/* accounts_done_cb - on the loop: swap a new table in, or log why not. */
+/* accounts_take_users - on the loop: the users table of a finished check. */
+static void accounts_take_users(struct accounts *a, struct accounts_job *j)
+{
+	if (j->rc == 1) {
+		users_free(&a->db);
+		a->db = j->db;
+		users_init(&j->db);
+		log_info("users: %s reloaded, %zu account(s)", j->path, a->db.n);
+	} else if (j->rc < 0) {
+		a->db.failed = j->db.failed; /* reported once, not again until it changes */
+		if (j->error != NULL)
+			log_err("users: %s; keeping the last good table", j->error);
+	}
+}
+
+/* accounts_take_aliases - on the loop: the alias table of a finished check. */
+static void accounts_take_aliases(struct accounts *a, struct accounts_job *j)
+{
+	if (j->aliases_rc == 1) {
+		aliases_free(&a->aliases);
+		a->aliases = j->aliases;
+		aliases_init(&j->aliases);
+		log_info("aliases: %s reloaded, %zu alias(es)", j->aliases_path, a->aliases.n);
+	} else if (j->aliases_rc < 0) {
+		a->aliases.failed = j->aliases.failed;
+		if (j->aliases_error != NULL)
+			log_err("aliases: %s; keeping the last good table", j->aliases_error);
+	}
+}
+
+/* accounts_done_cb - on the loop: swap new tables in, or log why not. */
 static void accounts_done_cb(void *arg)
 {
 	struct accounts_job *j = arg;
 	struct accounts *a = j->a;
 
-	if (a != NULL && j->rc == 1) {
-		users_free(&a->db);
-		a->db = j->db;
-		users_init(&j->db);
-		log_info("users: %s reloaded, %zu account(s)", j->path, a->db.n);
-	} else if (a != NULL && j->rc < 0) {
-		a->db.failed = j->db.failed; /* reported once, not again until it changes */
-		if (j->error != NULL)
-			log_err("users: %s; keeping the last good table", j->error);
+	if (a != NULL) {
+		accounts_take_users(a, j);
+		accounts_take_aliases(a, j);
 	}
 	users_free(&j->db);
+	aliases_free(&j->aliases);
 	free(j->error);
+	free(j->aliases_error);
 	free(j->path);
+	free(j->aliases_path);
 	accounts_run_waiters(j->waiters);
 	free(j);
 	if (a != NULL) {
@@ -94,9 +126,13 @@ static void accounts_check(struct accounts *a)
 
 	j->a = a;
 	j->path = xstrdup(a->path);
+	j->aliases_path = xstrdup(a->aliases_path);
 	users_init(&j->db);
 	j->db.loaded = a->db.loaded;
 	j->db.failed = a->db.failed;
+	aliases_init(&j->aliases);
+	j->aliases.loaded = a->aliases.loaded;
+	j->aliases.failed = a->aliases.failed;
 	j->waiters = a->next;
 	a->next = NULL;
 	a->again = false;
@@ -115,19 +151,34 @@ static void accounts_timer_cb(evutil_socket_t fd, short what, void *arg)
 		accounts_check(a);
 }
 
-struct accounts *accounts_open(struct event_base *base, struct workq *io, const char *path)
+/* accounts_load - start-up: read both files now, before the loop runs. */
+static void accounts_load(struct accounts *a)
+{
+	char *error = NULL;
+
+	if (users_load(&a->db, a->path, &error) < 0) {
+		log_err("users: %s", error);
+		free(error);
+		error = NULL;
+	}
+	if (aliases_load(&a->aliases, a->aliases_path, &error) < 0) {
+		log_err("aliases: %s", error);
+		free(error);
+	}
+}
+
+struct accounts *accounts_open(struct event_base *base, struct workq *io, const struct cfg *cfg)
 {
 	struct accounts *a = xcalloc(1, sizeof(*a));
 	struct timeval every = { .tv_sec = ACCOUNTS_CHECK_SECONDS, .tv_usec = 0 };
-	char *error = NULL;
 
 	users_init(&a->db);
-	a->path = xstrdup(path);
+	aliases_init(&a->aliases);
+	a->cfg = cfg;
+	a->path = xstrdup(cfg->users_file);
+	a->aliases_path = aliases_path(cfg->users_file);
 	a->io = io;
-	if (users_load(&a->db, path, &error) < 0) {
-		log_err("users: %s", error);
-		free(error);
-	}
+	accounts_load(a);
 	a->timer = event_new(base, -1, EV_PERSIST, accounts_timer_cb, a);
 	event_add(a->timer, &every);
 	return a;
@@ -144,17 +195,26 @@ void accounts_free(struct accounts **ap)
 	accounts_run_waiters(a->next);
 	event_free(a->timer);
 	users_free(&a->db);
+	aliases_free(&a->aliases);
 	free(a->path);
+	free(a->aliases_path);
 	free(a);
 	*ap = NULL;
 }
 
-void accounts_set_path(struct accounts *a, const char *path)
+void accounts_set_cfg(struct accounts *a, const struct cfg *cfg)
 {
-	free(a->path);
-	a->path = xstrdup(path);
-	memset(&a->db.loaded, 0, sizeof(a->db.loaded)); /* a new file: read it whatever it is */
-	memset(&a->db.failed, 0, sizeof(a->db.failed));
+	a->cfg = cfg;
+	if (strcmp(cfg->users_file, a->path) != 0) { /* a new file: read it whatever it is */
+		free(a->path);
+		free(a->aliases_path);
+		a->path = xstrdup(cfg->users_file);
+		a->aliases_path = aliases_path(cfg->users_file);
+		memset(&a->db.loaded, 0, sizeof(a->db.loaded));
+		memset(&a->db.failed, 0, sizeof(a->db.failed));
+		memset(&a->aliases.loaded, 0, sizeof(a->aliases.loaded));
+		memset(&a->aliases.failed, 0, sizeof(a->aliases.failed));
+	}
 	accounts_refresh(a, NULL, NULL);
 }
 
@@ -166,6 +226,51 @@ const struct users_account *accounts_find(const struct accounts *a, const char *
 const struct users_db *accounts_db(const struct accounts *a)
 {
 	return &a->db;
+}
+
+const struct aliases_table *accounts_aliases(const struct accounts *a)
+{
+	return &a->aliases;
+}
+
+/* accounts_is_account_cb - the resolver's account test. */
+static bool accounts_is_account_cb(void *ctx, const char *address)
+{
+	return users_find(&((const struct accounts *)ctx)->db, address) != NULL;
+}
+
+/* accounts_is_local_domain_cb - the resolver's domain test: domains.local. */
+static bool accounts_is_local_domain_cb(void *ctx, const char *domain)
+{
+	return cfg_is_local_domain(((const struct accounts *)ctx)->cfg, domain, strlen(domain));
+}
+
+/* accounts_first_cb - postmaster's last resort: the domain's first account in address order. */
+static const char *accounts_first_cb(void *ctx, const char *domain)
+{
+	const struct users_db *db = &((const struct accounts *)ctx)->db;
+	size_t dlen = strlen(domain);
+
+	for (size_t i = 0; i < db->n; i++) { /* only for postmaster@ with no alias or account */
+		const char *at = strrchr(db->accounts[i].address, '@');
+		if (at != NULL && strlen(at + 1) == dlen && memcmp(at + 1, domain, dlen) == 0)
+			return db->accounts[i].address;
+	}
+	return NULL;
+}
+
+void accounts_resolver(const struct accounts *a, struct aliases_resolver *res_r)
+{
+	const struct cfg *cfg = a->cfg;
+
+	*res_r = (struct aliases_resolver){
+		.is_account_cb = accounts_is_account_cb,
+		.is_local_domain_cb = accounts_is_local_domain_cb,
+		.domain_first_account_cb = accounts_first_cb,
+		.ctx = (void *)a,
+		.delimiter = cfg->recipient_delimiter != NULL ? cfg->recipient_delimiter : "",
+		.default_domain = cfg->local_domains.n > 0 ? cfg->local_domains.items[0] : NULL,
+	};
 }
 
 void accounts_refresh(struct accounts *a, void (*done_cb)(void *arg), void *arg)

@@ -88,6 +88,7 @@ void cfg_init(struct cfg *cfg)
 	cfg->user = xstrdup("postern");
 	cfg->syslog = false;
 	cfg_list_add(&cfg->local_domains, "example.test");
+	cfg->recipient_delimiter = xstrdup("+");
 	cfg_list_add(&cfg->smtp_listen, "127.0.0.1:2525");
 	cfg->max_message_size = (size_t)25 << 20;
 	cfg->max_recipients = 100;
@@ -114,7 +115,8 @@ void cfg_free(struct cfg *cfg)
 {
 	char **strings[] = {&cfg->hostname,   &cfg->data_dir, &cfg->user,      &cfg->users_file,
 			    &cfg->relay_store, &cfg->tls_cert, &cfg->tls_key,   &cfg->relayhost,
-			    &cfg->relayhost_auth, &cfg->relayhost_tls_ca};
+			    &cfg->relayhost_auth, &cfg->relayhost_tls_ca,
+			    &cfg->recipient_delimiter};
 	struct cfg_list *lists[] = {&cfg->local_domains,	 &cfg->smtp_listen,	&cfg->submission_listen,
 				    &cfg->submission_listen_tls, &cfg->pop3_listen,	&cfg->pop3_listen_tls,
 				    &cfg->trusted_networks,	 &cfg->dns_servers,	&cfg->policy_listen,

@@ -20,7 +20,8 @@
  * - [routes] takes any domain as key: "example.org = [mx.example.net]:2525",
  *   "host:port", "[host]" or "host" (port 25).
  * - An empty value clears tls.cert, tls.key, delivery.relayhost,
- *   delivery.relayhost_auth (NULL) and lists; other strings must not be empty.
+ *   delivery.relayhost_auth, domains.recipient_delimiter (NULL) and lists;
+ *   other strings must not be empty.
  * - auth.users_file and relay.store not set in the file follow the final
  *   server.data_dir; tls.key not set follows tls.cert (as in Postfix).
  */
@@ -57,6 +58,7 @@ struct cfg {
 	bool syslog;
 	/* [domains] */
 	struct cfg_list local_domains; /* lower case */
+	char *recipient_delimiter;     /* "alice+tag@" reaches alice@; NULL (empty value): off */
 	/* [smtp] */
 	struct cfg_list smtp_listen;
 	size_t max_message_size;  /* bytes */

@@ -264,10 +264,22 @@ static bool cfg_fix_word(char *s)
 	return len <= 253;
 }
 
+/* cfg_fix_delimiter - up to 8 punctuation characters that may stand in a local part ("+", "+-"). */
+static bool cfg_fix_delimiter(char *s)
+{
+	size_t len = strlen(s);
+
+	for (const char *p = s; *p != '\0'; p++)
+		if (!ispunct((unsigned char)*p) || strchr("@\"\\<>(),;:[]", *p) != NULL)
+			return false;
+	return len <= 8;
+}
+
 static const struct cfg_check cfg_chk_listen = {"listen address", cfg_fix_listen};
 static const struct cfg_check cfg_chk_resolver = {"resolver address", cfg_fix_hostport};
 static const struct cfg_check cfg_chk_relayhost = {"relayhost", cfg_fix_hostport};
 static const struct cfg_check cfg_chk_domain = {"domain", cfg_fix_domain};
+static const struct cfg_check cfg_chk_delimiter = {"recipient delimiter", cfg_fix_delimiter};
 static const struct cfg_check cfg_chk_cidr = {"network", cfg_fix_cidr};
 static const struct cfg_check cfg_chk_store = {"store", cfg_fix_store};
 static const struct cfg_check cfg_chk_word = {"name", cfg_fix_word};
@@ -289,6 +301,7 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_STR("server", "user", user, &cfg_chk_word),
 	CFG_BOOL("server", "syslog", syslog),
 	CFG_LIST("domains", "local", local_domains, &cfg_chk_domain),
+	CFG_OPT("domains", "recipient_delimiter", recipient_delimiter, &cfg_chk_delimiter),
 	CFG_LIST("smtp", "listen", smtp_listen, &cfg_chk_listen),
 	CFG_NUM("smtp", "max_message_size", CFG_T_SIZE, max_message_size, 1, SIZE_MAX),
 	CFG_NUM("smtp", "max_recipients", CFG_T_UINT, max_recipients, 1, UINT_MAX),

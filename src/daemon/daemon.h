@@ -58,6 +58,8 @@ struct daemon {
 	struct ssl_ctx_st *tls_client; /* outbound STARTTLS; verified for the relayhost */
 	struct daemon_listener *listeners;
 	struct metrics_http *metrics; /* GET /metrics (metrics/metrics_http.h); NULL: off */
+	unsigned char srs_secret[256]; /* DATA_DIR/srs.secret (addr/srs.h) */
+	size_t srs_secret_len;         /* 0: unreadable, no forwarding with SRS */
 	struct daemon_loops *loops;  /* session loop threads (daemon/loops.h) */
 	struct daemon_conn conns; /* list head: the connections on this loop */
 	unsigned long n_conns;    /* on every loop */

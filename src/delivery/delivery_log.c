@@ -1,6 +1,7 @@
 /* delivery_log - one line per recipient and delivery attempt. */
 #include "delivery/delivery_log.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "metrics/metrics.h"
@@ -21,11 +22,15 @@ const char *delivery_status_name(enum delivery_status status)
 
 /* delivery_log - log one attempt (see delivery_log.h). */
 void delivery_log(const char *who, const char *id, const char *from, const char *to,
-		  const char *relay, enum delivery_status status, const char *reason)
+		  const char *orig_to, const char *relay, enum delivery_status status,
+		  const char *reason)
 {
-	log_info("%s id=%s%s%s%s to=<%s> relay=%s status=%s (%s)", who, id,
+	bool orig = orig_to != NULL && strcmp(orig_to, to) != 0;
+
+	log_info("%s id=%s%s%s%s to=<%s>%s%s%s relay=%s status=%s (%s)", who, id,
 		 from != NULL ? " from=<" : "", from != NULL ? from : "", from != NULL ? ">" : "",
-		 to, relay[0] != '\0' ? relay : "none", delivery_status_name(status), reason);
+		 to, orig ? " orig_to=<" : "", orig ? orig_to : "", orig ? ">" : "",
+		 relay[0] != '\0' ? relay : "none", delivery_status_name(status), reason);
 	metrics_delivery((enum metrics_dlv_status)status,
 			 strcmp(relay, "local") == 0 ? METRICS_DEST_LOCAL : METRICS_DEST_REMOTE);
 }

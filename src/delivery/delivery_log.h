@@ -20,9 +20,11 @@ const char *delivery_status_name(enum delivery_status status);
 /*
  * delivery_log - log one attempt. who is the session or job ("0000002a
  * smtp"), id the queue id that joins the from=<...> line, from may be NULL,
+ * orig_to the recipient as given when an alias led to "to" (else NULL),
  * relay is "local" for a Maildir or the remote host, reason says why.
  */
 void delivery_log(const char *who, const char *id, const char *from, const char *to,
-		  const char *relay, enum delivery_status status, const char *reason);
+		  const char *orig_to, const char *relay, enum delivery_status status,
+		  const char *reason);
 
 #endif

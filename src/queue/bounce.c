@@ -155,22 +155,45 @@ static char *bounce_read_headers(const char *path, size_t *len_r)
 	return buf;
 }
 
-/* bounce_local - a local sender's Maildir: 0 added, 1 nobody (no such account), 2 not local. */
+/* bounce_mailboxes - the local targets of a resolved sender into m; how many. */
+static size_t bounce_mailboxes(struct store_msg *m, const struct aliases_result *r)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		char *at = strrchr(r->targets[i].address, '@');
+		if (r->targets[i].remote || at == NULL)
+			continue; /* a DSN is not forwarded on */
+		*at = '\0';
+		n += store_msg_add_mailbox(m, at + 1, r->targets[i].address, r->targets[i].orig) == 0;
+		*at = '@';
+	}
+	return n;
+}
+
+/*
+ * bounce_local - where the DSN goes: 0 into local Maildirs (the sender's
+ * account, or the accounts of an alias it sent as), 2 to a remote sender,
+ * 1 nowhere (no sender, or a local one that leads to no account).
+ */
 static int bounce_local(struct daemon *d, struct store_msg *m, const char *sender,
 			const char *queue_id)
 {
 	const char *at = strrchr(sender, '@');
-	char local[256];
+	struct aliases_resolver res;
+	struct aliases_result r;
+	size_t n = 0;
 
+	if (sender[0] == '\0')
+		return 1;
 	if (at == NULL || !cfg_is_local_domain(d->cfg, at + 1, strlen(at + 1)))
 		return 2;
-	snprintf(local, sizeof(local), "%.*s", (int)(at - sender), sender);
-	for (char *p = local; *p != '\0'; p++)
-		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-	char *address = xasprintf("%s@%s", local, at + 1);
-	bool known = accounts_find(d->accounts, address) != NULL;
-	free(address);
-	if (known && store_msg_add_mailbox(m, at + 1, local) == 0)
+	accounts_resolver(d->accounts, &res);
+	aliases_result_init(&r);
+	if (aliases_resolve(accounts_aliases(d->accounts), &res, sender, &r) == ALIASES_OK)
+		n = bounce_mailboxes(m, &r);
+	aliases_result_free(&r);
+	if (n > 0)
 		return 0;
 	log_warn("queue id=%s bounce to <%s> dropped: no such local account", queue_id, sender);
 	return 1;

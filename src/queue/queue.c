@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "addr/srs.h"
 #include "delivery/dns.h"
 #include "metrics/metrics.h"
 #include "queue/bounce.h"
@@ -205,12 +206,35 @@ static void queue_bounce_done_cb(void *arg, int err)
 	queue_io_done(e->queue);
 }
 
+/*
+ * queue_bounce_sender - whom a DSN goes to: the envelope sender, or for a
+ * message we forwarded with SRS, the original sender behind it (an SRS
+ * address of ours that no longer checks out goes to "": no DSN).
+ */
+static const char *queue_bounce_sender(const struct queue_entry *e, char buf[SRS_ADDRESS_MAX + 1])
+{
+	const struct daemon *d = e->queue->daemon;
+	struct srs_params p = { .secret = d->srs_secret, .secret_len = d->srs_secret_len,
+				.domain = d->cfg->hostname, .now = time(NULL) };
+	enum srs_result r = d->srs_secret_len > 0
+				    ? srs_reverse(&p, e->env.from, strlen(e->env.from), buf)
+				    : SRS_NOT_SRS;
+
+	if (r == SRS_NOT_SRS)
+		return e->env.from;
+	if (r != SRS_OK)
+		log_warn("queue id=%s: no bounce to <%s>: %s", e->env.id, e->env.from,
+			 srs_strerror(r));
+	return r == SRS_OK ? buf : "";
+}
+
 /* queue_bounce - one DSN for every F recipient of e; false when there is none to send. */
 static bool queue_bounce(struct queue_entry *e)
 {
 	struct bounce_rcpt rcpts[256];
+	char sender[SRS_ADDRESS_MAX + 1];
 	struct bounce_info b = { .hostname = e->queue->daemon->cfg->hostname,
-				 .queue_id = e->env.id, .sender = e->env.from,
+				 .queue_id = e->env.id, .sender = queue_bounce_sender(e, sender),
 				 .arrival = e->env.created, .now = time(NULL), .rcpts = rcpts };
 	char msg[PATH_MAX];
 

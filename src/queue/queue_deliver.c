@@ -74,7 +74,7 @@ static void queue_log(const struct queue_job *j, const char *rcpt, const char *r
 	char who[32];
 
 	snprintf(who, sizeof(who), "%08x queue", j->id);
-	delivery_log(who, j->entry->env.id, j->entry->env.from, rcpt, relay, status, reason);
+	delivery_log(who, j->entry->env.id, j->entry->env.from, rcpt, NULL, relay, status, reason);
 }
 
 /* queue_set_error - replace a recipient's last error. */

@@ -125,7 +125,7 @@ static int queue_submit_local(struct queue_submit *s, char *a, const char **erro
 		return -1;
 	}
 	*at = '\0';
-	if (store_msg_add_mailbox(s->msg, at + 1, a) < 0) {
+	if (store_msg_add_mailbox(s->msg, at + 1, a, NULL) < 0) {
 		*error_r = "bad recipient address";
 		return -1;
 	}

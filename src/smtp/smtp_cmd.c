@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "addr/srs.h"
 #include "auth/accounts.h"
 #include "auth/auth_verify.h"
 #include "queue/queue_env.h"
@@ -91,16 +92,27 @@ static void smtp_cmd_helo(struct smtp_session *s, const char *args, size_t len)
 		smtp_reply(s, "250 %s", s->daemon->cfg->hostname);
 }
 
-/* smtp_sender_ok - an authenticated client sends as its own address (or <>). */
+/* smtp_owns - may the logged-in user send as address (addr/aliases.h aliases_owns)? */
+static bool smtp_owns(const struct smtp_session *s, const char *address)
+{
+	struct aliases_resolver res;
+
+	accounts_resolver(s->daemon->accounts, &res);
+	return aliases_owns(accounts_aliases(s->daemon->accounts), &res, s->auth_login, address);
+}
+
+/*
+ * smtp_sender_ok - an authenticated client sends as its login or an alias
+ * whose targets include it (or <>); smtp_owns does the same for From:.
+ */
 static bool smtp_sender_ok(const struct smtp_session *s, const struct smtp_path *path)
 {
-	const char *login = s->auth_login;
-	size_t local_len = strlen(path->local);
+	char address[SMTP_LOCAL_MAX * 2 + SMTP_DOMAIN_MAX + 8];
 
-	if (login == NULL || path->null_path)
+	if (s->auth_login == NULL || path->null_path)
 		return true;
-	return strncasecmp(login, path->local, local_len) == 0 && login[local_len] == '@' &&
-	       strcasecmp(login + local_len + 1, path->domain) == 0;
+	snprintf(address, sizeof(address), "%s@%s", path->local, path->domain);
+	return smtp_owns(s, address);
 }
 
 static void smtp_cmd_mail(struct smtp_session *s, const char *args, size_t len)
@@ -132,150 +144,12 @@ static void smtp_cmd_mail(struct smtp_session *s, const char *args, size_t len)
 		return;
 	}
 	s->txn = xcalloc(1, sizeof(*s->txn));
+	aliases_result_init(&s->txn->targets);
 	s->txn->from = path.null_path ? xstrdup("")
 				      : xasprintf("%s@%s", path.local, path.domain);
 	s->txn->smtputf8 = path.smtputf8;
 	smtp_set_state(s, SMTP_S_MAIL);
 	smtp_reply(s, "250 2.1.0 Ok");
-}
-
-/* smtp_has_rcpt - true when the transaction already has this recipient. */
-static bool smtp_has_rcpt(const struct smtp_txn *txn, const char *local, const char *domain)
-{
-	for (size_t i = 0; i < txn->n_rcpts; i++) {
-		if (strcmp(txn->rcpts[i].local, local) == 0 &&
-		    strcmp(txn->rcpts[i].domain, domain) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* smtp_add_rcpt - accept a recipient (once, however often it is given). */
-static void smtp_add_rcpt(struct smtp_session *s, const struct smtp_path *path, bool remote)
-{
-	struct smtp_txn *txn = s->txn;
-
-	if (!smtp_has_rcpt(txn, path->local, path->domain)) {
-		txn->rcpts = xrealloc(txn->rcpts, (txn->n_rcpts + 1) * sizeof(*txn->rcpts));
-		txn->rcpts[txn->n_rcpts].local = xstrdup(path->local);
-		txn->rcpts[txn->n_rcpts].domain = xstrdup(path->domain);
-		txn->rcpts[txn->n_rcpts].remote = remote;
-		txn->n_rcpts++;
-	}
-	smtp_set_state(s, SMTP_S_RCPT);
-	smtp_reply(s, "250 2.1.5 Ok");
-}
-
-/* smtp_local_rcpt - check a local recipient; lower-cases its local part. */
-static int smtp_local_rcpt(struct smtp_session *s, struct smtp_path *path)
-{
-	const struct cfg *cfg = s->daemon->cfg;
-	char address[SMTP_LOCAL_MAX * 2 + SMTP_DOMAIN_MAX + 8];
-
-	if (path->domain[0] == '\0' && cfg->local_domains.n > 0) /* <Postmaster> */
-		snprintf(path->domain, sizeof(path->domain), "%s", cfg->local_domains.items[0]);
-	for (char *p = path->local; *p != '\0'; p++)
-		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-	snprintf(address, sizeof(address), "%s@%s", path->local, path->domain);
-	if (accounts_find(s->daemon->accounts, address) != NULL)
-		return 0;
-	log_info("%08x smtp reject rcpt=<%s> ip=%s: unknown user", s->id, address, s->ip);
-	smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: User unknown", address);
-	return -1;
-}
-
-/* smtp_relay_rcpt - a remote recipient the policy allowed. */
-static void smtp_relay_rcpt(struct smtp_session *s, const struct smtp_path *path, const char *note)
-{
-	if (strpbrk(path->local, " \t") != NULL) { /* the queue envelope is blank-separated */
-		smtp_reply(s, "553 5.1.3 <%s@%s>: Quoted local parts with blanks are not relayed",
-			   path->local, path->domain);
-		return;
-	}
-	log_info("%08x smtp relay rcpt=<%s@%s> ip=%s: %s", s->id, path->local, path->domain, s->ip,
-		 note);
-	if (s->txn->relay_note[0] == '\0')
-		snprintf(s->txn->relay_note, sizeof(s->txn->relay_note), "%s", note);
-	smtp_add_rcpt(s, path, true);
-}
-
-/* smtp_rcpt_grant_cb - the grant store answered for a recipient waiting in RCPT. */
-static void smtp_rcpt_grant_cb(void *arg, const struct relay_check_answer *a)
-{
-	struct smtp_session *s = arg;
-	struct smtp_txn *txn = s->txn;
-	struct smtp_path *path = txn->pending_rcpt;
-	char why[256], note[320];
-
-	txn->pending_rcpt = NULL;
-	relay_check_describe(a, why, sizeof(why));
-	if (s->gone) {
-		/* nothing to answer */
-	} else if (a->result == RELAY_CHECK_GRANT) {
-		snprintf(note, sizeof(note), "POP-before-SMTP grant of %s", a->grant.login);
-		if (txn->grant_login == NULL)
-			txn->grant_login = xstrdup(a->grant.login);
-		smtp_relay_rcpt(s, path, note);
-	} else if (a->result == RELAY_CHECK_ERROR) {
-		log_err("%08x smtp relay check failed ip=%s: %s", s->id, s->ip, why);
-		smtp_reply(s, "451 4.3.0 Relay check temporarily unavailable, try again later");
-	} else {
-		log_info("%08x smtp reject rcpt=<%s@%s> ip=%s: %s", s->id, path->local,
-			 path->domain, s->ip, why);
-		smtp_reply(s, "%s", relay_refusal_text());
-	}
-	free(path);
-	smtp_resume(s, txn->n_rcpts > 0 ? SMTP_S_RCPT : SMTP_S_MAIL);
-}
-
-/* smtp_rcpt_ask_grant - ask the grant store; the session waits (pipelined input stays queued). */
-static void smtp_rcpt_ask_grant(struct smtp_session *s, const struct smtp_path *path)
-{
-	struct daemon *d = s->daemon;
-
-	s->txn->pending_rcpt = xmalloc(sizeof(*path));
-	*s->txn->pending_rcpt = *path;
-	smtp_set_state(s, SMTP_S_BUSY);
-	relay_check(d->base, d->relay_store, d->cfg, s->ip, time(NULL), smtp_rcpt_grant_cb, s);
-}
-
-static void smtp_cmd_rcpt(struct smtp_session *s, const char *args, size_t len)
-{
-	struct relay_client client = { .ip = s->ip, .auth_login = s->auth_login };
-	struct smtp_path path;
-	const char *error;
-	char note[128];
-	int code;
-
-	if (smtp_path_parse(args, len, SMTP_PATH_RCPT, &path, &code, &error) < 0) {
-		smtp_reply(s, "%d %s", code, error);
-		return;
-	}
-	if (smtp_path_has_utf8(&path) && !s->txn->smtputf8) {
-		smtp_reply(s, "553 5.6.7 Non-ASCII address needs SMTPUTF8 on MAIL FROM (RFC 6531)");
-		return;
-	}
-	if (s->txn->n_rcpts >= s->daemon->cfg->max_recipients) {
-		smtp_reply(s, "452 4.5.3 Too many recipients");
-		return;
-	}
-	switch (relay_decide(s->daemon->cfg, &client, path.domain, note, sizeof(note))) {
-	case RELAY_LOCAL:
-		if (smtp_local_rcpt(s, &path) == 0)
-			smtp_add_rcpt(s, &path, false);
-		return;
-	case RELAY_ALLOWED:
-		smtp_relay_rcpt(s, &path, note);
-		return;
-	case RELAY_NEED_GRANT:
-		smtp_rcpt_ask_grant(s, &path);
-		return;
-	case RELAY_REFUSED:
-		break;
-	}
-	log_info("%08x smtp reject rcpt=<%s@%s> ip=%s: relay not permitted", s->id, path.local,
-		 path.domain, s->ip);
-	smtp_reply(s, "%s", relay_refusal_text());
 }
 
 static void smtp_cmd_data(struct smtp_session *s, const char *args, size_t len)
@@ -446,21 +320,66 @@ static int smtp_received(struct smtp_session *s, char *buf, size_t size, size_t 
 	return n < 0 || (size_t)n >= size ? -1 : n;
 }
 
-/* smtp_queue_remote - give the store a queue envelope for the remote recipients (text complete). */
-static void smtp_queue_remote(struct smtp_txn *txn)
+/*
+ * smtp_forward_sender - the envelope sender for a message that is also
+ * forwarded by an alias: a sender outside our domains is rewritten with
+ * SRS (addr/srs.h), so that SPF passes at the destination and a bounce
+ * comes back through smtp_rcpt.c; <> and our own senders stay as they are.
+ */
+static void smtp_forward_sender(const struct smtp_session *s, char out[SRS_ADDRESS_MAX + 1])
 {
+	const struct daemon *d = s->daemon;
+	const char *from = s->txn->from, *at = strrchr(from, '@');
+	struct srs_params p = { .secret = d->srs_secret, .secret_len = d->srs_secret_len,
+				.domain = d->cfg->hostname, .now = time(NULL) };
+
+	snprintf(out, SRS_ADDRESS_MAX + 1, "%s", from);
+	if (from[0] == '\0' || at == NULL || d->srs_secret_len == 0 ||
+	    cfg_is_local_domain(d->cfg, at + 1, strlen(at + 1)))
+		return;
+	enum srs_result r = srs_forward(&p, from, strlen(from), out);
+	if (r != SRS_OK && r != SRS_OWN_DOMAIN) {
+		log_warn("%08x smtp cannot rewrite <%s> with SRS; forwarding it unchanged", s->id,
+			 from);
+		snprintf(out, SRS_ADDRESS_MAX + 1, "%s", from);
+	}
+}
+
+/* smtp_queue_rcpts - the relayed recipients and the forwarded alias targets; true when forwarding. */
+static bool smtp_queue_rcpts(const struct smtp_txn *txn, struct queue_env *env)
+{
+	bool forwarding = false;
+
+	for (size_t i = 0; i < txn->n_rcpts; i++) {
+		if (!txn->rcpts[i].remote)
+			continue;
+		char *address = xasprintf("%s@%s", txn->rcpts[i].local, txn->rcpts[i].domain);
+		queue_env_add_rcpt(env, address);
+		free(address);
+	}
+	for (size_t i = 0; i < txn->targets.n; i++) {
+		if (txn->targets.targets[i].remote) {
+			queue_env_add_rcpt(env, txn->targets.targets[i].address);
+			forwarding = true;
+		}
+	}
+	return forwarding;
+}
+
+/* smtp_queue_remote - give the store a queue envelope for the remote recipients (text complete). */
+static void smtp_queue_remote(struct smtp_session *s)
+{
+	struct smtp_txn *txn = s->txn;
+	char from[SRS_ADDRESS_MAX + 1];
 	struct queue_env env = { .created = time(NULL), .from = txn->from, .sized = true,
 				 .size = txn->header_wire + txn->reader.size,
 				 .eightbit = txn->header_8bit || txn->reader.eightbit };
 	size_t len;
 
 	snprintf(env.id, sizeof(env.id), "%s", store_msg_id(txn->msg));
-	for (size_t i = 0; i < txn->n_rcpts; i++) {
-		if (!txn->rcpts[i].remote)
-			continue;
-		char *address = xasprintf("%s@%s", txn->rcpts[i].local, txn->rcpts[i].domain);
-		queue_env_add_rcpt(&env, address);
-		free(address);
+	if (smtp_queue_rcpts(txn, &env)) {
+		smtp_forward_sender(s, from);
+		env.from = from;
 	}
 	if (env.n_rcpts > 0) {
 		char *text = queue_env_format(&env, &len);
@@ -498,9 +417,9 @@ int smtp_data_write(struct smtp_session *s, const char *buf, size_t len)
 {
 	struct smtp_txn *txn = s->txn;
 
-	if (txn->fix_headers && !txn->headers.done) {
+	if (txn->scan_headers && !txn->headers.done) {
 		size_t end = smtp_headers_feed(&txn->headers, buf, len);
-		if (txn->headers.done) {
+		if (txn->headers.done && txn->fix_headers) {
 			if (store_msg_write(txn->msg, buf, end) < 0 || smtp_add_missing_headers(s) < 0)
 				return -1;
 			buf += end;
@@ -510,16 +429,59 @@ int smtp_data_write(struct smtp_session *s, const char *buf, size_t len)
 	return store_msg_write(txn->msg, buf, len);
 }
 
+/*
+ * smtp_from_refusal - an authenticated session's From: must name only
+ * addresses the login owns (as MAIL FROM, smtp_sender_ok): NULL, or the
+ * 550 5.7.1 reply (malloc'd). A message without From: is let through.
+ */
+static char *smtp_from_refusal(const struct smtp_session *s)
+{
+	const struct smtp_header_scan *h = &s->txn->headers;
+	char addrs[8][SMTP_FROM_ADDR_MAX];
+	int n;
+
+	if (h->n_from == 0)
+		return NULL;
+	if (h->n_from > 1 || h->from_long ||
+	    (n = smtp_headers_from_addresses(h->from, h->from_len, addrs, 8)) <= 0)
+		return xstrdup("550 5.7.1 Message rejected: malformed From: header");
+	for (int i = 0; i < n; i++) {
+		if (!smtp_owns(s, addrs[i]))
+			return xasprintf("550 5.7.1 <%.256s>: From: address not owned by user %s",
+					 addrs[i], s->auth_login);
+	}
+	return NULL;
+}
+
 int smtp_data_complete(struct smtp_session *s)
 {
 	struct smtp_txn *txn = s->txn;
 
-	if (txn->fix_headers && !txn->headers.done) {
+	if (txn->scan_headers && !txn->headers.done) {
 		txn->headers.done = true; /* a message of headers only */
-		if (smtp_add_missing_headers(s) < 0)
+		if (txn->fix_headers && smtp_add_missing_headers(s) < 0)
 			return -1;
 	}
-	smtp_queue_remote(txn);
+	if (s->auth_login != NULL && (txn->refusal = smtp_from_refusal(s)) != NULL)
+		return 0;
+	smtp_queue_remote(s);
+	return 0;
+}
+
+/* smtp_add_mailboxes - the Maildirs of the local targets; -1 when one is unsafe as a path. */
+static int smtp_add_mailboxes(struct smtp_txn *txn)
+{
+	for (size_t i = 0; i < txn->targets.n; i++) {
+		const struct aliases_target *t = &txn->targets.targets[i];
+		char *at = strrchr(t->address, '@');
+		if (t->remote || at == NULL)
+			continue;
+		*at = '\0';
+		int rc = store_msg_add_mailbox(txn->msg, at + 1, t->address, t->orig);
+		*at = '@';
+		if (rc < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -540,11 +502,8 @@ int smtp_data_begin(struct smtp_session *s)
 
 	if ((txn->msg = store_msg_new(s->daemon->store)) == NULL)
 		return -1;
-	for (size_t i = 0; i < txn->n_rcpts; i++) {
-		if (!txn->rcpts[i].remote &&
-		    store_msg_add_mailbox(txn->msg, txn->rcpts[i].domain, txn->rcpts[i].local) < 0)
-			return smtp_data_fail(txn, EINVAL);
-	}
+	if (smtp_add_mailboxes(txn) < 0)
+		return smtp_data_fail(txn, EINVAL);
 	if (s->auth_login != NULL && txn->relay_note[0] == '\0')
 		snprintf(txn->relay_note, sizeof(txn->relay_note), "authenticated as %s",
 			 s->auth_login);
@@ -555,6 +514,7 @@ int smtp_data_begin(struct smtp_session *s)
 	txn->header_wire = (size_t)n + lines;
 	txn->header_8bit = queue_env_has_8bit(header, (size_t)n);
 	txn->fix_headers = s->service == SMTP_SERVICE_SUBMISSION;
+	txn->scan_headers = txn->fix_headers || s->auth_login != NULL;
 	smtp_headers_init(&txn->headers);
 	txn->chunk = xmalloc(SMTP_DATA_CHUNK);
 	smtp_data_init(&txn->reader, s->daemon->cfg->max_message_size, SMTP_TEXT_LINE_MAX);

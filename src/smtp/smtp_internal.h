@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addr/aliases.h"
 #include "daemon/daemon.h"
 #include "smtp/smtp_data.h"
 #include "smtp/smtp_headers.h"
@@ -48,8 +49,9 @@ struct smtp_rcpt {
 
 struct smtp_txn {
 	char *from; /* "" for the null sender */
-	struct smtp_rcpt *rcpts;
+	struct smtp_rcpt *rcpts;   /* as given: local ones resolved, remote ones relayed */
 	size_t n_rcpts;
+	struct aliases_result targets; /* the local recipients' final targets, one per Maildir */
 	bool smtputf8;
 	char relay_note[320]; /* why relaying was allowed, for Received: */
 	char *grant_login;    /* relayed on this login's POP-before-SMTP grant */
@@ -60,6 +62,8 @@ struct smtp_txn {
 	size_t header_wire; /* added headers' size with CRLF line ends */
 	bool header_8bit;   /* Received: has 8-bit bytes (an SMTPUTF8 address, a UTF-8 login) */
 	bool fix_headers;   /* submission: add a missing Date: / Message-ID: */
+	bool scan_headers;  /* fix_headers, or an authenticated session: its From: is checked */
+	char *refusal;      /* the 5.7.1 reply to the final dot when From: is not the login's */
 	struct smtp_header_scan headers;
 	int store_errno;    /* first write error while reading DATA */
 };
@@ -96,6 +100,9 @@ void smtp_close(struct smtp_session *s);
 
 /* smtp_txn_free - drop the transaction and any message being received. */
 void smtp_txn_free(struct smtp_txn **txnp);
+
+/* smtp_cmd_rcpt - RCPT TO (smtp_rcpt.c). */
+void smtp_cmd_rcpt(struct smtp_session *s, const char *args, size_t len);
 
 /* smtp_dispatch - run one command line (without CRLF) through the command table. */
 void smtp_dispatch(struct smtp_session *s, const char *line, size_t len);

@@ -58,6 +58,8 @@ void smtp_txn_free(struct smtp_txn **txnp)
 		free(txn->rcpts[i].domain);
 	}
 	free(txn->rcpts);
+	aliases_result_free(&txn->targets);
+	free(txn->refusal);
 	free(txn->from);
 	free(txn->grant_login);
 	free(txn->pending_rcpt);
@@ -305,6 +307,10 @@ void smtp_data_end(struct smtp_session *s)
 		log_info("%08x smtp rejected data ip=%s: %s", s->id, s->ip,
 			 smtp_data_error_reply(txn->reader.error));
 		smtp_reply(s, "%s", smtp_data_error_reply(txn->reader.error));
+	} else if (txn->refusal != NULL) {
+		log_info("%08x smtp rejected data ip=%s user=%s: %s", s->id, s->ip, s->auth_login,
+			 txn->refusal);
+		smtp_reply(s, "%s", txn->refusal);
 	} else if (txn->store_errno != 0) {
 		log_err("%08x smtp write failed: %s", s->id, strerror(txn->store_errno));
 		smtp_reply(s, txn->store_errno == ENOSPC || txn->store_errno == EDQUOT

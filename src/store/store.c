@@ -174,7 +174,8 @@ int store_msg_write(struct store_msg *m, const void *buf, size_t len)
 	return 0;
 }
 
-int store_msg_add_mailbox(struct store_msg *m, const char *domain, const char *local)
+int store_msg_add_mailbox(struct store_msg *m, const char *domain, const char *local,
+			  const char *orig)
 {
 	char path[PATH_MAX];
 
@@ -184,6 +185,7 @@ int store_msg_add_mailbox(struct store_msg *m, const char *domain, const char *l
 	m->rcpts = xrealloc(m->rcpts, (m->n_rcpts + 1) * sizeof(*m->rcpts));
 	m->rcpts[m->n_rcpts].maildir = xstrdup(path);
 	m->rcpts[m->n_rcpts].address = xasprintf("%s@%s", local, domain);
+	m->rcpts[m->n_rcpts].orig = orig != NULL ? xstrdup(orig) : NULL;
 	m->rcpts[m->n_rcpts].linked = false;
 	m->n_rcpts++;
 	return 0;
@@ -196,6 +198,7 @@ void store_msg_free(struct store_msg *m)
 	for (size_t i = 0; i < m->n_rcpts; i++) {
 		free(m->rcpts[i].maildir);
 		free(m->rcpts[i].address);
+		free(m->rcpts[i].orig);
 	}
 	free(m->rcpts);
 	free(m->envelope);

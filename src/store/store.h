@@ -49,8 +49,13 @@ const char *store_msg_id(const struct store_msg *m);
 /* store_msg_write - append message text (LF line ends); -1 with errno on failure. */
 int store_msg_write(struct store_msg *m, const void *buf, size_t len);
 
-/* store_msg_add_mailbox - deliver to DATA_DIR/mail/DOMAIN/LOCAL; -1 if unsafe as a path. */
-int store_msg_add_mailbox(struct store_msg *m, const char *domain, const char *local);
+/*
+ * store_msg_add_mailbox - deliver to DATA_DIR/mail/DOMAIN/LOCAL; -1 if
+ * unsafe as a path. orig: the recipient an alias led here from (logged as
+ * orig_to=<...>), or NULL.
+ */
+int store_msg_add_mailbox(struct store_msg *m, const char *domain, const char *local,
+			  const char *orig);
 
 /*
  * store_msg_set_envelope - also queue the message for outbound delivery

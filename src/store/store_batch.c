@@ -165,7 +165,8 @@ static void store_job_work(void *arg)
 static void store_log(const struct store_msg *m)
 {
 	for (size_t i = 0; i < m->n_rcpts; i++)
-		delivery_log("store", m->id, NULL, m->rcpts[i].address, "local", DELIVERY_SENT,
+		delivery_log("store", m->id, NULL, m->rcpts[i].address, m->rcpts[i].orig, "local",
+			     DELIVERY_SENT,
 			     "delivered to maildir");
 }
 

@@ -16,6 +16,7 @@
 struct store_rcpt {
 	char *maildir; /* DATA_DIR/mail/DOMAIN/LOCAL */
 	char *address; /* LOCAL@DOMAIN, for the delivery log line */
+	char *orig;    /* the recipient an alias led here from, or NULL */
 	bool linked;
 };
 

@@ -384,13 +384,14 @@ def test_relayhost_is_a_second_postern_with_submission_auth(make_postern):
         "relayhost_tls_verify": "no"}})
     near.add_user("alice@example.test")
     near.start()
-    # far's submission service wants the login to own the sender address
-    relay(near, "carol@far.test", ["dave@far.test"], BODY.encode())
+    # far's submission service wants the login to own the sender address and From:
+    text = BODY.replace("From: alice@example.test", "From: Carol <carol@far.test>")
+    relay(near, "carol@far.test", ["dave@far.test"], text.encode())
     (msg,) = wait_for(lambda: far.messages("dave@far.test"), what="delivery through far")
     assert "smtp auth user=carol@far.test" in far.log()
     assert "smtp starttls" in far.log()
     assert b"with ESMTPSA id" in msg
-    body = BODY.replace("\r\n", "\n").encode().split(b"\n\n", 1)[1]
+    body = text.replace("\r\n", "\n").encode().split(b"\n\n", 1)[1]
     assert msg.split(b"\n\n", 1)[1] == body  # (submission adds Date: and Message-ID:)
     wait_for(lambda: near.queued() == [], what="the entry to go")
     check_clean_exit(near)

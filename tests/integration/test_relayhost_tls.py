@@ -15,7 +15,10 @@ import subprocess
 
 import pytest
 from peers import DnsStub, SinkServer
-from test_outbound import BODY, TRUSTED, check_clean_exit, queue_list_shows, relay, wait_for
+from test_outbound import BODY as OUTBOUND_BODY, TRUSTED, check_clean_exit, queue_list_shows, relay, wait_for
+
+# far is a submission service: carol must own the From: address as well as the sender
+BODY = OUTBOUND_BODY.replace("From: alice@example.test", "From: carol@far.test")
 
 
 @pytest.fixture
