@@ -10,6 +10,13 @@ peer that is not installed (make bench-peers installs both).
   first connection until the last file is in the Maildir): msg/s, CPU µs per
   message of the server's whole process tree, and for postern syncs per
   message from its "stopped: messages=.. batches=.. syncs=.." log line.
+- Aliases (issue 12): the 50-session load once more after each postern run
+  at 50 sessions, one connection each (so the two alternate and see the same
+  disk minute), with 10,000 aliases and a catch-all of example.test in the
+  aliases file next to the users file, written before the daemon starts; the
+  load goes to the last alias written, which leads to the account whose
+  Maildir is counted, so every RCPT is resolved through the table. Printed
+  as a share of the plain row's msg/s and CPU per message.
 - The disk's own limit: build/diskprobe (bench/diskprobe.c) does what
   postern's store does per batch with nothing else around it (10 KB files
   written into tmp/, one syncfs per batch, linked into new/, the next syncfs
@@ -87,6 +94,7 @@ SMTP_LOADS = [  # name, sessions, one connection per session (-d)
     ("1 session", 1, True),
 ][:1 if QUICK else None]
 PROBED_LOAD = SMTP_LOADS[0][0]  # the disk probe runs around postern's runs of this load
+ALIASES = 10000  # issue 12: aliases beside the catch-all in the aliases row after PROBED_LOAD
 # ../shared/PEERS.md, same kind of machine: used when the peer is not installed
 RECORDED = {
     "50 sessions, one connection each": 601,
@@ -98,7 +106,7 @@ RECORDED = {
     "idle Dovecot": 1102,
 }
 TARGETS = {"smtp": 10.0, "poll": 10.0, "full": 8.0, "idle_kb": 4.0, "smtp_cpu_us": 250,
-           "disk_share": 80.0}
+           "disk_share": 80.0, "aliases": 95.0}
 
 
 def median_range(values, fmt="%.0f"):
@@ -125,6 +133,7 @@ def wait_count(count, want, timeout=120):
 
 class PosternSmtp:
     name = "postern"
+    rcpt = "alice@example.test"  # the load's recipient; delivered() counts its Maildir
 
     def __init__(self, tmp):
         self.p = Postern(tmp)
@@ -149,8 +158,33 @@ class PosternSmtp:
         return {k: int(v) for k, v in stats.items()}
 
 
+class PosternSmtpAliases(PosternSmtp):
+    """postern with ALIASES aliases and a catch-all, all leading to alice, in the aliases
+    file next to the users file; the load goes to the last alias of the file."""
+    name = "postern with aliases"
+    rcpt = "a%d@example.test" % (ALIASES - 1)
+
+    def __init__(self, tmp):
+        super().__init__(tmp)
+        users = os.path.join(self.p.data_dir, "users")
+        if not os.path.exists(users):
+            raise RuntimeError("bench: no users file at %s" % users)
+        with open(os.path.join(self.p.data_dir, "aliases"), "w") as f:
+            f.write("".join("a%d@example.test: alice@example.test\n" % i for i in range(ALIASES)))
+            f.write("@example.test: alice@example.test\n")
+
+    def start(self):
+        super().start()
+        errors = [line for line in self.p.log().splitlines()
+                  if "aliases: " in line and "reloaded" not in line]
+        if errors:
+            raise RuntimeError("posternd did not take the aliases: %s" % errors[0])
+        return self
+
+
 class PostfixSmtp:
     name = "Postfix"
+    rcpt = "alice@example.test"
 
     def __init__(self, tmp, process_limit=100):
         self.pf = peers.Postfix(tmp, process_limit)
@@ -225,9 +259,9 @@ def fresh(tmp, cls, *args):
 # ---------------------------------------------------------------- SMTP
 
 
-def smtp_source(port, sessions, count, reuse):
+def smtp_source(port, sessions, count, reuse, rcpt):
     args = [SMTP_SOURCE, "-s", str(sessions), "-l", "10240", "-m", str(count),
-            "-f", "bench@remote.test", "-t", "alice@example.test"]
+            "-f", "bench@remote.test", "-t", rcpt]
     if reuse:
         args.append("-d")
     subprocess.run(args + ["127.0.0.1:%d" % port], check=True, timeout=600)
@@ -239,10 +273,10 @@ def smtp_run(tmp, cls, sessions, reuse):
     stats = None
     try:
         warm = max(MESSAGES // 10, 1)
-        smtp_source(s.port, sessions, warm, reuse)
+        smtp_source(s.port, sessions, warm, reuse, s.rcpt)
         base = wait_count(s.delivered, warm)
         cpu0, t0 = peers.cpu_tree(s.pid), time.monotonic()
-        smtp_source(s.port, sessions, MESSAGES, reuse)
+        smtp_source(s.port, sessions, MESSAGES, reuse, s.rcpt)
         got = wait_count(s.delivered, base + MESSAGES)
         elapsed = time.monotonic() - t0
         cpu = peers.cpu_tree(s.pid) - cpu0
@@ -364,6 +398,29 @@ def disk_part(probes, results):
         PROBED_LOAD, len(probes), "; ".join(summary)))
 
 
+def syncs_column(runs):
+    """postern's median syncs per message over smtp_run results, or "-"."""
+    syncs = [r[2]["syncs"] / max(r[2]["messages"], 1) for r in runs if r[2]]
+    return "%.3f" % statistics.median(syncs) if syncs else "-"
+
+
+def aliases_row(plain, aliased, results):
+    """The row under PROBED_LOAD's: the same load with ALIASES aliases and a catch-all, as a
+    share of the plain row (medians), and the range of the run-by-run (paired) shares."""
+    rate, base = statistics.median(r[0] for r in aliased), statistics.median(r[0] for r in plain)
+    cpu, base_cpu = (statistics.median(r[1] for r in aliased),
+                     statistics.median(r[1] for r in plain))
+    results["smtp aliases"] = (rate, base)
+    results["smtp cpu aliases"] = cpu
+    pairs = [100 * a[0] / p[0] for p, a in zip(plain, aliased)]
+    print("%-38s %20s %9s %8s   %.0f%% of the msg/s above%s, %.0f%% of its CPU" % (
+        "  with %s aliases and a catch-all" % format(ALIASES, ","),
+        median_range([r[0] for r in aliased]), median_range([r[1] for r in aliased]),
+        syncs_column(aliased), 100 * rate / base,
+        " (run by run %s)" % median_range(pairs, "%.0f%%") if len(pairs) > 1 else "",
+        100 * cpu / base_cpu))
+
+
 def smtp_part(tmp, with_postfix, results):
     print("\n== SMTP: %d x 10 KB messages per run after %d warm-up, delivered into the Maildir, "
           "median (min-max) of %d runs" % (MESSAGES, max(MESSAGES // 10, 1), RUNS))
@@ -371,11 +428,13 @@ def smtp_part(tmp, with_postfix, results):
     print("%-38s %20s %9s %8s %20s %9s %8s" % ("load", "postern msg/s", "CPU us", "syncs",
                                              "Postfix msg/s", "CPU us", "ratio"))
     for name, sessions, reuse in SMTP_LOADS:
-        ours, theirs = [], []
+        ours, theirs, aliased = [], [], []
         for _ in range(RUNS):  # interleaved, so that both see the same disk weather
             if name == PROBED_LOAD:
                 last = probes[-1]["batch"] if probes else None
                 ours.append(probed_run(tmp, sessions, reuse, last, probes))
+                aliased.append(smtp_run(os.path.join(tmp, "postern-aliases"), PosternSmtpAliases,
+                                        sessions, reuse))
             else:
                 ours.append(smtp_run(os.path.join(tmp, "postern"), PosternSmtp, sessions, reuse))
             if with_postfix:
@@ -389,10 +448,11 @@ def smtp_part(tmp, with_postfix, results):
             peer, peer_s, peer_cpu = RECORDED[name], "%d (PEERS.md)" % RECORDED[name], "-"
         results["smtp " + name] = (rate, peer)
         results["smtp cpu " + name] = statistics.median(r[1] for r in ours)
-        syncs = [r[2]["syncs"] / max(r[2]["messages"], 1) for r in ours if r[2]]
         print("%-38s %20s %9s %8s %20s %9s %7.1fx" % (
             name, median_range([r[0] for r in ours]), median_range([r[1] for r in ours]),
-            "%.3f" % statistics.median(syncs) if syncs else "-", peer_s, peer_cpu, rate / peer))
+            syncs_column(ours), peer_s, peer_cpu, rate / peer))
+        if aliased:
+            aliases_row(ours, aliased, results)
     if probes:
         disk_part(probes, results)
 
@@ -557,7 +617,7 @@ def idle_part(tmp, with_postfix, with_dovecot, hard, results):
 
 
 def verdicts(results):
-    print("\n== Targets (issues 8 and 11)")
+    print("\n== Targets (issues 8, 11 and 12)")
     lines = []
     key = "smtp 50 sessions, one connection each"
     if key in results:
@@ -567,6 +627,13 @@ def verdicts(results):
         cpu = results["smtp cpu " + key[5:]]
         lines.append(("SMTP CPU per message at 50 clients <= %d us" % TARGETS["smtp_cpu_us"],
                       cpu <= TARGETS["smtp_cpu_us"], "%.0f us" % cpu))
+    if "smtp aliases" in results:
+        rate, base = results["smtp aliases"]
+        lines.append(("SMTP with %s aliases and a catch-all >= %g%% of without" % (
+            format(ALIASES, ","), TARGETS["aliases"]), rate >= base * TARGETS["aliases"] / 100,
+            "%.0f%% (%.0f vs %.0f msg/s; CPU %.0f vs %.0f us)" % (
+                100 * rate / base, rate, base, results["smtp cpu aliases"],
+                results["smtp cpu " + key[5:]])))
     for key, what in (("disk best", "best probe"), ("disk c50", "probe, 50 clients"),
                       ("disk own", "probe, postern's batch size")):
         if key in results:

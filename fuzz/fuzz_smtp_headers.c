@@ -2,7 +2,9 @@
 /*
  * fuzz_smtp_headers - the header scanner fed in chunks whose sizes come
  * from the input's first bytes, compared with one-shot feeding and with a
- * line-by-line reference; abort() on any difference.
+ * line-by-line reference; abort() on any difference. The From: field it
+ * keeps (the same either way) then goes through the address parser, whose
+ * every address must be a non-empty string without control characters.
  *
  * Input: [0] number of chunk sizes n (0..7), then n chunk sizes (0 means
  * 1), then the message (LF line ends, as the DATA reader emits it).
@@ -88,6 +90,24 @@ static size_t fuzz_hdr_feed(const char *msg, size_t len, const uint8_t *chunks, 
 	return len;
 }
 
+/* fuzz_hdr_from - the addresses of the kept From: field are sane strings. */
+static void fuzz_hdr_from(const struct smtp_header_scan *h)
+{
+	char out[4][SMTP_FROM_ADDR_MAX];
+	int n = smtp_headers_from_addresses(h->from, h->from_len, out, 4);
+
+	if (n < -1 || n > 4)
+		abort();
+	for (int i = 0; i < n; i++) {
+		size_t len = strnlen(out[i], SMTP_FROM_ADDR_MAX);
+		if (len == 0 || len == SMTP_FROM_ADDR_MAX)
+			abort();
+		for (size_t k = 0; k < len; k++)
+			if (((unsigned char)out[i][k] < 0x20 && out[i][k] != '\t') || out[i][k] == 0x7f)
+				abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct smtp_header_scan one, chunked;
@@ -114,6 +134,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (one.done != ref.done || (ref.done && end1 != ref.end) ||
 	    one.saw_date != ref.saw_date || one.saw_message_id != ref.saw_message_id)
 		abort();
+	if (one.n_from != chunked.n_from || one.from_len != chunked.from_len ||
+	    memcmp(one.from, chunked.from, one.from_len) != 0)
+		abort();
+	fuzz_hdr_from(&one);
 	free(msg);
 	return 0;
 }

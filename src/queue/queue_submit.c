@@ -21,7 +21,8 @@ struct queue_submit {
 	struct daemon *daemon;
 	uid_t uid;
 	char *from;
-	struct queue_env env; /* remote recipients */
+	struct queue_env env; /* remote recipients, and the remote targets of aliases */
+	struct aliases_result targets; /* of the local recipients: one copy per Maildir */
 	size_t n_local;
 	struct store_msg *msg;
 	char id[32];
@@ -68,6 +69,7 @@ struct queue_submit *queue_submit_new(struct daemon *d, uid_t uid)
 	s->daemon = d;
 	s->uid = uid;
 	s->last = '\n';
+	aliases_result_init(&s->targets);
 	return s;
 }
 
@@ -109,14 +111,41 @@ int queue_submit_mail(struct queue_submit *s, const char *address, const char **
 	return 0;
 }
 
-/* queue_submit_local - a recipient in a local domain: its Maildir, when the account exists. */
-static int queue_submit_local(struct queue_submit *s, char *a, const char **error_r)
+/* queue_submit_targets - the targets merged from first on: Maildirs and forwards; -1 on a bad path. */
+static int queue_submit_targets(struct queue_submit *s, size_t first)
 {
-	char *at = strrchr(a, '@');
+	for (size_t i = first; i < s->targets.n; i++) {
+		struct aliases_target *t = &s->targets.targets[i];
+		char *at = strrchr(t->address, '@');
+		if (t->remote) {
+			queue_env_add_rcpt(&s->env, t->address);
+			continue;
+		}
+		*at = '\0';
+		int rc = store_msg_add_mailbox(s->msg, at + 1, t->address, t->orig);
+		*at = '@';
+		if (rc < 0)
+			return -1;
+		s->n_local++;
+	}
+	return 0;
+}
 
-	for (char *p = a; p < at; p++)
-		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-	if (accounts_find(s->daemon->accounts, a) == NULL) {
+/* queue_submit_local - a recipient in a local domain: through the accounts and aliases. */
+static int queue_submit_local(struct queue_submit *s, const char *a, const char **error_r)
+{
+	struct accounts *acc = s->daemon->accounts;
+	struct aliases_resolver res;
+	struct aliases_result r;
+	size_t first = s->targets.n;
+	enum aliases_status st;
+
+	accounts_resolver(acc, &res);
+	aliases_result_init(&r);
+	if ((st = aliases_resolve(accounts_aliases(acc), &res, a, &r)) == ALIASES_OK)
+		aliases_result_merge(&s->targets, &r);
+	aliases_result_free(&r);
+	if (st != ALIASES_OK) {
 		*error_r = "unknown user";
 		return -1;
 	}
@@ -124,12 +153,10 @@ static int queue_submit_local(struct queue_submit *s, char *a, const char **erro
 		*error_r = "cannot store the message";
 		return -1;
 	}
-	*at = '\0';
-	if (store_msg_add_mailbox(s->msg, at + 1, a, NULL) < 0) {
+	if (queue_submit_targets(s, first) < 0) {
 		*error_r = "bad recipient address";
 		return -1;
 	}
-	s->n_local++;
 	return 0;
 }
 
@@ -296,6 +323,7 @@ void queue_submit_free(struct queue_submit **sp)
 		return;
 	store_msg_abort(&s->msg);
 	queue_env_clear(&s->env);
+	aliases_result_free(&s->targets);
 	free(s->from);
 	free(s->head);
 	free(s);

@@ -85,8 +85,8 @@ static void smtp_from_put(struct smtp_from_parse *p, char c)
 	char *buf = p->in_angle ? p->angle : p->bare;
 	size_t *len = p->in_angle ? &p->angle_len : &p->bare_len;
 
-	if (*len + 1 >= SMTP_FROM_ADDR_MAX)
-		p->bad = true;
+	if (*len + 1 >= SMTP_FROM_ADDR_MAX || ((unsigned char)c < 0x20 && c != '\t') || c == 0x7f)
+		p->bad = true; /* too long, or a control character (a NUL among them) */
 	else
 		buf[(*len)++] = c;
 }

@@ -46,8 +46,66 @@ static void test_rows(void **state)
 	}
 }
 
+/* The From: field kept by the scan: unfolded, the first one only, counted. */
+static void test_from_capture(void **state)
+{
+	const char *t = "Subject: x\nFrom: Alice\n <alice@example.test>\nTo: b\nfrom: c@d\n\n";
+	struct smtp_header_scan h;
+
+	(void)state;
+	smtp_headers_init(&h);
+	smtp_headers_feed(&h, t, strlen(t));
+	assert_true(h.done);
+	assert_int_equal(h.n_from, 2);
+	assert_int_equal(h.from_len, strlen(" Alice <alice@example.test>"));
+	assert_memory_equal(h.from, " Alice <alice@example.test>", h.from_len);
+}
+
+struct from_row {
+	const char *value;
+	int n;             /* addresses, or -1 */
+	const char *first, *second;
+};
+
+static const struct from_row from_rows[] = {
+	{ "alice@example.test", 1, "alice@example.test", NULL },
+	{ " Alice Smith <alice@example.test>", 1, "alice@example.test", NULL },
+	{ "\"Smith, Alice <x@y>\" <alice@example.test>", 1, "alice@example.test", NULL },
+	{ "alice@example.test (Alice, <evil@x>)", 1, "alice@example.test", NULL },
+	{ "a@x, \"B\" <b@y>", 2, "a@x", "b@y" },
+	{ "<@relay.test:alice@example.test>", 1, "alice@example.test", NULL },
+	{ "friends: a@x, b@y;", 2, "a@x", "b@y" },
+	{ "\"quoted local\"@example.test", 1, "\"quoted local\"@example.test", NULL },
+	{ "", 0, NULL, NULL },
+	{ "Alice <alice@example.test", -1, NULL, NULL },
+	{ "Alice alice@example.test>", -1, NULL, NULL },
+	{ "\"unterminated <a@b>", -1, NULL, NULL },
+	{ "(unterminated a@b", -1, NULL, NULL },
+	{ "<a@b> <c@d>", -1, NULL, NULL },
+	{ "a@b, c@d, e@f", -1, NULL, NULL }, /* more than max (2) */
+};
+
+static void test_from_addresses(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(from_rows) / sizeof(from_rows[0]); i++) {
+		const struct from_row *r = &from_rows[i];
+		char out[2][SMTP_FROM_ADDR_MAX];
+		int n = smtp_headers_from_addresses(r->value, strlen(r->value), out, 2);
+		assert_int_equal(n, r->n);
+		if (r->first != NULL)
+			assert_string_equal(out[0], r->first);
+		if (r->second != NULL)
+			assert_string_equal(out[1], r->second);
+	}
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = { cmocka_unit_test(test_rows) };
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rows),
+		cmocka_unit_test(test_from_capture),
+		cmocka_unit_test(test_from_addresses),
+	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
