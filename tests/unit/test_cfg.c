@@ -86,6 +86,10 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.max_queue_lifetime, 5 * 86400);
 	assert_int_equal(cfg.n_routes, 0);
 	assert_int_equal(cfg.policy_listen.n, 0);
+	assert_string_equal(cfg.recipient_delimiter, "+");
+	assert_true(cfg.relayhost_tls_verify);
+	assert_null(cfg.relayhost_tls_ca);
+	assert_int_equal(cfg.metrics_listen.n, 0);
 	cfg_free(&cfg);
 }
 
@@ -312,7 +316,27 @@ static void test_check_hash_in_value(const struct cfg *cfg)
 	assert_string_equal(cfg->users_file, "/srv/a#b/users");
 }
 
+/* the keys of issues 11 and 12; [dns] servers and the older delivery.dns_servers set one list */
+static void test_check_new_keys(const struct cfg *cfg)
+{
+	assert_null(cfg->recipient_delimiter);
+	assert_false(cfg->relayhost_tls_verify);
+	assert_string_equal(cfg->relayhost_tls_ca, "/etc/postern/relay-ca.pem");
+	test_cfg_list_one(&cfg->metrics_listen, "127.0.0.1:9425");
+	test_cfg_list_one(&cfg->dns_servers, "127.0.0.53");
+}
+
+static void test_check_delimiters(const struct cfg *cfg)
+{
+	assert_string_equal(cfg->recipient_delimiter, "+-");
+}
+
 static const struct test_good test_goods[] = {
+	{"[domains]\nrecipient_delimiter =\n[delivery]\nrelayhost_tls_verify = no\n"
+	 "relayhost_tls_ca = /etc/postern/relay-ca.pem\ndns_servers = 9.9.9.9\n"
+	 "[dns]\nservers = 127.0.0.53\n[metrics]\nlisten = 127.0.0.1:9425\n",
+	 test_check_new_keys},
+	{"[domains]\nrecipient_delimiter = +-\n", test_check_delimiters},
 	{"[server]\nhostname = mx.example.org\ndata_dir =  /var/lib/postern dir \nuser=mail\n"
 	 "[tls]\ncert = /etc/ssl/c.pem\nkey = /etc/ssl/k.pem\n"
 	 "[delivery]\nrelayhost = [smtp.isp.example]:587\nrelayhost_auth = /etc/postern/relay#auth\n",
@@ -383,6 +407,11 @@ static const struct test_bad test_bads[] = {
 	{"[relay]\nstore = redis://\n",
 	 "t.conf:2: bad store 'redis://' for relay.store (lmdb:PATH or redis://HOST:PORT/DB)"},
 	{"[delivery]\nrelayhost = [host:25\n", "t.conf:2: bad relayhost '[host:25' for delivery.relayhost"},
+	{"[domains]\nrecipient_delimiter = a\n",
+	 "t.conf:2: bad recipient delimiter 'a' for domains.recipient_delimiter"},
+	{"[domains]\nrecipient_delimiter = @\n",
+	 "t.conf:2: bad recipient delimiter '@' for domains.recipient_delimiter"},
+	{"[metrics]\nlisten = nowhere\n", "t.conf:2: bad listen address 'nowhere' for metrics.listen"},
 	/* numbers */
 	{"[relay]\nwindow = 15 minutes\n", "t.conf:2: bad duration '15 minutes' for relay.window"},
 	{"[relay]\nwindow = 15m # comment\n", "t.conf:2: bad duration '15m # comment' for relay.window"},
