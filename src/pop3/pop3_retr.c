@@ -58,13 +58,16 @@ static int pop3_stream_file(struct pop3_session *s, struct pop3_stream *st, stru
 	if (evbuffer_reserve_space(out, POP3_DOTSTUFF_ROOM((size_t)n) + POP3_DOTSTUFF_END_ROOM,
 				   &vec, 1) < 1)
 		fatal("evbuffer_reserve_space failed");
+	/* a short read of a regular file is its end: no read() just to see EOF (Maildir files never grow) */
+	bool end = (size_t)n < sizeof(pop3_stream_in) || st->stuff.done;
+
 	pop3_dotstuff_feed(&st->stuff, pop3_stream_in, (size_t)n, vec.iov_base, &out_len);
-	if (n == 0 || st->stuff.done)
+	if (end)
 		out_len += pop3_dotstuff_end(&st->stuff, (char *)vec.iov_base + out_len);
 	vec.iov_len = out_len;
 	evbuffer_commit_space(out, &vec, 1);
 	s->bytes_retr += out_len;
-	return n == 0 || st->stuff.done;
+	return end;
 }
 
 /* pop3_stream_lines - a slice of the LIST or UIDL lines; 1 after the final ".". */

@@ -349,7 +349,9 @@ static void pop3_session_arrive_cb(void *arg)
  * pop3_enter_trans - what a session does in TRANSACTION is its own (its
  * maildrop, its files, its socket): a plaintext session moves to the loop
  * thread with the fewest connections, with what it has read and not yet
- * sent. A TLS session stays: its bufferevent cannot change loops.
+ * sent. A TLS session stays: libevent frees an OpenSSL bufferevent later,
+ * on its own loop, closing whatever socket the SSL's BIO then holds, so its
+ * SSL cannot safely be handed to a new bufferevent on another thread.
  */
 void pop3_enter_trans(struct pop3_session *s)
 {
