@@ -65,20 +65,11 @@ int aliases_load(struct aliases_table *table, const char *path, char **error_r)
 /* aliases_refresh - reload when the file's identity changed. */
 int aliases_refresh(struct aliases_table *table, const char *path, char **error_r)
 {
-	struct users_file_id id = { 0 };
-	struct stat st;
 	char *error = NULL;
+	int changed = users_file_changed(path, &table->loaded, &table->failed, error_r);
 
-	if (stat(path, &st) == 0)
-		users_id_from_stat(&id, &st);
-	else if (errno != ENOENT) {
-		if (error_r != NULL)
-			*error_r = xasprintf("%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (users_id_equal(&id, &table->loaded) ||
-	    (id.exists && users_id_equal(&id, &table->failed)))
-		return 0;
+	if (changed <= 0)
+		return changed;
 	if (aliases_load(table, path, &error) == 0)
 		return 1;
 	if (error_r != NULL)

@@ -135,6 +135,14 @@ int users_read_file(int fd, struct stat *st_r, char **text_r, size_t *len_r);
 /* users_id_from_stat - the identity of the file version st describes. */
 void users_id_from_stat(struct users_file_id *id_r, const struct stat *st);
 
+/*
+ * users_file_changed - 1 when the file at path (missing counts as a
+ * version) is neither the version loaded nor the one that failed to parse,
+ * 0 when it is one of them, -1 with *error_r (may be NULL) when stat fails.
+ */
+int users_file_changed(const char *path, const struct users_file_id *loaded,
+		       const struct users_file_id *failed, char **error_r);
+
 /* users_id_equal - true when two identities name the same file version. */
 bool users_id_equal(const struct users_file_id *a, const struct users_file_id *b);
 

@@ -129,12 +129,12 @@ int users_load(struct users_db *db, const char *path, char **error_r)
 	return ret;
 }
 
-/* users_refresh - reload when the file's identity changed. */
-int users_refresh(struct users_db *db, const char *path, char **error_r)
+/* users_file_changed - is the file at path another version than loaded and failed? */
+int users_file_changed(const char *path, const struct users_file_id *loaded,
+		       const struct users_file_id *failed, char **error_r)
 {
 	struct users_file_id id = { 0 };
 	struct stat st;
-	char *error = NULL;
 
 	if (stat(path, &st) == 0)
 		users_id_from_stat(&id, &st);
@@ -143,8 +143,17 @@ int users_refresh(struct users_db *db, const char *path, char **error_r)
 			*error_r = xasprintf("%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (users_id_equal(&id, &db->loaded) || (id.exists && users_id_equal(&id, &db->failed)))
-		return 0;
+	return !(users_id_equal(&id, loaded) || (id.exists && users_id_equal(&id, failed)));
+}
+
+/* users_refresh - reload when the file's identity changed. */
+int users_refresh(struct users_db *db, const char *path, char **error_r)
+{
+	char *error = NULL;
+	int changed = users_file_changed(path, &db->loaded, &db->failed, error_r);
+
+	if (changed <= 0)
+		return changed;
 	if (users_load(db, path, &error) == 0)
 		return 1;
 	if (error_r != NULL)
