@@ -106,9 +106,10 @@ def origin():
 @pytest.fixture
 def p(make_postern, sink, origin):
     """No trusted networks (port 25 from 127.0.0.1 is an outside MTA); remote.test
-    routed to sink, outside.test to origin; alice, bob and carol."""
+    routed to sink, outside.test and hop.test to origin; alice, bob and carol."""
     p = make_postern({"routes": {"remote.test": "[127.0.0.1]:%d" % sink.port,
-                                 "outside.test": "[127.0.0.1]:%d" % origin.port}})
+                                 "outside.test": "[127.0.0.1]:%d" % origin.port,
+                                 "hop.test": "[127.0.0.1]:%d" % origin.port}})
     for user in ("alice@example.test", "bob@example.test", "carol@other.test"):
         p.add_user(user)
     p.start()
@@ -218,8 +219,7 @@ def test_postmaster_goes_to_the_first_account_of_the_domain(p):
         s.ehlo("client.outside.test")
         assert s.mail(SENDER)[0] == 250
         assert s.docmd("RCPT TO:<postmaster>")[0] == 250
-        code, data = s.data(message("bare postmaster"))
-        assert code == 250
+        assert s.data(message("bare postmaster"))[0] == 250
         assert s.mail(SENDER)[0] == 250
         assert s.docmd("RCPT TO:<Postmaster>")[0] == 250
         assert s.data(message("Postmaster"))[0] == 250
@@ -291,7 +291,8 @@ def test_hand_edited_bad_line_keeps_the_last_good_table(p):
     assert "Sanitizer" not in r.stderr
     # posternctl refuses to rewrite it; fixed by hand, it loads again
     assert p.ctl("alias", "list", check=False).returncode == 1
-    write_aliases(p, "info@example.test: alice@example.test\nlater@example.test: bob@example.test\n")
+    write_aliases(p, "info@example.test: alice@example.test\n"
+                     "later@example.test: bob@example.test\n")
     wait_for(lambda: rcpt_reply(p, "later@example.test")[0] == 250, timeout=5,
              what="the fixed file to be loaded")
     assert rcpt_reply(p, "hand@example.test")[0] == 550
@@ -370,6 +371,27 @@ def test_bounce_to_a_genuine_srs_address_goes_back_to_the_sender(p, origin):
     assert b"Subject: late bounce" in txn.body
     # the case of the local part may change on the way: still ours
     assert rcpt_reply(p, address.upper().replace("MX.EXAMPLE.TEST", HOSTNAME), sender="")[0] == 250
+
+
+def test_second_forward_writes_srs1_and_its_bounce_goes_to_the_first_forwarder(p, sink, origin):
+    """A sender rewritten by hop.test's SRS is forwarded again as SRS1 (postsrsd's
+    layout), and a bounce to our SRS1 address goes back to hop.test's SRS0 address."""
+    p.ctl("alias", "add", "fwd@example.test", "dave@remote.test")
+    stamp = srs_stamp(time.time())  # the inner stamp is checked for age too
+    first = "SRS0=abcd=%s=orig.test=joe@hop.test" % stamp
+    assert send(p, first, ["fwd@example.test"], message("twice forwarded")) == {}
+    (txn,) = sink.wait(1)
+    m = re.match(r"MAIL FROM:<(SRS1=[^=]{4}=hop\.test==abcd=%s=orig\.test=joe@mx\.example\.test)>"
+                 % stamp, txn.mail)
+    assert m, txn.mail
+    srs1 = m.group(1)
+    assert send(p, "", [srs1], message("bounce of a second forward")) == {}
+    (back,) = origin.wait(1)
+    assert back.rcpts == [first.lower()] and back.mail.startswith("MAIL FROM:<>")
+    h = srs1.split("=")[1]
+    forged = srs1.replace("=%s=" % h, "=%s=" % ("AAAA" if h != "AAAA" else "BBBB"), 1)
+    code, text = rcpt_reply(p, forged, sender="")
+    assert code == 550 and "forged" in text, text
 
 
 def test_forged_srs_addresses_are_refused_never_relayed(p, origin, sink):
