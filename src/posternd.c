@@ -303,19 +303,27 @@ static void posternd_teardown(struct daemon *d)
 	event_base_free(d->base);
 }
 
-int main(int argc, char **argv)
+/* posternd_args - -c FILE and --check; true when --check was given. */
+static bool posternd_args(int argc, char **argv, struct daemon *d)
 {
-	struct daemon d = { 0 };
 	bool check = false;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
-			d.cfg_path = argv[++i];
+			d->cfg_path = argv[++i];
 		else if (strcmp(argv[i], "--check") == 0)
 			check = true;
 		else
 			posternd_usage();
 	}
+	return check;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { 0 };
+	bool check = posternd_args(argc, argv, &d);
+
 	if ((d.cfg = posternd_load(d.cfg_path)) == NULL)
 		return 1;
 	if (check) {
