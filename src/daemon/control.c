@@ -126,16 +126,20 @@ static void control_submit_line(struct control_conn *c, const char *line)
 			       error);
 }
 
+static void control_read_cb(struct bufferevent *bev, void *arg);
+
 /* control_users_cb - the account table is as new as the users file was at the request. */
 static void control_users_cb(void *arg)
 {
 	struct control_conn *c = arg;
 
 	c->waiting = false;
-	if (c->gone)
+	if (c->gone) {
 		control_conn_free(c);
-	else
-		control_answer(c, false, "ok");
+		return;
+	}
+	control_answer(c, false, "ok");
+	control_read_cb(c->bev, c); /* requests that came meanwhile */
 }
 
 /* control_dispatch - one request line. */
@@ -183,7 +187,7 @@ static void control_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	char line[CONTROL_LINE_MAX + 1];
 
-	while (!c->closing && !c->data) {
+	while (!c->closing && !c->data && !c->waiting) { /* one request at a time */
 		struct evbuffer_ptr p = evbuffer_search(in, "\n", 1, NULL);
 		if (p.pos < 0 || p.pos > CONTROL_LINE_MAX) {
 			if (p.pos > CONTROL_LINE_MAX || evbuffer_get_length(in) > CONTROL_LINE_MAX)

@@ -58,8 +58,7 @@ static int pop3_stream_file(struct pop3_session *s, struct pop3_stream *st, stru
 	if (evbuffer_reserve_space(out, POP3_DOTSTUFF_ROOM((size_t)n) + POP3_DOTSTUFF_END_ROOM,
 				   &vec, 1) < 1)
 		fatal("evbuffer_reserve_space failed");
-	/* a short read of a regular file is its end: no read() just to see EOF (Maildir files never grow) */
-	bool end = (size_t)n < sizeof(pop3_stream_in) || st->stuff.done;
+	bool end = n == 0 || st->stuff.done; /* not a short read: on NFS that need not be the end */
 
 	pop3_dotstuff_feed(&st->stuff, pop3_stream_in, (size_t)n, vec.iov_base, &out_len);
 	if (end)

@@ -191,7 +191,8 @@ static void queue_job_connect(struct queue_job *j)
 		.msg_path = j->msg_path,
 		.size = j->entry->env.sized ? j->entry->env.size : 0,
 		.eightbit = !j->entry->env.sized || j->entry->env.eightbit,
-		.host = a->host,
+		/* the relayhost's certificate must name it as configured, never a name DNS gave */
+		.host = j->route.relayhost ? j->route.host : a->host,
 		.auth_user = j->auth,
 		.auth_pass = colon != NULL ? colon + 1 : j->auth_pass,
 		.tls = j->q->daemon->tls_client,

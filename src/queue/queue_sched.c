@@ -150,15 +150,15 @@ static void queue_run(struct queue *q)
 	time_t now = time(NULL), wake = now + QUEUE_IDLE_WAKE;
 
 	for (struct queue_entry *e = q->entries; e != NULL; e = e->next) {
-		if (e->writing || e->bouncing || e->removing || e->deleted)
-			continue;
-		if (e->bounce_retry != 0 && e->bounce_retry <= now && e->active == 0) {
+		if (e->bounce_retry != 0 && e->bounce_retry <= now && e->active == 0 &&
+		    !e->writing && !e->bouncing && !e->removing) {
 			e->bounce_retry = 0;
-			queue_settle(e); /* the DSN that could not be stored */
-			continue;
+			queue_settle(e); /* the DSN that could not be stored; may fail again at once */
 		}
 		if (e->bounce_retry != 0 && e->bounce_retry < wake)
 			wake = e->bounce_retry;
+		if (e->writing || e->bouncing || e->removing || e->deleted)
+			continue;
 		for (size_t i = 0; i < e->env.n_rcpts && q->active < QUEUE_TOTAL_MAX_CONN; i++) {
 			if (queue_due(e, i, now))
 				queue_group(q, e, i, now);

@@ -76,6 +76,7 @@ struct smtp_from_parse {
 	char angle[SMTP_FROM_ADDR_MAX]; /* inside <> */
 	size_t bare_len, angle_len;
 	bool in_angle, had_angle, quoted, escaped, bad;
+	bool bare_at; /* an '@' outside quotes and <> in the current mailbox */
 	unsigned comment; /* nesting depth of ( ) */
 };
 
@@ -106,7 +107,7 @@ static void smtp_from_end(struct smtp_from_parse *p)
 		p->out[p->n++][len] = '\0';
 	}
 	p->bare_len = p->angle_len = 0;
-	p->had_angle = false;
+	p->had_angle = p->bare_at = false;
 }
 
 /* smtp_from_quoted - a character inside a quoted string or a comment; true when it was one. */
@@ -132,24 +133,54 @@ static bool smtp_from_quoted(struct smtp_from_parse *p, char c)
 	return false;
 }
 
-/* smtp_from_char - one character of the value outside quotes and comments. */
+/* smtp_from_has - whether the text outside <> read so far (quotes included) holds c. */
+static bool smtp_from_has(const struct smtp_from_parse *p, char c)
+{
+	return memchr(p->bare, c, p->bare_len) != NULL;
+}
+
+/*
+ * smtp_from_colon - a source route's end inside <> ("<@relay:a@b>"), or a
+ * group's name outside; anything else that a colon could hide an address
+ * behind ("<bob@x:alice@y>", "bob@x: alice@y;") makes the field bad.
+ */
+static void smtp_from_colon(struct smtp_from_parse *p)
+{
+	if (p->in_angle) {
+		p->bad |= p->angle_len == 0 || p->angle[0] != '@';
+		p->angle_len = 0;
+	} else {
+		p->bad |= p->had_angle || p->bare_at || smtp_from_has(p, '"');
+		p->bare_len = 0;
+	}
+}
+
+/*
+ * smtp_from_char - one character of the value outside quotes and comments.
+ * It fails closed: a display name with '@' outside quotes, or text after
+ * the <address>, makes the field bad rather than guess which one counts.
+ */
 static void smtp_from_char(struct smtp_from_parse *p, char c)
 {
+	bool after_angle = p->had_angle && !p->in_angle;
+
 	switch (c) {
 	case '(': p->comment++; break;
-	case '"': p->quoted = true; smtp_from_put(p, c); break;
 	case '<':
-		p->bad |= p->in_angle || p->had_angle;
+		p->bad |= p->had_angle || p->bare_at;
 		p->in_angle = p->had_angle = true;
 		break;
 	case '>': p->bad |= !p->in_angle; p->in_angle = false; break;
-	case ',': if (!p->in_angle) smtp_from_end(p); break;
-	case ':': /* a source route inside <>; a group's name outside */
-		if (p->in_angle) p->angle_len = 0; else p->bare_len = 0;
-		break;
-	case ';': if (!p->in_angle) smtp_from_end(p); break;
+	case ',': case ';': if (!p->in_angle) smtp_from_end(p); break;
+	case ':': smtp_from_colon(p); break;
 	case ' ': case '\t': case '\r': case '\n': break;
-	default: smtp_from_put(p, c);
+	case '"':
+		p->quoted = true;
+		/* fall through */
+	default:
+		p->bad |= after_angle;
+		p->bare_at |= c == '@' && !p->in_angle;
+		smtp_from_put(p, c);
 	}
 }
 

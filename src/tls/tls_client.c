@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/log.h"
 #include "util/xalloc.h"
 
 /*
@@ -102,6 +103,8 @@ struct bufferevent *tls_bev_connect(struct bufferevent *plain, SSL_CTX *ctx, con
 	struct bufferevent *bev = bufferevent_openssl_socket_new(base, fd, ssl,
 								 BUFFEREVENT_SSL_CONNECTING,
 								 BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) /* out of memory: the caller's connection ends */
+		fatal("bufferevent_openssl_socket_new failed");
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	return bev;
 }

@@ -469,7 +469,11 @@ def test_other_users_alias_or_address_refused_at_mail_from(sub):
 
 def test_unowned_from_header_refused_after_data(sub):
     with submit(sub, "alice@example.test", "alicepw") as s:
-        for frm in ("bob@example.test", "Sales <sales@example.test>", "ceo@outside.test"):
+        # the last three hide bob behind an owned address: other mail readers show bob
+        for frm in ("bob@example.test", "Sales <sales@example.test>", "ceo@outside.test",
+                    "<bob@example.test:alice@example.test>",
+                    "bob@example.test: alice@example.test;",
+                    "<alice@example.test> bob@example.test"):
             assert s.mail("alice@example.test")[0] == 250
             assert s.rcpt("bob@example.test")[0] == 250
             assert s.rcpt("carol@remote.test")[0] == 250

@@ -135,3 +135,22 @@ def test_users_file_changes_are_read_off_the_loop_and_a_bad_file_keeps_the_last_
     while rcpt("dave@example.test") != 250 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert rcpt("dave@example.test") == 250 and rcpt("carol@example.test") == 550
+
+
+def test_control_users_requests_pipelined_or_abandoned(postern):
+    """Two 'users' requests in one write get two answers, in order; a client that
+    leaves before its answers must not be answered after it was freed."""
+    import socket
+    path = os.path.join(postern.data_dir, "control")
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(path)
+        s.sendall(b"users\nusers\n")
+        f = s.makefile("rb")
+        assert [f.readline(), f.readline()] == [b"ok\n", b"ok\n"]
+    for _ in range(20):
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(path)
+            s.sendall(b"users\nusers\n")
+            s.shutdown(socket.SHUT_WR)
+    time.sleep(1.5)
+    assert postern.proc.poll() is None, postern.log()[-3000:]

@@ -83,6 +83,14 @@ static const struct from_row from_rows[] = {
 	{ "(unterminated a@b", -1, NULL, NULL },
 	{ "<a@b> <c@d>", -1, NULL, NULL },
 	{ "a@b, c@d, e@f", -1, NULL, NULL }, /* more than max (2) */
+	/* what other parsers read as bob must not pass as alice */
+	{ "<bob@example.test:alice@example.test>", -1, NULL, NULL },
+	{ "bob@example.test: alice@example.test;", -1, NULL, NULL },
+	{ "<alice@example.test> bob@example.test", -1, NULL, NULL },
+	{ "<alice@example.test> \"x\"", -1, NULL, NULL },
+	{ "bob@example.test <alice@example.test>", -1, NULL, NULL },
+	{ "\"bob@example.test\": alice@example.test;", -1, NULL, NULL },
+	{ "<alice@example.test> (a comment), b@y", 2, "alice@example.test", "b@y" },
 };
 
 static void test_from_addresses(void **state)
