@@ -185,8 +185,6 @@ void daemon_loop_adopt(struct daemon_loop *l, struct daemon_conn *conn)
 {
 	daemon_conn_link(&l->conns, conn);
 	atomic_fetch_add(&l->n_conns, 1);
-	if (atomic_load(&l->daemon->stopping))
-		conn->stop(conn);
 }
 
 /* daemon_loop_gone_cb - on the daemon's loop: a connection of another loop ended. */

@@ -41,8 +41,9 @@ void daemon_loop_post(struct daemon_loop *l, void (*fn)(void *arg), void *arg);
 void daemon_post(struct daemon *d, void (*fn)(void *arg), void *arg);
 
 /*
- * daemon_loop_adopt - on l's thread: a connection moved here; it is
- * stopped at once when the daemon is already stopping.
+ * daemon_loop_adopt - on l's thread: a connection moved here. A stop sent
+ * to the loops before it arrived has missed it: the caller checks
+ * daemon->stopping after this.
  */
 void daemon_loop_adopt(struct daemon_loop *l, struct daemon_conn *conn);
 

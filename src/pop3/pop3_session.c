@@ -342,7 +342,10 @@ static void pop3_session_arrive_cb(void *arg)
 	evbuffer_free(s->move_in);
 	s->move_in = s->move_out = NULL;
 	daemon_loop_adopt(s->loop, &s->conn);
-	pop3_resume(s, POP3_S_TRANS); /* closes at once when the daemon is stopping */
+	if (atomic_load(&s->daemon->stopping))
+		pop3_session_stop(&s->conn); /* SIGTERM came while it moved */
+	else
+		pop3_resume(s, POP3_S_TRANS);
 }
 
 /*
