@@ -1,4 +1,4 @@
-/* posternd - the postern mail daemon: one event loop serving every service. */
+/* posternd - the postern mail daemon: one main loop for every service, session loops per core. */
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/thread.h>
