@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "util/file.h"
 #include "util/xalloc.h"
 
 #define SRS_SECRET_FILE "srs.secret"
@@ -82,21 +83,6 @@ static int srs_secret_read(const char *path, unsigned char *buf, size_t *len_r, 
 	return rc;
 }
 
-/* srs_secret_write_all - write len bytes, retrying short writes. */
-static int srs_secret_write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* srs_secret_chown - as root, give fd the owner of data_dir (the daemon runs as that user). */
 static int srs_secret_chown(int fd, const char *data_dir)
 {
@@ -128,7 +114,7 @@ static int srs_secret_write_tmp(const char *tmp, const char *data_dir)
 	(void)unlink(tmp); /* a leftover of a crashed run with our pid */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	ret = fd < 0 || fchmod(fd, 0600) < 0 || srs_secret_chown(fd, data_dir) < 0 ||
-	      srs_secret_write_all(fd, text, sizeof(text)) < 0 || fsync(fd) < 0 ? -1 : 0;
+	      file_write_all(fd, text, sizeof(text)) < 0 || fsync(fd) < 0 ? -1 : 0;
 	err = errno;
 	if (fd >= 0 && close(fd) < 0 && ret == 0) {
 		ret = -1;

@@ -13,6 +13,7 @@
 
 #include <openssl/crypto.h>
 
+#include "util/file.h"
 #include "util/xalloc.h"
 
 #define USERS_HEADER "# postern accounts: address:hash:secret (managed by posternctl user)\n"
@@ -212,21 +213,6 @@ static char *users_format(const struct users_db *db, size_t *len_r)
 	return text;
 }
 
-/* users_write_all - write len bytes, retrying short writes. */
-static int users_write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* users_chown_like - as root, give fd the owner of path, or else of dir. */
 static int users_chown_like(int fd, const char *path, const char *dir)
 {
@@ -263,7 +249,7 @@ static int users_write_tmp(const char *text, size_t len, const char *tmp, const 
 	if (fd < 0)
 		return -1;
 	ret = fchmod(fd, 0600) < 0 || users_chown_like(fd, path, dir) < 0 ||
-	      users_write_all(fd, text, len) < 0 || fsync(fd) < 0 ? -1 : 0;
+	      file_write_all(fd, text, len) < 0 || fsync(fd) < 0 ? -1 : 0;
 	if (close(fd) < 0)
 		ret = -1;
 	return ret;

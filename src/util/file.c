@@ -1,4 +1,4 @@
-/* file - small whole-file reads. */
+/* file - small whole-file reads, and writes that finish. */
 #include "util/file.h"
 
 #include <errno.h>
@@ -36,4 +36,18 @@ char *file_read_small(const char *path, size_t max, size_t *len_r)
 	buf[len] = '\0';
 	*len_r = len;
 	return buf;
+}
+
+int file_write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, buf, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
 }

@@ -1,4 +1,4 @@
-/* file - small whole-file reads. */
+/* file - small whole-file reads, and writes that finish. */
 #ifndef POSTERN_FILE_H
 #define POSTERN_FILE_H
 
@@ -9,5 +9,8 @@
  * NUL-terminated buffer (*len_r bytes); NULL with errno set on failure.
  */
 char *file_read_small(const char *path, size_t max, size_t *len_r);
+
+/* file_write_all - write len bytes to fd, retrying short writes and EINTR; 0 or -1 with errno. */
+int file_write_all(int fd, const char *buf, size_t len);
 
 #endif
