@@ -131,6 +131,17 @@ static void posternd_stop_cb(evutil_socket_t sig, short what, void *arg)
 	event_base_once(d->base, -1, EV_TIMEOUT, posternd_abort_cb, d, &grace);
 }
 
+/*
+ * posternd_reload_refusal - what a reload cannot change (the store, the
+ * queue and the SRS addresses hang on them): an error (malloc'd) or NULL.
+ */
+static char *posternd_reload_refusal(const struct cfg *old, const struct cfg *cfg)
+{
+	if (strcmp(cfg->data_dir, old->data_dir) != 0 || strcmp(cfg->hostname, old->hostname) != 0)
+		return xstrdup("server.data_dir and server.hostname change only with a restart");
+	return NULL;
+}
+
 /* posternd_reload_cb - SIGHUP: new configuration and users file; the old one stays on error. */
 static void posternd_reload_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -144,10 +155,10 @@ static void posternd_reload_cb(evutil_socket_t sig, short what, void *arg)
 		log_err("reload failed, keeping the running configuration");
 		return;
 	}
-	if (strcmp(cfg->data_dir, d->cfg->data_dir) != 0 || strcmp(cfg->hostname, d->cfg->hostname))
-		log_warn("reload: data_dir and hostname changes take effect after a restart");
-	SSL_CTX *tls = tls_server_ctx_new(cfg, &error), *client = NULL;
-	if (tls == NULL || (client = tls_client_ctx_new(cfg, &error)) == NULL) {
+	SSL_CTX *tls = NULL, *client = NULL;
+	if ((error = posternd_reload_refusal(d->cfg, cfg)) != NULL ||
+	    (tls = tls_server_ctx_new(cfg, &error)) == NULL ||
+	    (client = tls_client_ctx_new(cfg, &error)) == NULL) {
 		log_err("reload failed, keeping the running configuration: %s", error);
 		free(error);
 		SSL_CTX_free(tls);

@@ -154,3 +154,18 @@ def test_control_users_requests_pipelined_or_abandoned(postern):
             s.shutdown(socket.SHUT_WR)
     time.sleep(1.5)
     assert postern.proc.poll() is None, postern.log()[-3000:]
+
+
+def test_sighup_refuses_a_new_hostname_and_keeps_the_running_configuration(postern):
+    """The store, the queue and the SRS addresses hang on server.hostname and data_dir."""
+    postern.write_config({"server": {"hostname": "other.example.test"},
+                          "smtp": {"max_message_size": "1m"}})
+    postern.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while "reload failed" not in postern.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "server.data_dir and server.hostname change only with a restart" in postern.log()
+    with smtplib.SMTP("127.0.0.1", postern.smtp_port) as s:
+        code, text = s.ehlo()
+        assert text.startswith(b"mx.example.test")
+        assert s.esmtp_features["size"] == str(25 * 1024 * 1024)
