@@ -255,6 +255,10 @@ static int ctl_relay_run(const struct cfg *cfg, const struct ctl_relay_verb *ver
 	char *error = NULL;
 	int status;
 
+	/* as root, an LMDB store is made as the daemon's user, who must open it later */
+	if (strncmp(cfg->relay_store, "lmdb:", 5) == 0 &&
+	    ctl_run_as_owner(cfg, cfg->relay_store + 5) < 0)
+		return CTL_EXIT_ERROR;
 	if ((ctx.base = event_base_new()) == NULL) {
 		ctl_error("cannot create an event loop");
 		return CTL_EXIT_ERROR;

@@ -191,6 +191,21 @@ def test_user_added_before_the_first_start(fresh):
     finish(fresh)
 
 
+def test_relay_grant_before_the_first_start(fresh):
+    """posternctl relay grant first: the LMDB store and ./var it makes are postern's."""
+    pw = need_root_and_user()
+    r = fresh.ctl("relay", "grant", "192.0.2.7", "--login", ALICE)
+    assert r.returncode == 0, r.stderr
+    assert owner_and_mode(fresh.path("var")) == (pw.pw_uid, 0o700)
+    for root, dirs, files in os.walk(fresh.path("var")):
+        for name in dirs + files:
+            assert os.stat(os.path.join(root, name)).st_uid == pw.pw_uid, name
+    fresh.start()
+    r = fresh.ctl("relay", "check", "192.0.2.7")
+    assert r.returncode == 0, r.stdout + r.stderr
+    finish(fresh)
+
+
 def test_directory_postern_cannot_enter_is_a_clear_error(tmp_path):
     """A 0700 directory of root's: the error says which directory and how to open it."""
     need_root_and_user()
