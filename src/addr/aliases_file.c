@@ -5,12 +5,9 @@
  */
 #include "addr/aliases.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "util/xalloc.h"
 
@@ -24,41 +21,21 @@ char *aliases_path(const char *users_file)
 	return xasprintf("%.*s/aliases", (int)(slash - users_file), users_file);
 }
 
-/* aliases_load_fd - read and parse an open aliases file; record its identity. */
-static int aliases_load_fd(struct aliases_table *table, int fd, const char *path,
-			   char **error_r)
+/* aliases_load - read the aliases file; a missing one is an empty table. */
+int aliases_load(struct aliases_table *table, const char *path, char **error_r)
 {
 	struct stat st;
 	char *text;
 	size_t len;
-	int ret;
+	int ret = users_file_read(path, &text, &len, &st, error_r);
 
-	if (users_read_file(fd, &st, &text, &len) < 0) {
-		*error_r = xasprintf("%s: %s", path, strerror(errno));
-		return -1;
-	}
+	if (ret == 0)
+		aliases_free(table);
+	if (ret <= 0)
+		return ret;
 	ret = aliases_parse(table, text, len, path, error_r);
 	free(text);
 	users_id_from_stat(ret == 0 ? &table->loaded : &table->failed, &st);
-	return ret;
-}
-
-/* aliases_load - read the aliases file; a missing one is an empty table. */
-int aliases_load(struct aliases_table *table, const char *path, char **error_r)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int ret;
-
-	if (fd < 0 && errno == ENOENT) {
-		aliases_free(table);
-		return 0;
-	}
-	if (fd < 0) {
-		*error_r = xasprintf("%s: %s", path, strerror(errno));
-		return -1;
-	}
-	ret = aliases_load_fd(table, fd, path, error_r);
-	close(fd);
 	return ret;
 }
 

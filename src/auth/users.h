@@ -128,9 +128,14 @@ int users_save(const struct users_db *db, const char *path, char **error_r);
  */
 int users_write_atomic(const char *path, const char *text, size_t len, char **error_r);
 
-/* users_read_file - fstat the open file fd into *st_r and read it whole (at most USERS_FILE_MAX); -1 with errno. */
+/*
+ * users_file_read - the users file, or the aliases file beside it, read
+ * whole (at most USERS_FILE_MAX): 1 with *text_r (malloc'd, *len_r bytes)
+ * and its stat in *st_r; 0 when there is no file; -1 with *error_r.
+ */
 struct stat;
-int users_read_file(int fd, struct stat *st_r, char **text_r, size_t *len_r);
+int users_file_read(const char *path, char **text_r, size_t *len_r, struct stat *st_r,
+		    char **error_r);
 
 /* users_id_from_stat - the identity of the file version st describes. */
 void users_id_from_stat(struct users_file_id *id_r, const struct stat *st);

@@ -81,7 +81,7 @@ static int users_read_fd(int fd, size_t size, char **buf_r, size_t *len_r)
 }
 
 /* users_read_file - fstat an open file and read it whole. */
-int users_read_file(int fd, struct stat *st_r, char **text_r, size_t *len_r)
+static int users_read_file(int fd, struct stat *st_r, char **text_r, size_t *len_r)
 {
 	if (fstat(fd, st_r) < 0)
 		return -1;
@@ -92,41 +92,41 @@ int users_read_file(int fd, struct stat *st_r, char **text_r, size_t *len_r)
 	return users_read_fd(fd, (size_t)st_r->st_size, text_r, len_r);
 }
 
-/* users_load_fd - read and parse an open users file; record its identity. */
-static int users_load_fd(struct users_db *db, int fd, const char *path, char **error_r)
+/* users_file_read - an accounts or aliases file, whole: 1 read, 0 missing, -1 with *error_r. */
+int users_file_read(const char *path, char **text_r, size_t *len_r, struct stat *st_r,
+		    char **error_r)
 {
-	struct stat st;
-	char *text;
-	size_t len;
-	int ret;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
 
-	if (users_read_file(fd, &st, &text, &len) < 0) {
-		*error_r = xasprintf("%s: %s", path, strerror(errno));
-		return -1;
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd >= 0 && users_read_file(fd, st_r, text_r, len_r) == 0) {
+		close(fd);
+		return 1;
 	}
-	ret = users_parse(db, text, len, path, error_r);
-	OPENSSL_cleanse(text, len);
-	free(text);
-	users_id_from_stat(ret == 0 ? &db->loaded : &db->failed, &st);
-	return ret;
+	err = errno;
+	if (fd >= 0)
+		close(fd);
+	*error_r = xasprintf("%s: %s", path, strerror(err));
+	return -1;
 }
 
 /* users_load - read the users file; a missing one is an empty database. */
 int users_load(struct users_db *db, const char *path, char **error_r)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int ret;
+	struct stat st;
+	char *text;
+	size_t len;
+	int ret = users_file_read(path, &text, &len, &st, error_r);
 
-	if (fd < 0 && errno == ENOENT) {
+	if (ret == 0)
 		users_free(db);
-		return 0;
-	}
-	if (fd < 0) {
-		*error_r = xasprintf("%s: %s", path, strerror(errno));
-		return -1;
-	}
-	ret = users_load_fd(db, fd, path, error_r);
-	close(fd);
+	if (ret <= 0)
+		return ret;
+	ret = users_parse(db, text, len, path, error_r);
+	OPENSSL_cleanse(text, len);
+	free(text);
+	users_id_from_stat(ret == 0 ? &db->loaded : &db->failed, &st);
 	return ret;
 }
 

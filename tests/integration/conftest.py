@@ -14,6 +14,7 @@ import threading
 import time
 
 import pytest
+from peers import SinkServer
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 POSTERND = os.environ.get("POSTERND", os.path.join(ROOT, "build", "posternd"))
@@ -53,6 +54,24 @@ def wait_port(port, timeout=15.0, alive=None):
         except OSError:
             time.sleep(0.05)
     raise RuntimeError("port %d never opened" % port)
+
+
+def wait_for(pred, timeout=15, what="condition"):
+    """pred()'s first true value within timeout seconds; AssertionError otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = pred()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for %s" % what)
+
+
+def cpu_seconds(pid):
+    """User + system CPU time the process has used so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Postern:
@@ -200,6 +219,13 @@ def postern(tmp_path):
     assert rc == 0, "posternd exited with %s:\n%s" % (rc, p.log()[-3000:])
     assert "ERROR: AddressSanitizer" not in p.log()
     assert "runtime error:" not in p.log()
+
+
+@pytest.fixture
+def sink():
+    s = SinkServer()
+    yield s
+    s.close()
 
 
 @pytest.fixture

@@ -89,13 +89,6 @@ def srs0(secret, sender, t=None, hash_=None):
 
 
 @pytest.fixture
-def sink():
-    s = SinkServer()
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def origin():
     """The MX of outside.test, where the original senders live."""
     s = SinkServer()

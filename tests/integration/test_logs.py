@@ -5,17 +5,9 @@ import re
 import smtplib
 
 import pytest
-from peers import SinkServer
 from test_outbound import BODY, check_clean_exit, relay, wait_for
 
 TRUSTED = {"trusted_networks": "127.0.0.1/32"}
-
-
-@pytest.fixture
-def sink():
-    s = SinkServer()
-    yield s
-    s.close()
 
 
 @pytest.fixture

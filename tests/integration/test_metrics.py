@@ -2,7 +2,6 @@
 curl and parsed here, counters that move with real traffic, and a listener
 that survives the abuse the mail listeners do (slow clients, huge headers,
 floods, running out of descriptors)."""
-import os
 import poplib
 import re
 import smtplib
@@ -11,8 +10,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import free_port
-from peers import SinkServer
+from conftest import cpu_seconds, free_port, wait_for
 
 ALICE = "alice@example.test"
 MSG = b"Subject: metrics\r\n\r\nhello\r\n"
@@ -107,16 +105,6 @@ def scrape(p):
     return Metrics(body)
 
 
-def until(pred, timeout=15, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for %s" % what)
-
-
 def moved(p, before, name, by=1, timeout=15, **labels):
     """Wait until the sample grew by `by` since before; the last scrape."""
     want = before.get(name, **labels) + by
@@ -126,7 +114,7 @@ def moved(p, before, name, by=1, timeout=15, **labels):
         last[0] = scrape(p)
         return last[0].get(name, **labels) == want
     try:
-        until(check, timeout, "%s%r to reach %s" % (name, labels, want))
+        wait_for(check, timeout, "%s%r to reach %s" % (name, labels, want))
     except AssertionError:
         raise AssertionError("%s%r is %s, want %s" % (name, labels,
                                                      last[0].get(name, **labels), want))
@@ -232,7 +220,7 @@ def test_smtp_delivery_to_a_local_user_moves_the_counters(mp):
     before = scrape(mp)
     with smtplib.SMTP("127.0.0.1", mp.smtp_port, timeout=10) as s:
         assert s.sendmail("someone@outside.test", [ALICE], MSG) == {}
-    until(lambda: mp.messages(ALICE), what="the message in alice's Maildir")
+    wait_for(lambda: mp.messages(ALICE), what="the message in alice's Maildir")
     after = moved(mp, before, "postern_deliveries_total", status="sent", relay="local")
     assert after.get("postern_connections_total", service="smtp") == \
         before.get("postern_connections_total", service="smtp") + 1
@@ -300,18 +288,11 @@ def test_sessions_open_gauge_follows_connections(mp):
     try:
         for s in socks:
             s.recv(512)  # the greeting: the session exists
-        until(lambda: scrape(mp).get("postern_sessions_open") == 3, what="3 open sessions")
+        wait_for(lambda: scrape(mp).get("postern_sessions_open") == 3, what="3 open sessions")
     finally:
         for s in socks:
             s.close()
-    until(lambda: scrape(mp).get("postern_sessions_open") == 0, what="no open session")
-
-
-@pytest.fixture
-def sink():
-    s = SinkServer()
-    yield s
-    s.close()
+    wait_for(lambda: scrape(mp).get("postern_sessions_open") == 0, what="no open session")
 
 
 def test_remote_deliveries_queue_gauge_and_relay_checks(make_postern, sink):
@@ -432,21 +413,14 @@ def test_out_of_descriptors_pauses_the_metrics_listener(make_postern):
             except (socket.timeout, TimeoutError):
                 break
         time.sleep(0.5)
-        ticks = os.sysconf("SC_CLK_TCK")
-
-        def cpu():
-            with open("/proc/%d/stat" % p.proc.pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / ticks
-
-        before = cpu()
+        before = cpu_seconds(p.proc.pid)
         time.sleep(2)
-        assert cpu() - before < 0.5, "the daemon spins while out of descriptors"
+        assert cpu_seconds(p.proc.pid) - before < 0.5, "the daemon spins while out of descriptors"
         assert "metrics listener: accept: Too many open files" in p.log()
     finally:
         for c in clients:
             c.close()
-    until(lambda: curl(p.metrics_port)[0] == 200, what="/metrics to answer again")
+    wait_for(lambda: curl(p.metrics_port)[0] == 200, what="/metrics to answer again")
     clean_exit(p)
 
 

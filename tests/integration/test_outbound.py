@@ -7,27 +7,15 @@ loopback) and, for MX lookups, peers.DnsStub named in delivery.dns_servers.
 import os
 import poplib
 import re
-import signal
 import smtplib
-import socket
 import subprocess
 import time
 
 import pytest
-from conftest import POSTERNCTL, free_port
+from conftest import POSTERNCTL, free_port, wait_for
 from peers import DnsStub, SinkServer
 
 TRUSTED = {"trusted_networks": "127.0.0.1/32"}
-
-
-def wait_for(pred, timeout=15, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for %s" % what)
 
 
 def env_text(p, qid):
@@ -63,13 +51,6 @@ def check_clean_exit(p):
     log = p.log()
     assert rc == 0, log[-3000:]
     assert "ERROR: AddressSanitizer" not in log and "runtime error:" not in log, log[-3000:]
-
-
-@pytest.fixture
-def sink():
-    s = SinkServer()
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import threading
 import time
 
 import pytest
-from conftest import HungRedis, Postern, wait_port
+from conftest import HungRedis, Postern, cpu_seconds, wait_port
 from smtpraw import Raw
 
 ALICE = "alice@example.test"
@@ -468,16 +468,9 @@ def test_out_of_descriptors_pauses_accept_instead_of_spinning(make_postern):
         for _ in range(300):  # more than the daemon can hold
             clients.append(socket.create_connection(("127.0.0.1", p.smtp_port), timeout=5))
         time.sleep(0.5)
-        ticks = os.sysconf("SC_CLK_TCK")
-
-        def cpu():
-            with open("/proc/%d/stat" % p.proc.pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / ticks
-
-        before = cpu()
+        before = cpu_seconds(p.proc.pid)
         time.sleep(2)
-        assert cpu() - before < 0.5, "the daemon spins while out of descriptors"
+        assert cpu_seconds(p.proc.pid) - before < 0.5, "the daemon spins while out of descriptors"
         assert "Too many open files" in p.log()
     finally:
         for c in clients:
