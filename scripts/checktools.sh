@@ -53,6 +53,16 @@ check passwd "useradd" 'command -v useradd'
 check python3 "$PYTHON with ssl, smtplib, poplib, hashlib md5, xml.etree" \
 	'"$PYTHON" -c "import ssl, smtplib, poplib, hmac, hashlib, resource, pwd, xml.etree.ElementTree as E; hashlib.md5(); E.fromstring(\"<a/>\")"'
 check python3-pytest "$PYTHON -m pytest" '"$PYTHON" -m pytest --version'
+check python3-dkim "dkimpy (import dkim)" '"$PYTHON" -c "import dkim"'
+check python3-nacl "dkimpy with Ed25519 (nacl)" '"$PYTHON" -c "import nacl.signing"'
+check python3-spf "pyspf (import spf)" '"$PYTHON" -c "import spf"'
+check python3-dns "pyspf's resolver (dns)" '"$PYTHON" -c "import dns.resolver"'
+check python3-dnslib "dnslib (the tests' DNS server)" '"$PYTHON" -c "import dnslib.server"'
+check python3-authheaders "authheaders" '"$PYTHON" -c "import authheaders, authres"'
+check python3-yaml "yaml (the RFC 7208 suite)" '"$PYTHON" -c "import yaml"'
+check python3-spf "the RFC 7208 suite file" 'test -s /usr/share/doc/python3-spf/rfc7208-tests.yml.gz'
+check opendkim "opendkim -t (an independent DKIM verifier)" 'command -v opendkim'
+check publicsuffix "the Public Suffix List" 'test -s /usr/share/publicsuffix/public_suffix_list.dat'
 nouser=""
 if [ "$(id -u)" = 0 ] && ! getent passwd postern >/dev/null 2>&1; then
 	# test_fresh.py: posternd started as root on the embedded default runs as "postern"

@@ -9,16 +9,19 @@
 # scripts/checktools.sh then checks that each tool can do what the tests need.
 set -eu
 # libc6-dev: gcc only recommends it, and without it there is no <stdio.h>.
-# passwd: useradd, for the postern user.
-build="gcc libc6-dev make pkg-config libevent-dev libssl-dev libcrypt-dev liblmdb-dev libhiredis-dev libc-ares-dev passwd"
+# passwd: useradd, for the postern user. publicsuffix: the list DMARC reads at run time.
+build="gcc libc6-dev make pkg-config libevent-dev libssl-dev libcrypt-dev liblmdb-dev libhiredis-dev libc-ares-dev passwd publicsuffix"
 # The test tools, with what each needs only through Recommends:
 #   swaks TLS: libnet-ssleay-perl (and libio-socket-ssl-perl); swaks AUTH:
 #   libauthen-sasl-perl, libdigest-hmac-perl; perl Net::POP3: perl (its
 #   perl-modules) and netbase; fetchmail, msmtp: ca-certificates; man: man-db,
 #   groff-base; systemd-analyze verify: systemd, and procps for the unit's
 #   /bin/kill; unshare, setpriv: util-linux; mount, umount: mount; fuzz
-#   targets: clang, libclang-rt-dev (libFuzzer).
-test="$build clang libclang-rt-dev libcmocka-dev python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl libdigest-hmac-perl perl netbase ca-certificates curl openssl msmtp fetchmail mpop redis-server socat man-db groff-base systemd procps util-linux mount"
+#   targets: clang, libclang-rt-dev (libFuzzer). Mail authentication: dkimpy
+#   (python3-dkim, python3-nacl for Ed25519), pyspf (python3-spf, python3-dns),
+#   python3-dnslib (the tests' DNS server), python3-authheaders, python3-yaml
+#   (the RFC 7208 suite), opendkim and opendkim-tools (an independent verifier).
+test="$build python3-dkim python3-nacl python3-spf python3-dns python3-dnslib python3-authheaders python3-yaml opendkim opendkim-tools clang libclang-rt-dev libcmocka-dev python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl libdigest-hmac-perl perl netbase ca-certificates curl openssl msmtp fetchmail mpop redis-server socat man-db groff-base systemd procps util-linux mount"
 bench="$build python3 python3-pytest postfix"
 # the peers make bench compares with; their services must never start here
 peers="postfix dovecot-core dovecot-pop3d"

@@ -23,6 +23,7 @@ static const struct posternctl_command posternctl_commands[] = {
 	{ "alias", ctl_alias_main, "alias add ADDRESS TARGET[,TARGET...] | del ADDRESS | list" },
 	{ "relay", ctl_relay_main, "relay list|grant|revoke|check|report ..." },
 	{ "queue", ctl_queue_main, "queue list|show ID|flush|delete ID" },
+	{ "dkim", ctl_dkim_main, "dkim keygen DOMAIN [--selector S] [--algorithm rsa|ed25519] | list" },
 	{ "autoconfig", ctl_autoconfig_main, "autoconfig DOMAIN [--xml|--dns]" },
 	{ "sendmail", ctl_sendmail_main, "sendmail [-t] [-i] [-f SENDER] [RECIPIENT ...] < message" },
 };

@@ -20,6 +20,9 @@
 #include "daemon/listen.h"
 #include "daemon/loops.h"
 #include "daemon/privdrop.h"
+#include "dkim/dkim_keys.h"
+#include "dmarc/dmarc.h"
+#include "dns/dns.h"
 #include "metrics/metrics_http.h"
 #include "pop3/pop3_session.h"
 #include "queue/queue.h"
@@ -142,6 +145,30 @@ static char *posternd_reload_refusal(const struct cfg *old, const struct cfg *cf
 	return NULL;
 }
 
+/* posternd_keys_load - the DKIM keys in force; a keys_dir that cannot be read signs nothing. */
+static void posternd_keys_load(struct daemon *d)
+{
+	char *error = NULL;
+	struct dkim_keys *keys = dkim_keys_load(d->cfg->dkim_keys_dir, &error);
+
+	if (keys == NULL) {
+		log_err("%s; keeping the DKIM keys in force", error);
+		free(error);
+		return;
+	}
+	dkim_keys_free(&d->old_keys); /* signing jobs finish in well under a reload's interval */
+	d->old_keys = d->dkim_keys;
+	d->dkim_keys = keys;
+	log_info("dkim: %zu signing key(s) from %s", dkim_keys_count(keys), d->cfg->dkim_keys_dir);
+}
+
+/* posternd_mailauth_set - what the inbound checks read from the configuration. */
+static void posternd_mailauth_set(struct daemon *d)
+{
+	d->mailauth.hostname = d->cfg->hostname;
+	d->mailauth.enforce = d->cfg->dmarc_enforce;
+}
+
 /* posternd_reload_cb - SIGHUP: new configuration and users file; the old one stays on error. */
 static void posternd_reload_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -175,6 +202,8 @@ static void posternd_reload_cb(evutil_socket_t sig, short what, void *arg)
 	d->cfg = cfg;
 	auth_set_limits(d->auth, cfg->auth_max_failures, cfg->auth_lockout);
 	accounts_set_cfg(d->accounts, cfg);
+	posternd_mailauth_set(d);
+	posternd_keys_load(d);
 	log_info("configuration reloaded");
 }
 
@@ -223,6 +252,40 @@ static void posternd_srs_open(struct daemon *d)
 }
 
 /*
+ * posternd_mailauth_open - DNS for SPF/DKIM/DMARC, the Public Suffix List,
+ * the DKIM keys and the signing workers. Without the list, DMARC treats
+ * every From: domain as its own organizational domain (logged).
+ */
+static int posternd_mailauth_open(struct daemon *d, char **error_r)
+{
+	char *error = NULL;
+
+	if ((d->dns = dns_new(d->base, &d->cfg->dns_servers, error_r)) == NULL)
+		return -1;
+	if ((d->psl = dmarc_psl_load(DMARC_PSL_PATH, &error)) == NULL) {
+		log_err("%s; DMARC uses each From: domain as its organizational domain", error);
+		free(error);
+	}
+	posternd_keys_load(d);
+	d->crypto = workq_new(d->base, posternd_cores(), "crypto");
+	d->mailauth.base = d->base;
+	d->mailauth.dns = d->dns;
+	d->mailauth.psl = d->psl;
+	posternd_mailauth_set(d);
+	return 0;
+}
+
+/* posternd_mailauth_close - after every session has ended. */
+static void posternd_mailauth_close(struct daemon *d)
+{
+	workq_free(&d->crypto);
+	dkim_keys_free(&d->dkim_keys);
+	dkim_keys_free(&d->old_keys);
+	dmarc_psl_free(&d->psl);
+	dns_free(&d->dns);
+}
+
+/*
  * posternd_bind - what may need root: the listeners (ports below 1024) and
  * a configured TLS key. A self-signed one lives in data_dir and is made
  * later, as server.user, so that a reload can read it.
@@ -257,7 +320,8 @@ static int posternd_open(struct daemon *d, char **error_r)
 	    (d->tls == NULL && (d->tls = tls_server_ctx_new(d->cfg, error_r)) == NULL) ||
 	    (d->tls_client = tls_client_ctx_new(d->cfg, error_r)) == NULL ||
 	    (d->queue = queue_open(d, error_r)) == NULL ||
-	    (d->control = control_open(d, d->queue, error_r)) == NULL)
+	    (d->control = control_open(d, d->queue, error_r)) == NULL ||
+	    posternd_mailauth_open(d, error_r) < 0)
 		return -1;
 	posternd_relay_open(d);
 	posternd_srs_open(d);
@@ -296,12 +360,14 @@ static void posternd_teardown(struct daemon *d)
 	listen_close_all(d);
 	metrics_http_free(&d->metrics); /* it reads the queue, the store and the connection count */
 	daemon_loops_stop(d); /* every session has ended: the loop threads go first */
+	workq_free(&d->crypto); /* signatures in flight reach their (ended) sessions and the store */
 	control_free(&d->control);
 	queue_free(&d->queue); /* before the store: it takes the store's callbacks */
 	if (d->store != NULL)
 		store_get_stats(d->store, &st);
 	store_close(&d->store);
 	relay_store_close(&d->relay_store);
+	posternd_mailauth_close(d);
 	auth_free(&d->auth);
 	accounts_free(&d->accounts);
 	workq_free(&d->io);

@@ -75,6 +75,8 @@ static void cfg_derive(struct cfg *cfg)
 		cfg_replace(&cfg->users_file, cfg_in_data_dir("", cfg->data_dir, "users"));
 	if (!(cfg->explicit_keys & CFG_SET_RELAY_STORE))
 		cfg_replace(&cfg->relay_store, cfg_in_data_dir("lmdb:", cfg->data_dir, "grants"));
+	if (!(cfg->explicit_keys & CFG_SET_DKIM_KEYS_DIR))
+		cfg_replace(&cfg->dkim_keys_dir, cfg_in_data_dir("", cfg->data_dir, "dkim"));
 	if (!(cfg->explicit_keys & CFG_SET_TLS_KEY))
 		cfg_replace(&cfg->tls_key, cfg->tls_cert != NULL ? xstrdup(cfg->tls_cert) : NULL);
 }
@@ -107,6 +109,8 @@ void cfg_init(struct cfg *cfg)
 	cfg->ipv6_prefix = 128;
 	cfg->max_queue_lifetime = 5 * 86400;
 	cfg->relayhost_tls_verify = true;
+	cfg->inbound_verify = true;
+	cfg->dmarc_enforce = true;
 	cfg_derive(cfg);
 }
 
@@ -116,7 +120,7 @@ void cfg_free(struct cfg *cfg)
 	char **strings[] = {&cfg->hostname,   &cfg->data_dir, &cfg->user,      &cfg->users_file,
 			    &cfg->relay_store, &cfg->tls_cert, &cfg->tls_key,   &cfg->relayhost,
 			    &cfg->relayhost_auth, &cfg->relayhost_tls_ca,
-			    &cfg->recipient_delimiter};
+			    &cfg->recipient_delimiter, &cfg->dkim_keys_dir};
 	struct cfg_list *lists[] = {&cfg->local_domains,	 &cfg->smtp_listen,	&cfg->submission_listen,
 				    &cfg->submission_listen_tls, &cfg->pop3_listen,	&cfg->pop3_listen_tls,
 				    &cfg->trusted_networks,	 &cfg->dns_servers,	&cfg->policy_listen,

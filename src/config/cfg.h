@@ -22,8 +22,9 @@
  * - An empty value clears tls.cert, tls.key, delivery.relayhost,
  *   delivery.relayhost_auth, domains.recipient_delimiter (NULL) and lists;
  *   other strings must not be empty.
- * - auth.users_file and relay.store not set in the file follow the final
- *   server.data_dir; tls.key not set follows tls.cert (as in Postfix).
+ * - auth.users_file, relay.store and dkim.keys_dir not set in the file
+ *   follow the final server.data_dir; tls.key not set follows tls.cert (as
+ *   in Postfix).
  */
 #ifndef POSTERN_CFG_H
 #define POSTERN_CFG_H
@@ -100,6 +101,11 @@ struct cfg {
 	struct cfg_list policy_listen;
 	/* [metrics] */
 	struct cfg_list metrics_listen; /* HTTP /metrics listeners; empty: off */
+	/* [dkim] */
+	char *dkim_keys_dir; /* DOMAIN/SELECTOR.key private keys; default DATA_DIR/dkim */
+	/* [inbound] */
+	bool inbound_verify; /* SPF, DKIM and DMARC checks on port 25; default yes */
+	bool dmarc_enforce;  /* key inbound.dmarc_enforce: p=reject refused, p=quarantine to Junk; default yes */
 	/* private to src/config: which derived keys were set explicitly */
 	unsigned explicit_keys;
 };
@@ -111,9 +117,9 @@ void cfg_init(struct cfg *cfg);
  * cfg_parse - apply the INI text to cfg (which holds defaults). filename is
  * used in error messages only. Returns 0, or -1 with *error_r set to a
  * malloc'd "FILE:LINE: message" that the caller frees. Keys derived from
- * data_dir (users_file, relay_store) are resolved at the end. On error cfg
- * may be partly changed but is always safe to cfg_free (a reload parses into
- * a fresh struct and keeps the old one when this fails).
+ * data_dir (users_file, relay_store, dkim_keys_dir) are resolved at the
+ * end. On error cfg may be partly changed but is always safe to cfg_free (a
+ * reload parses into a fresh struct and keeps the old one when this fails).
  */
 int cfg_parse(struct cfg *cfg, const char *text, size_t len, const char *filename, char **error_r);
 

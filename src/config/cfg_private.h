@@ -16,6 +16,7 @@
 #define CFG_SET_USERS_FILE 0x1u
 #define CFG_SET_RELAY_STORE 0x2u
 #define CFG_SET_TLS_KEY 0x4u
+#define CFG_SET_DKIM_KEYS_DIR 0x8u
 
 /* cfg_key_apply - set [section] key = value; 0, or -1 with *msg_r (no FILE:LINE prefix). */
 int cfg_key_apply(struct cfg *cfg, const char *section, const char *key, const char *value,

@@ -336,6 +336,10 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_NUM("delivery", "max_queue_lifetime", CFG_T_DURATION, max_queue_lifetime, 1, UINT_MAX),
 	CFG_LIST("policy", "listen", policy_listen, &cfg_chk_listen),
 	CFG_LIST("metrics", "listen", metrics_listen, &cfg_chk_listen),
+	{.section = "dkim", .key = "keys_dir", .type = CFG_T_STRING, .offset = CFG_OFF(dkim_keys_dir),
+	 .set_bit = CFG_SET_DKIM_KEYS_DIR},
+	CFG_BOOL("inbound", "verify", inbound_verify),
+	CFG_BOOL("inbound", "dmarc_enforce", dmarc_enforce),
 };
 
 #define CFG_NKEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 struct cfg;
+struct dkim_keys_entry;
 
 #define CTL_EXIT_OK 0
 #define CTL_EXIT_ERROR 1 /* the request failed */
@@ -47,6 +48,19 @@ int ctl_relay_main(const struct cfg *cfg, int argc, char **argv);
 
 /* ctl_queue_main - "queue list|show ID|flush|delete ID" (ctl_queue.c). */
 int ctl_queue_main(const struct cfg *cfg, int argc, char **argv);
+
+/* ctl_dkim_main - "dkim keygen DOMAIN [--selector S] [--algorithm rsa|ed25519] | list" (ctl_dkim.c). */
+int ctl_dkim_main(const struct cfg *cfg, int argc, char **argv);
+
+/* ctl_dkim_print_txt - print "NAME. TTL IN TXT" with text in quoted strings of at most 255 bytes. */
+void ctl_dkim_print_txt(const char *name, const char *text);
+
+/*
+ * ctl_dkim_print_key - a comment line and the zone file line of e's record
+ * (SELECTOR._domainkey.DOMAIN), with plain also the record as one string.
+ * Returns 0, or -1 after printing the error.
+ */
+int ctl_dkim_print_key(const struct dkim_keys_entry *e, bool plain);
 
 /* ctl_autoconfig_main - "autoconfig DOMAIN [--xml|--dns]" (ctl_autoconfig.c). */
 int ctl_autoconfig_main(const struct cfg *cfg, int argc, char **argv);

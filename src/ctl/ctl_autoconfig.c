@@ -6,7 +6,10 @@
  *   https://autoconfig.DOMAIN/mail/config-v1.1.xml: POP3 over TLS and
  *   STARTTLS, submission over TLS and STARTTLS, the full address as login;
  * - zone file lines: MX, the SRV records of RFC 6186 (_submission._tcp,
- *   _pop3._tcp, _pop3s._tcp) and RFC 8314 (_submissions._tcp), and SPF.
+ *   _pop3._tcp, _pop3s._tcp) and RFC 8314 (_submissions._tcp), SPF (the
+ *   MX hosts send the domain's mail), the DKIM record of each key of the
+ *   domain in dkim.keys_dir (or how to make one), and a DMARC record that
+ *   starts in monitoring mode (p=none, reports to postmaster@DOMAIN).
  * Implicit TLS comes first in both, as RFC 8314 section 3 recommends. A
  * service with no listener gets the SRV "not offered" target "." (RFC 6186
  * section 3.4) and no entry in the XML.
@@ -20,9 +23,12 @@
 #include <string.h>
 
 #include "config/cfg.h"
+#include "dkim/dkim_keys.h"
+#include "util/xalloc.h"
 
 #define CTL_AUTOCONFIG_TTL 3600
 #define CTL_AUTOCONFIG_DOMAIN_MAX 253
+#define CTL_AUTOCONFIG_DKIM_MAX 16 /* keys of one domain printed */
 
 /* One client-facing service: where it listens and how TLS starts. */
 struct ctl_autoconfig_service {
@@ -93,10 +99,48 @@ static void ctl_autoconfig_xml(const struct ctl_autoconfig_service *svc, size_t 
 	printf("</clientConfig>\n");
 }
 
-/* ctl_autoconfig_dns - the zone file lines: MX, SRV per service, SPF. */
-static void ctl_autoconfig_dns(const struct ctl_autoconfig_service *svc, size_t n,
-			       const char *domain, const char *host)
+/* ctl_autoconfig_dkim - the DKIM records of domain's keys, or how to make a key. */
+static void ctl_autoconfig_dkim(const struct cfg *cfg, const char *domain)
 {
+	const struct dkim_keys_entry *found[CTL_AUTOCONFIG_DKIM_MAX];
+	char *error = NULL;
+	struct dkim_keys *keys = dkim_keys_load(cfg->dkim_keys_dir, &error);
+	size_t n = 0;
+
+	if (keys == NULL) {
+		ctl_error("%s", error);
+		free(error);
+	} else {
+		n = dkim_keys_find(keys, domain, found, CTL_AUTOCONFIG_DKIM_MAX);
+	}
+	for (size_t i = 0; i < n && i < CTL_AUTOCONFIG_DKIM_MAX; i++)
+		ctl_dkim_print_key(found[i], false);
+	if (n == 0)
+		printf("; DKIM: %s has no key yet. Make one with \"posternctl dkim keygen %s\"\n"
+		       "; and publish the record it prints.\n",
+		       domain, domain);
+	dkim_keys_free(&keys);
+}
+
+/* ctl_autoconfig_dmarc - the _dmarc record: monitoring only, aggregate reports to postmaster@. */
+static void ctl_autoconfig_dmarc(const char *domain)
+{
+	char *name = xasprintf("_dmarc.%s", domain);
+	char *text = xasprintf("v=DMARC1; p=none; rua=mailto:postmaster@%s", domain);
+
+	printf("; DMARC: p=none only reports; once the reports show every sender passes SPF or\n"
+	       "; DKIM, raise it to p=quarantine, then p=reject.\n");
+	ctl_dkim_print_txt(name, text);
+	free(text);
+	free(name);
+}
+
+/* ctl_autoconfig_dns - the zone file lines: MX, SRV per service, SPF, DKIM, DMARC. */
+static void ctl_autoconfig_dns(const struct cfg *cfg, const struct ctl_autoconfig_service *svc, size_t n,
+			       const char *domain)
+{
+	const char *host = cfg->hostname;
+
 	printf("; DNS records for %s (zone file syntax). %s needs A/AAAA records,\n"
 	       "; and its address a PTR record naming it.\n",
 	       domain, host);
@@ -108,7 +152,10 @@ static void ctl_autoconfig_dns(const struct ctl_autoconfig_service *svc, size_t 
 		else
 			printf("%s.%s. %d IN SRV 0 0 0 .\n", svc[i].srv, domain, CTL_AUTOCONFIG_TTL);
 	}
+	printf("; SPF: the hosts of the MX record send the domain's mail, nothing else does.\n");
 	printf("%s. %d IN TXT \"v=spf1 mx -all\"\n", domain, CTL_AUTOCONFIG_TTL);
+	ctl_autoconfig_dkim(cfg, domain);
+	ctl_autoconfig_dmarc(domain);
 }
 
 /* ctl_autoconfig_usage - the synopsis on stderr; CTL_EXIT_USAGE. */
@@ -154,6 +201,6 @@ int ctl_autoconfig_main(const struct cfg *cfg, int argc, char **argv)
 	if (xml && dns)
 		printf("\n");
 	if (dns)
-		ctl_autoconfig_dns(svc, n, domain, cfg->hostname);
+		ctl_autoconfig_dns(cfg, svc, n, domain);
 	return CTL_EXIT_OK;
 }

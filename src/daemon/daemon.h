@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "config/cfg.h"
+#include "mailauth/mailauth_verify.h"
 
 struct accounts;
 struct auth;
@@ -27,6 +28,9 @@ struct workq;
 struct daemon_listener;
 struct metrics_http;
 struct daemon_loops;
+struct dkim_keys;
+struct dmarc_psl;
+struct dns;
 
 /* A connection of any service, linked into the daemon's list. */
 struct daemon_conn {
@@ -61,6 +65,12 @@ struct daemon {
 	unsigned char srs_secret[256]; /* DATA_DIR/srs.secret (addr/srs.h) */
 	size_t srs_secret_len;         /* 0: unreadable, no forwarding with SRS */
 	struct daemon_loops *loops;  /* session loop threads (daemon/loops.h) */
+	struct dns *dns;             /* SPF, DKIM and DMARC lookups with their cache (dns/dns.h) */
+	struct dmarc_psl *psl;       /* the Public Suffix List, for DMARC; NULL: unreadable */
+	struct dkim_keys *dkim_keys; /* signing keys (dkim/dkim_keys.h), replaced on SIGHUP */
+	struct dkim_keys *old_keys;  /* the keys before the last SIGHUP: signing jobs may hold them */
+	struct workq *crypto;        /* DKIM signing off the loop */
+	struct mailauth_env mailauth; /* what the inbound checks share */
 	struct daemon_conn conns; /* list head: the connections on this loop */
 	unsigned long n_conns;    /* on every loop */
 	uint32_t next_id;

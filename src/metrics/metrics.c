@@ -48,6 +48,10 @@ static const char *const metrics_relay_names[METRICS_RELAY_N] = {
 	"grant", "trusted", "auth", "refused", "error",
 };
 
+static const char *const metrics_verdict_names[METRICS_VERDICT_N] = {
+	"pass", "fail", "softfail", "neutral", "none", "temperror", "permerror",
+};
+
 /* Listeners: every service but sendmail. */
 static const struct metrics_label metrics_l_listener = {
 	"service", metrics_service_names, METRICS_SVC_N,
@@ -77,6 +81,9 @@ static const struct metrics_label metrics_l_dest = {
 static const struct metrics_label metrics_l_relay = {
 	"result", metrics_relay_names, METRICS_RELAY_N, 0,
 };
+static const struct metrics_label metrics_l_verdict = {
+	"result", metrics_verdict_names, METRICS_VERDICT_N, 0,
+};
 
 static const struct metrics_family metrics_families[] = {
 	{ "postern_connections_total", "counter", "Connections accepted, by listener.",
@@ -100,6 +107,16 @@ static const struct metrics_family metrics_families[] = {
 	{ "postern_relay_grants_total", "counter",
 	  "POP-before-SMTP grants written (opened or renewed) after POP3 logins.",
 	  METRICS_SRC_CELLS, METRICS_CELL_COUNTERS + METRICS_C_RELAY_GRANTS, NULL, NULL },
+	{ "postern_spf_verdicts_total", "counter", "SPF results of mail checked on port 25.",
+	  METRICS_SRC_CELLS, METRICS_CELL_VERDICTS + METRICS_AUTH_SPF * METRICS_VERDICT_N,
+	  &metrics_l_verdict, NULL },
+	{ "postern_dkim_verdicts_total", "counter",
+	  "DKIM results of mail checked on port 25 (pass when one signature passed).",
+	  METRICS_SRC_CELLS, METRICS_CELL_VERDICTS + METRICS_AUTH_DKIM * METRICS_VERDICT_N,
+	  &metrics_l_verdict, NULL },
+	{ "postern_dmarc_verdicts_total", "counter", "DMARC results of mail checked on port 25.",
+	  METRICS_SRC_CELLS, METRICS_CELL_VERDICTS + METRICS_AUTH_DMARC * METRICS_VERDICT_N,
+	  &metrics_l_verdict, NULL },
 	{ "postern_queue_messages", "gauge", "Messages in the outbound queue.",
 	  METRICS_SRC_GAUGES, METRICS_G_QUEUE_MESSAGES, NULL, NULL },
 	{ "postern_sessions_open", "gauge",
@@ -112,6 +129,16 @@ static const struct metrics_family metrics_families[] = {
 	{ "postern_store_syncs_total", "counter", "fsync calls of the store.",
 	  METRICS_SRC_STATE, METRICS_S_STORE_SYNCS, NULL, NULL },
 };
+
+void metrics_verdict(enum metrics_check check, const char *result)
+{
+	for (unsigned i = 0; i < METRICS_VERDICT_N; i++) {
+		if (strcmp(metrics_verdict_names[i], result) == 0) {
+			metrics_cell_add(METRICS_CELL_VERDICTS + (unsigned)check * METRICS_VERDICT_N + i, 1);
+			return;
+		}
+	}
+}
 
 /* metrics_service_find - the service of a listener's name; -1 if none. */
 int metrics_service_find(const char *name)

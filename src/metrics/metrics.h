@@ -93,17 +93,14 @@ enum metrics_state {
 };
 
 /*
- * Room for issue 13, not counted yet and never emitted before it is: the
- * SPF, DKIM and DMARC verdicts of received mail. Each check will be a
- * family postern_<check>_verdicts_total{result="..."}: a block of
- * METRICS_VERDICT_N cells per check after METRICS_CELL_COUNTERS below, one
- * line in the family table of metrics.c, and a metrics_verdict() counting
- * function.
+ * The SPF, DKIM and DMARC verdicts of received mail, one family each:
+ * postern_<check>_verdicts_total{result="..."} (a message with several
+ * DKIM signatures counts once: pass when one passed).
  */
 enum metrics_check {
-	METRICS_CHECK_SPF,
-	METRICS_CHECK_DKIM,
-	METRICS_CHECK_DMARC,
+	METRICS_AUTH_SPF,
+	METRICS_AUTH_DKIM,
+	METRICS_AUTH_DMARC,
 	METRICS_CHECK_N,
 };
 
@@ -128,7 +125,8 @@ enum {
 	METRICS_CELL_DELIVERIES = METRICS_CELL_RECEIVED + METRICS_SVC_N,
 	METRICS_CELL_RELAY = METRICS_CELL_DELIVERIES + METRICS_DLV_N * METRICS_DEST_N,
 	METRICS_CELL_COUNTERS = METRICS_CELL_RELAY + METRICS_RELAY_N,
-	METRICS_CELL_N = METRICS_CELL_COUNTERS + METRICS_C_N,
+	METRICS_CELL_VERDICTS = METRICS_CELL_COUNTERS + METRICS_C_N,
+	METRICS_CELL_N = METRICS_CELL_VERDICTS + METRICS_CHECK_N * METRICS_VERDICT_N,
 };
 
 extern _Atomic uint64_t metrics_cells[METRICS_CELL_N];
@@ -183,6 +181,9 @@ static inline void metrics_inc(enum metrics_counter c)
 {
 	metrics_cell_add(METRICS_CELL_COUNTERS + (unsigned)c, 1);
 }
+
+/* metrics_verdict - count one check's result, by its RFC 8601 name ("pass", ...); others are ignored. */
+void metrics_verdict(enum metrics_check check, const char *result);
 
 /* metrics_service_find - the service of a listener's name ("smtp", "pop3s"...); -1 if none. */
 int metrics_service_find(const char *name);

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "mailauth/mailauth_sign.h"
+#include "mailauth/mailauth_stream.h"
 #include "delivery/smtpc_proto.h"
 #include "queue/queue_env.h"
 #include "store/store.h"
@@ -214,6 +216,30 @@ static void bounce_enqueue(struct store_msg *m, const char *sender, const char *
 	queue_env_clear(&env);
 }
 
+/*
+ * bounce_sign - text with the DKIM signatures of its From: domain (our host
+ * name's, or a parent's) on top; text itself when there is no key. Made on
+ * the loop: bounces are few.
+ */
+static char *bounce_sign(const struct daemon *d, char *text, size_t *len, const char *id)
+{
+	struct mailauth_stream st;
+	char *fields, *signed_text;
+
+	mailauth_stream_init(&st);
+	mailauth_sign_prepare(&st);
+	mailauth_stream_feed(&st, text, *len);
+	fields = mailauth_sign_now(d->dkim_keys, &st, id);
+	mailauth_stream_clear(&st);
+	if (fields == NULL)
+		return text;
+	signed_text = xasprintf("%s%.*s", fields, (int)*len, text);
+	*len += strlen(fields);
+	free(fields);
+	free(text);
+	return signed_text;
+}
+
 int bounce_inject(struct daemon *d, struct bounce_info *b, const char *msg_path,
 		  void (*done_cb)(void *arg, int err), void *arg)
 {
@@ -230,7 +256,7 @@ int bounce_inject(struct daemon *d, struct bounce_info *b, const char *msg_path,
 	}
 	char *headers = bounce_read_headers(msg_path, &b->headers_len);
 	b->headers = headers;
-	text = bounce_format(b, &len);
+	text = bounce_sign(d, bounce_format(b, &len), &len, store_msg_id(m));
 	free(headers);
 	b->headers = NULL;
 	if (where == 2)

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "addr/srs.h"
-#include "delivery/dns.h"
+#include "dns/dns.h"
 #include "metrics/metrics.h"
 #include "queue/bounce.h"
 #include "queue/queue_internal.h"

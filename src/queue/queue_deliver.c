@@ -11,7 +11,7 @@
 
 #include "config/cfg.h"
 #include "delivery/delivery_log.h"
-#include "delivery/dns.h"
+#include "dns/dns.h"
 #include "delivery/smtp_client.h"
 #include "queue/queue_internal.h"
 #include "util/log.h"

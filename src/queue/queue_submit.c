@@ -10,6 +10,8 @@
 #include <time.h>
 
 #include "daemon/daemon.h"
+#include "mailauth/mailauth_sign.h"
+#include "mailauth/mailauth_stream.h"
 #include "queue/queue_env.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -31,6 +33,7 @@ struct queue_submit {
 	bool head_done;
 	size_t size, lines;
 	char last;  /* last byte written */
+	struct mailauth_stream sign; /* the text, for its DKIM signatures */
 };
 
 /* queue_submit_is - whether the line at p starts with header name (with colon). */
@@ -70,6 +73,8 @@ struct queue_submit *queue_submit_new(struct daemon *d, uid_t uid)
 	s->uid = uid;
 	s->last = '\n';
 	aliases_result_init(&s->targets);
+	mailauth_stream_init(&s->sign);
+	mailauth_sign_prepare(&s->sign);
 	return s;
 }
 
@@ -204,7 +209,7 @@ static void queue_submit_enqueue(struct queue_submit *s)
 	if (s->env.n_rcpts == 0)
 		return;
 	s->env.from = s->from;
-	s->env.size = s->size + s->lines; /* CRLF line ends */
+	s->env.size = (size_t)((long long)(s->size + s->lines) + store_msg_wire_delta(s->msg));
 	s->env.sized = true;
 	char *text = queue_env_format(&s->env, &len);
 	s->env.from = NULL;
@@ -221,6 +226,7 @@ static int queue_submit_put(struct queue_submit *s, const char *buf, size_t len)
 		s->lines += buf[i] == '\n';
 	s->env.eightbit = s->env.eightbit || queue_env_has_8bit(buf, len);
 	s->last = buf[len - 1];
+	mailauth_stream_feed(&s->sign, buf, len);
 	return store_msg_write(s->msg, buf, len);
 }
 
@@ -290,6 +296,20 @@ int queue_submit_write(struct queue_submit *s, const char *buf, size_t len, cons
 	return rc;
 }
 
+/*
+ * queue_submit_sign - the DKIM signatures of the From: domain on top. Made
+ * here on the loop: local submissions are few, unlike SMTP's (which signs
+ * on a worker, smtp_mailauth.c).
+ */
+static int queue_submit_sign(struct queue_submit *s)
+{
+	char *fields = mailauth_sign_now(s->daemon->dkim_keys, &s->sign, s->id);
+	int rc = fields != NULL ? store_msg_prepend(s->msg, fields, strlen(fields)) : 0;
+
+	free(fields);
+	return rc;
+}
+
 int queue_submit_commit(struct queue_submit *s, void (*done_cb)(void *arg, int err), void *arg,
 			const char **error_r)
 {
@@ -299,6 +319,10 @@ int queue_submit_commit(struct queue_submit *s, void (*done_cb)(void *arg, int e
 	}
 	if ((!s->head_done && queue_submit_keep(s, "", 0, true) < 0) ||
 	    (s->last != '\n' && queue_submit_put(s, "\n", 1) < 0)) {
+		*error_r = "cannot store the message";
+		return -1;
+	}
+	if (queue_submit_sign(s) < 0) {
 		*error_r = "cannot store the message";
 		return -1;
 	}
@@ -326,6 +350,7 @@ void queue_submit_free(struct queue_submit **sp)
 	aliases_result_free(&s->targets);
 	free(s->from);
 	free(s->head);
+	mailauth_stream_clear(&s->sign);
 	free(s);
 	*sp = NULL;
 }

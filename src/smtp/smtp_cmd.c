@@ -148,6 +148,7 @@ static void smtp_cmd_mail(struct smtp_session *s, const char *args, size_t len)
 	s->txn->from = path.null_path ? xstrdup("")
 				      : xasprintf("%s@%s", path.local, path.domain);
 	s->txn->smtputf8 = path.smtputf8;
+	smtp_mailauth_mail(s);
 	smtp_set_state(s, SMTP_S_MAIL);
 	smtp_reply(s, "250 2.1.0 Ok");
 }
@@ -367,13 +368,15 @@ static bool smtp_queue_rcpts(const struct smtp_txn *txn, struct queue_env *env)
 }
 
 /* smtp_queue_remote - give the store a queue envelope for the remote recipients (text complete). */
-static void smtp_queue_remote(struct smtp_session *s)
+void smtp_queue_remote(struct smtp_session *s)
 {
 	struct smtp_txn *txn = s->txn;
 	char from[SRS_ADDRESS_MAX + 1];
 	struct queue_env env = { .created = time(NULL), .from = txn->from, .sized = true,
-				 .size = txn->header_wire + txn->reader.size,
-				 .eightbit = txn->header_8bit || txn->reader.eightbit };
+				 .size = (size_t)((long long)(txn->header_wire + txn->reader.size) +
+						  store_msg_wire_delta(txn->msg)),
+				 .eightbit = txn->header_8bit || txn->reader.eightbit ||
+					     store_msg_prepended_8bit(txn->msg) };
 	size_t len;
 
 	snprintf(env.id, sizeof(env.id), "%s", store_msg_id(txn->msg));
@@ -387,6 +390,13 @@ static void smtp_queue_remote(struct smtp_session *s)
 	}
 	env.from = NULL; /* borrowed */
 	queue_env_clear(&env);
+}
+
+/* smtp_data_put - message text to the store, and to the checks or the signer. */
+static int smtp_data_put(struct smtp_session *s, const char *buf, size_t len)
+{
+	smtp_mailauth_text(s, buf, len);
+	return store_msg_write(s->txn->msg, buf, len);
 }
 
 /* smtp_add_missing_headers - Date: and Message-ID: where the client left them out. */
@@ -410,7 +420,7 @@ static int smtp_add_missing_headers(struct smtp_session *s)
 		lines++;
 	}
 	txn->header_wire += n + lines;
-	return n > 0 ? store_msg_write(txn->msg, buf, n) : 0;
+	return n > 0 ? smtp_data_put(s, buf, n) : 0;
 }
 
 int smtp_data_write(struct smtp_session *s, const char *buf, size_t len)
@@ -420,13 +430,13 @@ int smtp_data_write(struct smtp_session *s, const char *buf, size_t len)
 	if (txn->scan_headers && !txn->headers.done) {
 		size_t end = smtp_headers_feed(&txn->headers, buf, len);
 		if (txn->headers.done && txn->fix_headers) {
-			if (store_msg_write(txn->msg, buf, end) < 0 || smtp_add_missing_headers(s) < 0)
+			if (smtp_data_put(s, buf, end) < 0 || smtp_add_missing_headers(s) < 0)
 				return -1;
 			buf += end;
 			len -= end;
 		}
 	}
-	return store_msg_write(txn->msg, buf, len);
+	return smtp_data_put(s, buf, len);
 }
 
 /*
@@ -462,9 +472,8 @@ int smtp_data_complete(struct smtp_session *s)
 		if (txn->fix_headers && smtp_add_missing_headers(s) < 0)
 			return -1;
 	}
-	if (s->auth_login != NULL && (txn->refusal = smtp_from_refusal(s)) != NULL)
-		return 0;
-	smtp_queue_remote(s);
+	if (s->auth_login != NULL)
+		txn->refusal = smtp_from_refusal(s);
 	return 0;
 }
 
@@ -512,11 +521,13 @@ int smtp_data_begin(struct smtp_session *s)
 	if (store_msg_write(txn->msg, header, (size_t)n) < 0)
 		return smtp_data_fail(txn, errno);
 	txn->header_wire = (size_t)n + lines;
+	txn->client_off = (size_t)n;
 	txn->header_8bit = queue_env_has_8bit(header, (size_t)n);
 	txn->fix_headers = s->service == SMTP_SERVICE_SUBMISSION;
 	txn->scan_headers = txn->fix_headers || s->auth_login != NULL;
 	smtp_headers_init(&txn->headers);
 	txn->chunk = xmalloc(SMTP_DATA_CHUNK);
 	smtp_data_init(&txn->reader, s->daemon->cfg->max_message_size, SMTP_TEXT_LINE_MAX);
+	smtp_mailauth_begin(s);
 	return 0;
 }

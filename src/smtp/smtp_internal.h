@@ -6,6 +6,7 @@
 #define POSTERN_SMTP_INTERNAL_H
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +41,8 @@ enum smtp_service {
 };
 
 struct smtp_auth;
+struct mailauth_stream;
+struct mailauth_verify;
 
 struct smtp_rcpt {
 	char *local;  /* lower case when local; as sent when remote */
@@ -66,6 +69,10 @@ struct smtp_txn {
 	char *refusal;      /* the 5.7.1 reply to the final dot when From: is not the login's */
 	struct smtp_header_scan headers;
 	int store_errno;    /* first write error while reading DATA */
+	struct mailauth_verify *verify; /* SPF/DKIM/DMARC checks (smtp_mailauth.c), or NULL */
+	struct mailauth_stream *sign;   /* DKIM signing: the text taken in, or NULL */
+	size_t client_off;  /* where the client's text starts in the stored message */
+	bool verifying;     /* BUSY waiting for the checks: ending the session cancels them */
 };
 
 struct smtp_session {
@@ -83,6 +90,7 @@ struct smtp_session {
 	bool paused;        /* output over SMTP_OUTPUT_MAX */
 	bool gone;          /* the client left while the store was busy */
 	char ip[INET6_ADDRSTRLEN];
+	struct sockaddr_storage peer;
 	char *helo;
 	char *auth_login;        /* after a successful AUTH */
 	struct smtp_auth *auth;  /* an AUTH exchange in progress */
@@ -118,6 +126,24 @@ int smtp_data_complete(struct smtp_session *s);
 
 /* smtp_data_end - the end of DATA was read: answer an error or commit. */
 void smtp_data_end(struct smtp_session *s);
+
+/* smtp_queue_remote - give the store a queue envelope for the remote recipients (smtp_cmd.c). */
+void smtp_queue_remote(struct smtp_session *s);
+
+/* smtp_data_commit - the message is complete and checked: queue envelope, then the store's commit. */
+void smtp_data_commit(struct smtp_session *s);
+
+/* smtp_mailauth_mail - after MAIL FROM on port 25 from an untrusted client: start the checks. */
+void smtp_mailauth_mail(struct smtp_session *s);
+
+/* smtp_mailauth_begin - at DATA: sign (a trusted client) or check (the rest), or neither. */
+void smtp_mailauth_begin(struct smtp_session *s);
+
+/* smtp_mailauth_text - the client's text (and added headers) as they go to the store. */
+void smtp_mailauth_text(struct smtp_session *s, const char *buf, size_t len);
+
+/* smtp_mailauth_finish - the text is in (state BUSY): sign or check, then smtp_data_commit or a reply. */
+void smtp_mailauth_finish(struct smtp_session *s);
 
 /* smtp_start_tls - after "220 Ready to start TLS": drop pending plaintext, wrap in TLS, reset. */
 void smtp_start_tls(struct smtp_session *s);

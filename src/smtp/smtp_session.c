@@ -20,6 +20,8 @@
 
 #include "metrics/metrics.h"
 #include "relay/relay_check.h"
+#include "mailauth/mailauth_stream.h"
+#include "mailauth/mailauth_verify.h"
 #include "smtp/smtp_internal.h"
 #include "store/store.h"
 #include "tls/tls.h"
@@ -64,6 +66,10 @@ void smtp_txn_free(struct smtp_txn **txnp)
 	free(txn->grant_login);
 	free(txn->pending_rcpt);
 	free(txn->chunk);
+	mailauth_verify_free(&txn->verify);
+	if (txn->sign != NULL)
+		mailauth_stream_clear(txn->sign);
+	free(txn->sign);
 	free(txn);
 	*txnp = NULL;
 }
@@ -199,6 +205,16 @@ static void smtp_session_write_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
+/*
+ * smtp_session_waits - must the session outlive its client, for a callback
+ * that will come (store, grant store, password check, signing)? Checks in
+ * DNS are cancelled instead.
+ */
+static bool smtp_session_waits(const struct smtp_session *s)
+{
+	return s->state == SMTP_S_BUSY && !(s->txn != NULL && s->txn->verifying);
+}
+
 /* smtp_session_event_cb - EOF, error or timeout. */
 static void smtp_session_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -224,7 +240,7 @@ static void smtp_session_event_cb(struct bufferevent *bev, short what, void *arg
 		log_info("%08x smtp tls error ip=%s: %s", s->id, s->ip,
 			 e ? ERR_reason_error_string(e) : strerror(EVUTIL_SOCKET_ERROR()));
 	}
-	if (s->state == SMTP_S_BUSY) {
+	if (smtp_session_waits(s)) {
 		s->gone = true; /* freed when the store answers */
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 		return;
@@ -248,7 +264,7 @@ static void smtp_session_abort(struct daemon_conn *conn)
 {
 	struct smtp_session *s = (struct smtp_session *)conn;
 
-	if (s->state == SMTP_S_BUSY) {
+	if (smtp_session_waits(s)) {
 		s->gone = true;
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 		return;
@@ -318,12 +334,19 @@ void smtp_data_end(struct smtp_session *s)
 				      : "451 4.3.0 Local error in processing, try again later");
 	} else {
 		smtp_set_state(s, SMTP_S_BUSY);
-		store_msg_commit(txn->msg, txn->header_wire + txn->reader.size,
-				 smtp_session_commit_cb, s);
+		smtp_mailauth_finish(s);
 		return;
 	}
 	smtp_txn_free(&s->txn);
 	smtp_set_state(s, SMTP_S_READY);
+}
+
+void smtp_data_commit(struct smtp_session *s)
+{
+	struct smtp_txn *txn = s->txn;
+
+	smtp_queue_remote(s);
+	store_msg_commit(txn->msg, txn->header_wire + txn->reader.size, smtp_session_commit_cb, s);
 }
 
 /* smtp_session_setup - callbacks, limits and timeouts of the session's bufferevent. */
@@ -380,6 +403,8 @@ static void smtp_session_open(struct daemon *d, evutil_socket_t fd, const struct
 	s->service = (uint8_t)service;
 	s->tls = tls;
 	s->loopback = daemon_peer(sa, s->ip, sizeof(s->ip));
+	memcpy(&s->peer, sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+							: sizeof(struct sockaddr_in));
 	s->bev = tls_bev_new(d->base, tls ? d->tls : NULL, fd);
 	smtp_session_setup(s);
 	smtp_set_state(s, SMTP_S_CONNECTED);

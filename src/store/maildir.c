@@ -2,6 +2,7 @@
 #include "store/maildir.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,23 @@ static int maildir_mkdir_p(const char *path)
 	return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* maildir_mark_folder - a Maildir++ subfolder (".Name") gets its "maildirfolder" file. */
+static int maildir_mark_folder(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	char mark[4096];
+	int fd;
+
+	if (base == NULL || base[1] != '.')
+		return 0;
+	if (snprintf(mark, sizeof(mark), "%s/maildirfolder", path) >= (int)sizeof(mark))
+		return -1;
+	if ((fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
 int maildir_create(const char *path)
 {
 	static const char *const subdirs[] = { "tmp", "new", "cur" };
@@ -61,7 +79,7 @@ int maildir_create(const char *path)
 		if (mkdir(sub, 0700) < 0 && errno != EEXIST)
 			return -1;
 	}
-	return 0;
+	return maildir_mark_folder(path);
 }
 
 /* maildir_escape_host - copy host with '/' and ':' escaped as \057 and \072. */

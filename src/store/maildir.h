@@ -17,7 +17,11 @@ bool maildir_component_ok(const char *s);
 int maildir_path(char *buf, size_t size, const char *data_dir, const char *domain,
 		 const char *local);
 
-/* maildir_create - mkdir -p the Maildir at path with tmp/, new/ and cur/ (mode 0700). */
+/*
+ * maildir_create - mkdir -p the Maildir at path with tmp/, new/ and cur/
+ * (mode 0700); a Maildir++ subfolder (last component ".Name") also gets
+ * its empty "maildirfolder" file.
+ */
 int maildir_create(const char *path);
 
 /*

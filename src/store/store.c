@@ -148,12 +148,15 @@ static int store_msg_flush(struct store_msg *m)
 		}
 		off += (size_t)n;
 	}
+	m->flushed += m->wlen;
 	m->wlen = 0;
 	return 0;
 }
 
 int store_msg_write(struct store_msg *m, const void *buf, size_t len)
 {
+	if (m->sealed && m->error == 0)
+		m->error = EINVAL;
 	if (m->error != 0) {
 		errno = m->error;
 		return -1;
@@ -247,6 +250,116 @@ void store_msg_set_envelope(struct store_msg *m, char *text, size_t len)
 	m->envelope_len = len;
 }
 
+/* store_msg_copy - len bytes of in from offset off to the end of out. */
+static int store_msg_copy(int in, off_t off, int out, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = copy_file_range(in, &off, out, NULL, len, 0);
+		if (n <= 0) {
+			errno = n == 0 ? EIO : errno; /* shorter than what was written */
+			return -1;
+		}
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* store_msg_rewrite - a message on disk: a new file of [0, off) + text + [off + del, end). */
+static int store_msg_rewrite(struct store_msg *m, size_t off, size_t del, const char *text,
+			     size_t len)
+{
+	char path[sizeof(m->tmp_path) + 8];
+	int in = -1, out, rc = -1, err;
+
+	snprintf(path, sizeof(path), "%s.p", m->tmp_path);
+	if (store_msg_flush(m) < 0 ||
+	    (out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		return -1;
+	if ((in = open(m->tmp_path, O_RDONLY | O_CLOEXEC)) >= 0 &&
+	    store_msg_copy(in, 0, out, off) == 0 && write(out, text, len) == (ssize_t)len &&
+	    store_msg_copy(in, (off_t)(off + del), out, m->flushed - off - del) == 0)
+		rc = rename(path, m->tmp_path);
+	err = errno;
+	if (in >= 0)
+		close(in);
+	if (rc < 0) {
+		close(out);
+		unlink(path);
+		errno = err;
+		return -1;
+	}
+	close(m->fd);
+	m->fd = out;
+	m->flushed = m->flushed - del + len;
+	return 0;
+}
+
+/* store_msg_wire_lines - the LF count of text: what CRLF line ends add to its size. */
+static size_t store_msg_wire_lines(const char *text, size_t len)
+{
+	size_t n = 0;
+
+	for (const char *p = text; (p = memchr(p, '\n', len - (size_t)(p - text))) != NULL; p++)
+		n++;
+	return n;
+}
+
+int store_msg_splice(struct store_msg *m, size_t off, const char *old, size_t del, const char *text,
+		     size_t len)
+{
+	size_t have = m->flushed + m->wlen;
+
+	if (m->error == 0 && off + del > have)
+		m->error = EINVAL;
+	if (m->error != 0) {
+		errno = m->error;
+		return -1;
+	}
+	if (m->flushed > 0) {
+		if (store_msg_rewrite(m, off, del, text, len) < 0) {
+			m->error = errno;
+			return -1;
+		}
+	} else { /* all of it is still in wbuf, the common case */
+		if (len > del) /* grow before moving the tail; shrinking needs no new room */
+			m->wbuf = xrealloc(m->wbuf, m->wlen - del + len);
+		memmove(m->wbuf + off + len, m->wbuf + off + del, m->wlen - off - del);
+		memcpy(m->wbuf + off, text, len);
+		m->wlen = m->wlen - del + len;
+	}
+	m->stored_size = m->stored_size - del + len;
+	for (size_t i = 0; i < len; i++)
+		m->splice_8bit |= (unsigned char)text[i] >= 0x80;
+	m->wire_delta += (long long)(len + store_msg_wire_lines(text, len)) -
+			 (long long)(del + store_msg_wire_lines(old, del));
+	m->sealed = true;
+	return 0;
+}
+
+long long store_msg_wire_delta(const struct store_msg *m)
+{
+	return m->wire_delta;
+}
+
+bool store_msg_prepended_8bit(const struct store_msg *m)
+{
+	return m->splice_8bit;
+}
+
+int store_msg_prepend(struct store_msg *m, const char *text, size_t len)
+{
+	return store_msg_splice(m, 0, "", 0, text, len);
+}
+
+void store_msg_junk(struct store_msg *m)
+{
+	for (size_t i = 0; i < m->n_rcpts; i++) {
+		char *junk = xasprintf("%s/.Junk", m->rcpts[i].maildir);
+		free(m->rcpts[i].maildir);
+		m->rcpts[i].maildir = junk;
+	}
+}
+
 void store_set_queued_cb(struct store *s, void (*cb)(void *arg, const char *id), void *arg)
 {
 	s->queued_cb = cb;
@@ -260,6 +373,7 @@ void store_msg_commit(struct store_msg *m, size_t wire_size, void (*done_cb)(voi
 
 	m->done_cb = done_cb;
 	m->done_arg = arg;
+	wire_size = (size_t)((long long)wire_size + m->wire_delta);
 	if (m->error == 0 && store_msg_flush(m) == 0 &&
 	    maildir_name(m->name, sizeof(m->name), s->hostname, s->seq++, m->stored_size,
 			 wire_size) < 0)

@@ -14,6 +14,7 @@
 #ifndef POSTERN_STORE_H
 #define POSTERN_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct event_base;
@@ -64,6 +65,31 @@ int store_msg_add_mailbox(struct store_msg *m, const char *domain, const char *l
  * in the same batch, before the done callback.
  */
 void store_msg_set_envelope(struct store_msg *m, char *text, size_t len);
+
+/*
+ * store_msg_prepend - put text (LF line ends: headers such as
+ * DKIM-Signature: or Authentication-Results:) before everything written so
+ * far; the last write before commit. The commit's wire size grows by it.
+ * -1 with errno on failure (the message is then not committed).
+ */
+int store_msg_prepend(struct store_msg *m, const char *text, size_t len);
+
+/*
+ * store_msg_splice - replace the del bytes at off (old: those bytes, as
+ * the caller wrote them) with text; the last change before commit, like
+ * store_msg_prepend. Used to drop forged Authentication-Results: fields.
+ */
+int store_msg_splice(struct store_msg *m, size_t off, const char *old, size_t del, const char *text,
+		     size_t len);
+
+/* store_msg_wire_delta - how much the splices changed the size with CRLF line ends. */
+long long store_msg_wire_delta(const struct store_msg *m);
+
+/* store_msg_prepended_8bit - did a splice bring 8-bit bytes (a UTF-8 address in a header)? */
+bool store_msg_prepended_8bit(const struct store_msg *m);
+
+/* store_msg_junk - deliver to each local recipient's Junk folder (Maildir++ ".Junk") instead. */
+void store_msg_junk(struct store_msg *m);
 
 /* store_set_queued_cb - called on the loop with the id of each newly queued message. */
 void store_set_queued_cb(struct store *s, void (*cb)(void *arg, const char *id), void *arg);

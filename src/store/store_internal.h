@@ -30,6 +30,10 @@ struct store_msg {
 	size_t stored_size;
 	char *wbuf;
 	size_t wlen;
+	size_t flushed;     /* bytes written to fd so far */
+	long long wire_delta; /* what splices changed of the size with CRLF line ends */
+	bool sealed;        /* spliced: no more writes */
+	bool splice_8bit;   /* spliced text has 8-bit bytes */
 	struct store_rcpt *rcpts;
 	size_t n_rcpts;
 	char *envelope; /* queue entry for remote recipients, or NULL */

@@ -354,6 +354,7 @@ def test_autoconfig_xml_and_records(tmp_path):
         "_submissions._tcp.example.org. 3600 IN SRV 0 1 465 mail.example.org.",
         "_submission._tcp.example.org. 3600 IN SRV 0 1 587 mail.example.org.",
         'example.org. 3600 IN TXT "v=spf1 mx -all"',
+        '_dmarc.example.org. 3600 IN TXT "v=DMARC1; p=none; rua=mailto:postmaster@example.org"',
     ]
 
 

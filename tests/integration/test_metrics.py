@@ -192,6 +192,9 @@ FAMILIES = {
     "postern_deliveries_total": "counter",
     "postern_relay_grants_total": "counter",
     "postern_relay_checks_total": "counter",
+    "postern_spf_verdicts_total": "counter",
+    "postern_dkim_verdicts_total": "counter",
+    "postern_dmarc_verdicts_total": "counter",
     "postern_queue_messages": "gauge",
     "postern_sessions_open": "gauge",
     "postern_store_messages_total": "counter",
@@ -211,7 +214,9 @@ def test_metrics_text_has_every_family_with_help_and_type(mp):
     for status in ("sent", "deferred", "bounced"):
         for relay in ("local", "remote"):
             assert m.has("postern_deliveries_total", status=status, relay=relay)
-    assert not any("verdict" in name or "dmarc" in name for name in m.types)
+    for check in ("spf", "dkim", "dmarc"):
+        for result in ("pass", "fail", "none", "temperror", "permerror"):
+            assert m.has("postern_%s_verdicts_total" % check, result=result)
     assert m.get("postern_queue_messages") == 0
     assert m.get("postern_sessions_open") == 0
 

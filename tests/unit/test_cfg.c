@@ -90,6 +90,9 @@ static void test_defaults(void **state)
 	assert_true(cfg.relayhost_tls_verify);
 	assert_null(cfg.relayhost_tls_ca);
 	assert_int_equal(cfg.metrics_listen.n, 0);
+	assert_string_equal(cfg.dkim_keys_dir, "./var/dkim");
+	assert_true(cfg.inbound_verify);
+	assert_true(cfg.dmarc_enforce);
 	cfg_free(&cfg);
 }
 
@@ -326,6 +329,21 @@ static void test_check_new_keys(const struct cfg *cfg)
 	test_cfg_list_one(&cfg->dns_servers, "127.0.0.53");
 }
 
+/* the keys of issue 13 */
+static void test_check_dkim_inbound(const struct cfg *cfg)
+{
+	assert_string_equal(cfg->dkim_keys_dir, "/etc/postern/dkim");
+	assert_false(cfg->inbound_verify);
+	assert_false(cfg->dmarc_enforce);
+}
+
+static void test_check_dmarc_only(const struct cfg *cfg)
+{
+	assert_string_equal(cfg->dkim_keys_dir, "/srv/p/dkim");
+	assert_true(cfg->inbound_verify);
+	assert_false(cfg->dmarc_enforce);
+}
+
 static void test_check_delimiters(const struct cfg *cfg)
 {
 	assert_string_equal(cfg->recipient_delimiter, "+-");
@@ -337,6 +355,10 @@ static const struct test_good test_goods[] = {
 	 "[dns]\nservers = 127.0.0.53\n[metrics]\nlisten = 127.0.0.1:9425\n",
 	 test_check_new_keys},
 	{"[domains]\nrecipient_delimiter = +-\n", test_check_delimiters},
+	{"[dkim]\nkeys_dir = /etc/postern/dkim\n[inbound]\nverify = no\ndmarc_enforce = off\n"
+	 "[server]\ndata_dir = /srv/p\n",
+	 test_check_dkim_inbound},
+	{"[inbound]\ndmarc_enforce = 0\n[server]\ndata_dir = /srv/p/\n", test_check_dmarc_only},
 	{"[server]\nhostname = mx.example.org\ndata_dir =  /var/lib/postern dir \nuser=mail\n"
 	 "[tls]\ncert = /etc/ssl/c.pem\nkey = /etc/ssl/k.pem\n"
 	 "[delivery]\nrelayhost = [smtp.isp.example]:587\nrelayhost_auth = /etc/postern/relay#auth\n",
@@ -412,6 +434,10 @@ static const struct test_bad test_bads[] = {
 	{"[domains]\nrecipient_delimiter = @\n",
 	 "t.conf:2: bad recipient delimiter '@' for domains.recipient_delimiter"},
 	{"[metrics]\nlisten = nowhere\n", "t.conf:2: bad listen address 'nowhere' for metrics.listen"},
+	{"[dkim]\nkeys_dir =\n", "t.conf:2: empty value for dkim.keys_dir"},
+	{"[dkim]\nselector = s\n", "t.conf:2: unknown key 'selector' in [dkim]"},
+	{"[inbound]\nverify = maybe\n", "t.conf:2: bad boolean 'maybe' for inbound.verify"},
+	{"[inbound]\ndmarc_enforce = reject\n", "t.conf:2: bad boolean 'reject' for inbound.dmarc_enforce"},
 	/* numbers */
 	{"[relay]\nwindow = 15 minutes\n", "t.conf:2: bad duration '15 minutes' for relay.window"},
 	{"[relay]\nwindow = 15m # comment\n", "t.conf:2: bad duration '15m # comment' for relay.window"},
@@ -544,6 +570,7 @@ static void test_derived_paths(void **state)
 	test_cfg_ok(&cfg, "[server]\ndata_dir = /srv/postern\n");
 	assert_string_equal(cfg.users_file, "/srv/postern/users");
 	assert_string_equal(cfg.relay_store, "lmdb:/srv/postern/grants");
+	assert_string_equal(cfg.dkim_keys_dir, "/srv/postern/dkim");
 	cfg_free(&cfg);
 
 	test_cfg_ok(&cfg, "[server]\ndata_dir = /srv/postern//\n");
@@ -582,6 +609,7 @@ static void test_two_parses(void **state)
 	assert_int_equal(cfg_parse(&cfg, b, sizeof(b) - 1, "b", &error), 0);
 	assert_string_equal(cfg.users_file, "/u");
 	assert_string_equal(cfg.relay_store, "lmdb:/b/grants");
+	assert_string_equal(cfg.dkim_keys_dir, "/b/dkim");
 	cfg_free(&cfg);
 }
 
@@ -595,6 +623,7 @@ static void test_duplicates(void **state)
 			  "[domains]\nlocal = a.example, b.example\nlocal = c.example\n"
 			  "[tls]\ncert = /a\ncert = /b\nkey = /k1\nkey = /k2\n"
 			  "[auth]\nusers_file = /u1\nusers_file = /u2\n"
+			  "[dkim]\nkeys_dir = /k1\nkeys_dir = /k2\n"
 			  "[routes]\nx.example = [h1]:1\nX.EXAMPLE = [h2]:2\n"
 			  "[server]\nhostname = three\n");
 	assert_string_equal(cfg.hostname, "three");
@@ -603,6 +632,7 @@ static void test_duplicates(void **state)
 	assert_string_equal(cfg.tls_cert, "/b");
 	assert_string_equal(cfg.tls_key, "/k2");
 	assert_string_equal(cfg.users_file, "/u2");
+	assert_string_equal(cfg.dkim_keys_dir, "/k2");
 	assert_int_equal(cfg.n_routes, 1);
 	assert_string_equal(cfg.routes[0].host, "h2");
 	assert_int_equal(cfg.routes[0].port, 2);

@@ -1,5 +1,6 @@
 /* dns - MX and address lookups with c-ares driven by libevent. */
-#include "delivery/dns.h"
+#include "dns/dns.h"
+#include "dns/dns_internal.h"
 
 #include <ares.h>
 #include <arpa/inet.h>
@@ -17,20 +18,6 @@
 
 #define DNS_MAX_MX 10
 
-/* A c-ares socket watched by the loop. */
-struct dns_sock {
-	struct dns_sock *next;
-	struct dns *dns;
-	ares_socket_t fd;
-	struct event *ev;
-};
-
-struct dns {
-	struct event_base *base;
-	ares_channel channel;
-	struct event *timer;
-	struct dns_sock *socks;
-};
 
 struct dns_query {
 	struct dns *dns;
@@ -50,8 +37,7 @@ struct dns_query {
 	size_t n_addrs;
 };
 
-/* dns_update_timer - arm the timer for c-ares' next timeout. */
-static void dns_update_timer(struct dns *d)
+void dns_update_timer(struct dns *d)
 {
 	struct timeval tv, *t = ares_timeout(d->channel, NULL, &tv);
 
@@ -123,7 +109,7 @@ static void dns_sock_state_cb(void *data, ares_socket_t fd, int readable, int wr
 	event_add(s->ev, NULL);
 }
 
-/* dns_set_servers - delivery.dns_servers as c-ares' "addr:port,..." list. */
+/* dns_set_servers - dns.servers as c-ares' "addr:port,..." list. */
 static int dns_set_servers(struct dns *d, const struct cfg_list *servers, char **error_r)
 {
 	size_t len = 1;
@@ -142,7 +128,7 @@ static int dns_set_servers(struct dns *d, const struct cfg_list *servers, char *
 	}
 	rc = ares_set_servers_ports_csv(d->channel, csv);
 	if (rc != ARES_SUCCESS)
-		*error_r = xasprintf("delivery.dns_servers '%s': %s", csv, ares_strerror(rc));
+		*error_r = xasprintf("dns.servers '%s': %s", csv, ares_strerror(rc));
 	free(csv);
 	return rc == ARES_SUCCESS ? 0 : -1;
 }
@@ -168,6 +154,7 @@ struct dns *dns_new(struct event_base *base, const struct cfg_list *servers, cha
 		return NULL;
 	}
 	d->timer = evtimer_new(base, dns_timer_cb, d);
+	d->cache = dns_cache_new();
 	if (dns_set_servers(d, servers, error_r) < 0) {
 		dns_free(&d);
 		return NULL;
@@ -182,6 +169,7 @@ void dns_free(struct dns **dp)
 	if (d == NULL)
 		return;
 	ares_destroy(d->channel); /* outstanding callbacks run with ARES_EDESTRUCTION */
+	dns_cache_free(&d->cache);
 	while (d->socks != NULL)
 		dns_sock_drop(d, d->socks);
 	event_free(d->timer);
