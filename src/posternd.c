@@ -156,8 +156,8 @@ static void posternd_keys_load(struct daemon *d)
 		free(error);
 		return;
 	}
-	dkim_keys_free(&d->old_keys); /* signing jobs finish in well under a reload's interval */
-	d->old_keys = d->dkim_keys;
+	d->old_keys = xrealloc(d->old_keys, (d->n_old_keys + 1) * sizeof(*d->old_keys));
+	d->old_keys[d->n_old_keys++] = d->dkim_keys;
 	d->dkim_keys = keys;
 	log_info("dkim: %zu signing key(s) from %s", dkim_keys_count(keys), d->cfg->dkim_keys_dir);
 }
@@ -280,7 +280,9 @@ static void posternd_mailauth_close(struct daemon *d)
 {
 	workq_free(&d->crypto);
 	dkim_keys_free(&d->dkim_keys);
-	dkim_keys_free(&d->old_keys);
+	for (size_t i = 0; i < d->n_old_keys; i++)
+		dkim_keys_free(&d->old_keys[i]);
+	free(d->old_keys);
 	dmarc_psl_free(&d->psl);
 	dns_free(&d->dns);
 }

@@ -68,7 +68,8 @@ struct daemon {
 	struct dns *dns;             /* SPF, DKIM and DMARC lookups with their cache (dns/dns.h) */
 	struct dmarc_psl *psl;       /* the Public Suffix List, for DMARC; NULL: unreadable */
 	struct dkim_keys *dkim_keys; /* signing keys (dkim/dkim_keys.h), replaced on SIGHUP */
-	struct dkim_keys *old_keys;  /* the keys before the last SIGHUP: signing jobs may hold them */
+	struct dkim_keys **old_keys; /* tables SIGHUP replaced, kept to the end: a signing job may hold one */
+	size_t n_old_keys;
 	struct workq *crypto;        /* DKIM signing off the loop */
 	struct mailauth_env mailauth; /* what the inbound checks share */
 	struct daemon_conn conns; /* list head: the connections on this loop */

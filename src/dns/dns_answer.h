@@ -25,7 +25,8 @@ enum dns_rcode {
 };
 
 #define DNS_ANSWER_MAX_RR 64         /* records kept per answer; the rest are dropped */
-#define DNS_ANSWER_MAX_TXT (8 * 1024) /* a TXT record longer than this is dropped */
+#define DNS_ANSWER_MAX_TXT (8 * 1024) /* a TXT record longer than this is cut (see TXT below) */
+#define DNS_ANSWER_TXT_STUB 64        /* what is kept of such a record */
 
 /*
  * The records, each a NUL-terminated string:
@@ -33,7 +34,10 @@ enum dns_rcode {
  *   MX       the exchange's name, without the preference and the final dot
  *   PTR      the name, without the final dot
  *   TXT      the record's strings concatenated (RFC 7208 3.3); a record
- *            with a NUL byte is dropped
+ *            with a NUL byte is dropped; one longer than DNS_ANSWER_MAX_TXT
+ *            is its first DNS_ANSWER_TXT_STUB bytes and a DEL byte (0x7f),
+ *            so that SPF, DKIM and DMARC refuse it (permerror) instead of
+ *            taking the name for one without a record
  */
 struct dns_answer {
 	enum dns_rcode rcode;

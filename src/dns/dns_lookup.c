@@ -159,6 +159,20 @@ static int dns_parse_addrs(struct dns_answer *a, enum dns_rrtype type, const uns
 	return rc;
 }
 
+/*
+ * dns_txt_keep - one TXT record: as it is, or, longer than
+ * DNS_ANSWER_MAX_TXT, its start and a DEL byte: seen, and refused by every
+ * parser, rather than taken for no record at all.
+ */
+static void dns_txt_keep(struct dns_answer *a, char *buf, size_t len, bool over)
+{
+	if (over) {
+		len = len < DNS_ANSWER_TXT_STUB ? len : DNS_ANSWER_TXT_STUB;
+		buf[len++] = '\x7f';
+	}
+	dns_answer_add(a, buf, len);
+}
+
 /* dns_parse_txt - TXT records, each record's strings joined (RFC 7208 3.3). */
 static int dns_parse_txt(struct dns_answer *a, const unsigned char *abuf, int alen)
 {
@@ -169,8 +183,8 @@ static int dns_parse_txt(struct dns_answer *a, const unsigned char *abuf, int al
 	bool over = false;
 
 	for (struct ares_txt_ext *t = txt; rc == ARES_SUCCESS && t != NULL; t = t->next) {
-		if (t->record_start && t != txt && !over)
-			dns_answer_add(a, buf, len);
+		if (t->record_start && t != txt)
+			dns_txt_keep(a, buf, len, over);
 		if (t->record_start) {
 			len = 0;
 			over = false;
@@ -182,8 +196,8 @@ static int dns_parse_txt(struct dns_answer *a, const unsigned char *abuf, int al
 			len += t->length;
 		}
 	}
-	if (rc == ARES_SUCCESS && txt != NULL && !over)
-		dns_answer_add(a, buf, len);
+	if (rc == ARES_SUCCESS && txt != NULL)
+		dns_txt_keep(a, buf, len, over);
 	free(buf);
 	ares_free_data(txt);
 	return rc;
