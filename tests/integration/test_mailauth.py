@@ -547,6 +547,24 @@ def test_forged_authentication_results_in_other_spellings_removed(mx, zone):
     assert b"Authentication-Results: mx.example.test.other; spf=pass" in stored
 
 
+def test_forged_authentication_results_removed_from_a_message_already_on_disk(mx, zone):
+    """Past 64 KB the text is on disk when DATA ends: the file is rewritten, sizes stay true."""
+    zone.set("forged3.test", "TXT", ["v=spf1 ip4:127.0.0.2 -all"])
+    body = "".join("line %d %s\r\n" % (i, "x" * 60) for i in range(2000))
+    forged = b"Authentication-Results: mx.example.test; dkim=pass header.d=bank3.test\r\n"
+    msg = message("news@forged3.test", "forged-ar-big", body=body, extra=forged)
+    assert send(mx, "news@forged3.test", msg)[0] == 250
+    stored = deliver_one(mx, "forged-ar-big")
+    our_authres(stored)
+    assert b"bank3.test" not in stored
+    assert stored.endswith(body.replace("\r\n", "\n").encode())
+    (name,) = [n for n in os.listdir(os.path.join(mx.maildir(BOB), "new"))
+               if open(os.path.join(mx.maildir(BOB), "new", n), "rb").read() == stored]
+    sizes = dict(kv.split("=") for kv in name.split(":")[0].split(",")[1:])
+    assert int(sizes["S"]) == len(stored)
+    assert int(sizes["W"]) == len(stored) + stored.count(b"\n")
+
+
 # --- 6. DNS down ---------------------------------------------------------------------
 
 def test_dns_stopped_gives_temperror_and_the_mail_is_delivered(own):
