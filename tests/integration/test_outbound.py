@@ -19,8 +19,12 @@ TRUSTED = {"trusted_networks": "127.0.0.1/32"}
 
 
 def env_text(p, qid):
-    with open(os.path.join(p.data_dir, "queue", "env", qid)) as f:
-        return f.read()
+    """The envelope's text; "" when the queue removed it since it was listed."""
+    try:
+        with open(os.path.join(p.data_dir, "queue", "env", qid)) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
 
 
 def make(make_postern, config, sub="p"):
