@@ -133,7 +133,7 @@ static struct mailauth_sign_job *mailauth_sign_job_new(const struct dkim_keys *k
 	j->head = st->head;
 	j->head_len = st->head_len;
 	st->head = NULL;
-	st->head_len = 0;
+	st->head_len = st->head_cap = 0;
 	snprintf(j->id, sizeof(j->id), "%s", id);
 	j->now = time(NULL);
 	return j;

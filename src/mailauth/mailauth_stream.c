@@ -27,8 +27,15 @@ static void mailauth_stream_keep(struct mailauth_stream *st, const char *text, s
 		st->head_over = true;
 		len = MAILAUTH_HEAD_MAX - st->head_len;
 	}
-	if (st->head == NULL)
-		st->head = xmalloc(MAILAUTH_HEAD_MAX);
+	if (len == 0)
+		return;
+	if (st->head_len + len > st->head_cap) { /* most header sections are a few KB */
+		while (st->head_len + len > st->head_cap)
+			st->head_cap = st->head_cap == 0 ? 4096 : st->head_cap * 2;
+		if (st->head_cap > MAILAUTH_HEAD_MAX)
+			st->head_cap = MAILAUTH_HEAD_MAX;
+		st->head = xrealloc(st->head, st->head_cap);
+	}
 	memcpy(st->head + st->head_len, text, len);
 	st->head_len += len;
 }

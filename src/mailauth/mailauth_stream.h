@@ -18,7 +18,7 @@ struct dkim_body;
 
 struct mailauth_stream {
 	char *head; /* the header section with its empty line */
-	size_t head_len;
+	size_t head_len, head_cap;
 	bool head_over; /* longer than MAILAUTH_HEAD_MAX: head holds only its start */
 	bool in_body;   /* the empty line (or the end of the text) was seen */
 	bool last_lf;   /* the last header byte was LF (true at the start) */

@@ -4,12 +4,14 @@ POSTERND and POSTERNCTL name the binaries (the Makefile passes the ASan
 build). Each test gets its own data directory and configuration file.
 """
 import os
+import pwd
 import resource
 import shutil
 import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -312,3 +314,28 @@ class HungRedis:
         for c in self.conns:
             c.close()
         self.sock.close()
+
+
+TEST_USER = "postern-test"
+
+
+@pytest.fixture(scope="module")
+def test_user():
+    """An unprivileged system user for the daemon to become (the suite runs as root)."""
+    if os.geteuid() != 0:
+        pytest.skip("privilege tests need root (the suite runs as root in CI)")
+    try:
+        pwd.getpwnam(TEST_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                        TEST_USER], check=True, capture_output=True)
+    return pwd.getpwnam(TEST_USER)
+
+
+@pytest.fixture
+def reachable_dir():
+    """A directory every user can traverse (pytest's tmp_path is 0700, root's)."""
+    d = tempfile.mkdtemp(prefix="postern-", dir="/var/tmp")
+    os.chmod(d, 0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)

@@ -8,16 +8,12 @@ Signing by the daemon is tested where it is integrated.
 """
 import base64
 import os
-import pwd
 import re
-import shutil
 import stat
-import subprocess
-import tempfile
 
 import dkim
 import pytest
-from conftest import Postern
+from conftest import TEST_USER, Postern
 
 DOMAINS = {"domains": {"local": "example.test, other.test"}}
 MESSAGE = (b"From: Alice <alice@example.test>\r\nTo: bob@remote.test\r\n"
@@ -222,35 +218,14 @@ def test_autoconfig_prints_spf_dkim_dmarc(p):
 
 # --- run as root, the files belong to the daemon's user ------------------------
 
-TEST_USER = "postern-test"
 
 
-@pytest.fixture
-def daemon_user():
-    if os.geteuid() != 0:
-        pytest.skip("needs root")
-    try:
-        pwd.getpwnam(TEST_USER)
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                        TEST_USER], check=True, capture_output=True)
-    return pwd.getpwnam(TEST_USER)
-
-
-@pytest.fixture
-def reachable_dir():
-    d = tempfile.mkdtemp(prefix="postern-dkim-", dir="/var/tmp")
-    os.chmod(d, 0o755)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
-
-
-def test_keygen_as_root_writes_as_the_daemon_user(daemon_user, reachable_dir):
+def test_keygen_as_root_writes_as_the_test_user(test_user, reachable_dir):
     p = Postern(reachable_dir, {"server": {"user": TEST_USER}})
     assert not os.path.exists(p.data_dir)
     keygen(p, "example.test")
     keygen(p, "example.test", "--algorithm", "ed25519", "--selector", "ed")
-    uid = daemon_user.pw_uid
+    uid = test_user.pw_uid
     for path, mode in [(p.data_dir, 0o700), (keys_dir(p), 0o700),
                        (os.path.join(keys_dir(p), "example.test"), 0o700),
                        (os.path.join(keys_dir(p), "example.test", "postern.key"), 0o600),

@@ -2,7 +2,6 @@
 drop of a daemon started as root; syslog; posternctl autoconfig."""
 import os
 import poplib
-import pwd
 import re
 import shutil
 import signal
@@ -10,14 +9,12 @@ import smtplib
 import socket
 import stat
 import subprocess
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import POSTERND, POSTERNCTL, ROOT, Postern
+from conftest import POSTERND, POSTERNCTL, ROOT, TEST_USER, Postern
 
-TEST_USER = "postern-test"
 MAN_PAGES = ["man8/posternd.8", "man8/posternctl.8", "man5/postern.conf.5"]
 
 
@@ -131,27 +128,6 @@ def test_systemd_unit_verifies(tmp_path):
 def need_root():
     if os.geteuid() != 0:
         pytest.skip("privilege tests need root (the suite runs as root in CI)")
-
-
-@pytest.fixture(scope="module")
-def test_user():
-    """An unprivileged system user for the daemon to become."""
-    need_root()
-    try:
-        pwd.getpwnam(TEST_USER)
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                        TEST_USER], check=True, capture_output=True)
-    return pwd.getpwnam(TEST_USER)
-
-
-@pytest.fixture
-def reachable_dir():
-    """A directory every user can traverse (pytest's tmp_path is 0700, root's)."""
-    d = tempfile.mkdtemp(prefix="postern-priv-", dir="/var/tmp")
-    os.chmod(d, 0o755)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def proc_ids(pid):
