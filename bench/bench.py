@@ -10,6 +10,9 @@ peer that is not installed (make bench-peers installs both).
   first connection until the last file is in the Maildir): msg/s, CPU µs per
   message of the server's whole process tree, and for postern syncs per
   message from its "stopped: messages=.. batches=.. syncs=.." log line.
+  postern runs with inbound.verify = no here (smtp-source's client would be
+  checked on port 25): the cost of the checks and of signing is the
+  "mailauth" part (bench/mailauth_bench.py says how it is measured).
 - Aliases (issue 12): the 50-session load once more after each postern run
   at 50 sessions, one connection each (so the two alternate and see the same
   disk minute), with 10,000 aliases and a catch-all of example.test in the
@@ -46,7 +49,7 @@ BENCH_MESSAGES (3000), BENCH_RUNS (3), BENCH_IDLE ("1000,10000"),
 BENCH_IDLE_PEERS ("1000"; "" skips the peers' idle figures),
 BENCH_POP3_SECONDS (5), BENCH_POP3_CLIENTS (20), BENCH_POP3_MODES
 ("lockstep,pipelined"), BENCH_PEERS ("auto", or "no" for postern alone),
-BENCH_PARTS ("smtp,pop3,idle"), BENCH_PROBE_SECONDS (2: each probe figure is
+BENCH_PARTS ("smtp,mailauth,pop3,idle"), BENCH_PROBE_SECONDS (2: each probe figure is
 at most this long, and at most BENCH_MESSAGES files), BENCH_PROBE_BATCHES
 ("1,12,32,c50"). POSTERND, POSTERNCTL, POP3LOAD and DISKPROBE name the
 binaries (make bench passes its build's).
@@ -62,18 +65,13 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from conftest import Postern  # noqa: E402  (reused: config, ports, users)
-import peers  # noqa: E402
+from benchlib import (MESSAGES, QUICK, ROOT, RUNS, SMTP_SOURCE, Postern,  # noqa: E402
+                      PostfixSmtp, PosternSmtp, fresh, median_range, peers, smtp_run)
+import mailauth_bench  # noqa: E402
 
-SMTP_SOURCE = "/usr/sbin/smtp-source"
 POP3LOAD = os.environ.get("POP3LOAD", os.path.join(ROOT, "build", "pop3load"))
 DISKPROBE = os.environ.get("DISKPROBE", os.path.join(ROOT, "build", "diskprobe"))
-QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
-MESSAGES = int(os.environ.get("BENCH_MESSAGES", "3000"))
-RUNS = int(os.environ.get("BENCH_RUNS", "1" if QUICK else "3"))
 IDLE = [int(k) for k in os.environ.get("BENCH_IDLE", "1000" if QUICK else "1000,10000").split(",")
         if k]
 IDLE_PEERS = [int(k) for k in os.environ.get("BENCH_IDLE_PEERS", "1000").split(",") if k]
@@ -82,7 +80,7 @@ PROBE_SECONDS = float(os.environ.get("BENCH_PROBE_SECONDS", "2"))
 PROBE_BATCHES = [b for b in os.environ.get("BENCH_PROBE_BATCHES", "1,12,32,c50").split(",") if b]
 POP3_CLIENTS = int(os.environ.get("BENCH_POP3_CLIENTS", "20"))
 POP3_MODES = [m for m in os.environ.get("BENCH_POP3_MODES", "lockstep,pipelined").split(",") if m]
-PARTS = os.environ.get("BENCH_PARTS", "smtp,pop3,idle").split(",")
+PARTS = os.environ.get("BENCH_PARTS", "smtp,mailauth,pop3,idle").split(",")
 USE_PEERS = os.environ.get("BENCH_PEERS", "auto") != "no"
 POP3_MESSAGES = 100
 BODY = b"Subject: bench\n\n" + (b"x" * 76 + b"\n") * 130  # about 10 KB
@@ -109,55 +107,6 @@ TARGETS = {"smtp": 10.0, "poll": 10.0, "full": 8.0, "idle_kb": 4.0, "smtp_cpu_us
            "disk_share": 80.0, "aliases": 95.0}
 
 
-def median_range(values, fmt="%.0f"):
-    """'median (min-max)' of a list, or the one value."""
-    if not values:
-        return "-"
-    m = fmt % statistics.median(values)
-    if len(values) == 1:
-        return m
-    return "%s (%s-%s)" % (m, fmt % min(values), fmt % max(values))
-
-
-def wait_count(count, want, timeout=120):
-    """Poll a Maildir count until it reaches want; 10 ms apart, since listing
-    thousands of names takes CPU from the server being measured."""
-    deadline = time.monotonic() + timeout
-    while count() < want and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return count()
-
-
-# ---------------------------------------------------------------- servers
-
-
-class PosternSmtp:
-    name = "postern"
-    rcpt = "alice@example.test"  # the load's recipient; delivered() counts its Maildir
-
-    def __init__(self, tmp):
-        self.p = Postern(tmp)
-        self.p.add_user("alice@example.test")
-
-    def start(self):
-        self.p.start()
-        self.pid, self.port = self.p.proc.pid, self.p.smtp_port
-        return self
-
-    def delivered(self):
-        d = os.path.join(self.p.maildir("alice@example.test"), "new")
-        return len(os.listdir(d)) if os.path.isdir(d) else 0
-
-    def stop(self):
-        """{messages, batches, syncs} from posternd's last log line, or None."""
-        self.p.stop()
-        log = self.p.log() if os.path.exists(self.p.log_path) else ""
-        if "stopped: " not in log:
-            return None
-        stats = dict(kv.split("=") for kv in log.rsplit("stopped: ", 1)[1].split()[:3])
-        return {k: int(v) for k, v in stats.items()}
-
-
 class PosternSmtpAliases(PosternSmtp):
     """postern with ALIASES aliases and a catch-all, all leading to alice, in the aliases
     file next to the users file; the load goes to the last alias of the file."""
@@ -180,26 +129,6 @@ class PosternSmtpAliases(PosternSmtp):
         if errors:
             raise RuntimeError("posternd did not take the aliases: %s" % errors[0])
         return self
-
-
-class PostfixSmtp:
-    name = "Postfix"
-    rcpt = "alice@example.test"
-
-    def __init__(self, tmp, process_limit=100):
-        self.pf = peers.Postfix(tmp, process_limit)
-
-    def start(self):
-        self.pf.start()
-        self.pid, self.port = self.pf.pid, self.pf.port
-        return self
-
-    def delivered(self):
-        return self.pf.delivered()
-
-    def stop(self):
-        self.pf.stop()
-        return None
 
 
 class PosternPop3:
@@ -236,55 +165,7 @@ class DovecotPop3:
         self.dc.stop()
 
 
-RUN_SEQ = [0]
-
-
-def fresh(tmp, cls, *args):
-    """A new server of class cls in a new directory tmp-N; its stop() runs even when
-    start fails. Nothing is deleted until the end of the benchmark: after a mass
-    deletion ext4 spends most of each file creation skipping recently freed inodes
-    (find_inode_bit/recently_deleted), which would slow whichever run comes next."""
-    RUN_SEQ[0] += 1
-    tmp = "%s-%d" % (tmp, RUN_SEQ[0])
-    os.makedirs(tmp)
-    os.chmod(tmp, 0o711)
-    server = cls(tmp, *args)
-    try:
-        return server.start()
-    except BaseException:
-        server.stop()
-        raise
-
-
 # ---------------------------------------------------------------- SMTP
-
-
-def smtp_source(port, sessions, count, reuse, rcpt):
-    args = [SMTP_SOURCE, "-s", str(sessions), "-l", "10240", "-m", str(count),
-            "-f", "bench@remote.test", "-t", rcpt]
-    if reuse:
-        args.append("-d")
-    subprocess.run(args + ["127.0.0.1:%d" % port], check=True, timeout=600)
-
-
-def smtp_run(tmp, cls, sessions, reuse):
-    """(msg/s, CPU µs per msg, store stats or None) for one fresh server."""
-    s = fresh(tmp, cls)
-    stats = None
-    try:
-        warm = max(MESSAGES // 10, 1)
-        smtp_source(s.port, sessions, warm, reuse, s.rcpt)
-        base = wait_count(s.delivered, warm)
-        cpu0, t0 = peers.cpu_tree(s.pid), time.monotonic()
-        smtp_source(s.port, sessions, MESSAGES, reuse, s.rcpt)
-        got = wait_count(s.delivered, base + MESSAGES)
-        elapsed = time.monotonic() - t0
-        cpu = peers.cpu_tree(s.pid) - cpu0
-        if got != base + MESSAGES:
-            raise RuntimeError("%s: %d of %d messages delivered" % (s.name, got - base, MESSAGES))
-    finally:
-        stats = s.stop()
-    return MESSAGES / elapsed, cpu * 1e6 / MESSAGES, stats
 
 
 def per_sync(stats):
@@ -617,7 +498,7 @@ def idle_part(tmp, with_postfix, with_dovecot, hard, results):
 
 
 def verdicts(results):
-    print("\n== Targets (issues 8, 11 and 12)")
+    print("\n== Targets (issues 8, 11, 12 and 13)")
     lines = []
     key = "smtp 50 sessions, one connection each"
     if key in results:
@@ -652,6 +533,7 @@ def verdicts(results):
         if key.startswith("idle postern"):
             lines.append(("%s per idle connection <= %g KB" % (key[5:], TARGETS["idle_kb"]),
                           kb <= TARGETS["idle_kb"], "%.1f KB" % kb))
+    lines += mailauth_bench.verdict_lines(results)
     for what, ok, figure in lines:
         print("%-68s %-7s %s" % (what, "met" if ok else "MISSED", figure))
 
@@ -676,6 +558,8 @@ def main():
     try:
         if "smtp" in PARTS:
             smtp_part(tmp, with_postfix, results)
+        if "mailauth" in PARTS:
+            mailauth_bench.mailauth_part(tmp, with_postfix, results)
         if "pop3" in PARTS:
             pop3_part(tmp, with_dovecot, results)
         if "idle" in PARTS:

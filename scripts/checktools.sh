@@ -62,6 +62,7 @@ check python3-authheaders "authheaders" '"$PYTHON" -c "import authheaders, authr
 check python3-yaml "yaml (the RFC 7208 suite)" '"$PYTHON" -c "import yaml"'
 check python3-spf "the RFC 7208 suite file" 'test -s /usr/share/doc/python3-spf/rfc7208-tests.yml.gz'
 check opendkim "opendkim -t (an independent DKIM verifier)" 'command -v opendkim'
+check postfix "smtp-source (test_bench.py runs the bench's load)" 'test -x /usr/sbin/smtp-source'
 check publicsuffix "the Public Suffix List" 'test -s /usr/share/publicsuffix/public_suffix_list.dat'
 nouser=""
 if [ "$(id -u)" = 0 ] && ! getent passwd postern >/dev/null 2>&1; then

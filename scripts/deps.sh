@@ -21,10 +21,11 @@ build="gcc libc6-dev make pkg-config libevent-dev libssl-dev libcrypt-dev liblmd
 #   (python3-dkim, python3-nacl for Ed25519), pyspf (python3-spf, python3-dns),
 #   python3-dnslib (the tests' DNS server), python3-authheaders, python3-yaml
 #   (the RFC 7208 suite), opendkim and opendkim-tools (an independent verifier).
-test="$build python3-dkim python3-nacl python3-spf python3-dns python3-dnslib python3-authheaders python3-yaml opendkim opendkim-tools clang libclang-rt-dev libcmocka-dev python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl libdigest-hmac-perl perl netbase ca-certificates curl openssl msmtp fetchmail mpop redis-server socat man-db groff-base systemd procps util-linux mount"
-bench="$build python3 python3-pytest postfix"
+#   postfix: smtp-source, the load of make bench, which test_bench.py runs small.
+test="$build python3-dkim python3-nacl python3-spf python3-dns python3-dnslib python3-authheaders python3-yaml opendkim opendkim-tools postfix clang libclang-rt-dev libcmocka-dev python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl libdigest-hmac-perl perl netbase ca-certificates curl openssl msmtp fetchmail mpop redis-server socat man-db groff-base systemd procps util-linux mount"
+bench="$build python3 python3-pytest postfix python3-dkim python3-dnslib"
 # the peers make bench compares with; their services must never start here
-peers="postfix dovecot-core dovecot-pop3d"
+peers="postfix dovecot-core dovecot-pop3d opendkim"
 target=${1:-build}
 case "$target" in
 	build) want=$build ;;
@@ -47,7 +48,7 @@ deps_missing() {
 deps_install() {
 	echo "installing:$missing" >&2
 	export DEBIAN_FRONTEND=noninteractive
-	# postfix must not start or ask questions: it is only a benchmark peer here.
+	# postfix must not start or ask questions: it is a benchmark peer and smtp-source here.
 	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null || true
 	apt-get update -qq || true
 	# No package may start its daemon (ports 25/110/6379): invoke-rc.d asks policy-rc.d.
@@ -58,12 +59,11 @@ deps_install() {
 	fi
 	rc=0
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null || rc=$?
-	# Belt and braces: stop any system instance a package started anyway.
-	if [ "$target" = peers ]; then
-		[ -x /usr/sbin/postfix ] && /usr/sbin/postfix status >/dev/null 2>&1 &&
-			/usr/sbin/postfix stop >/dev/null 2>&1 || true
-		[ -x /usr/sbin/dovecot ] && /usr/bin/doveadm stop >/dev/null 2>&1 || true
-	fi
+	# Belt and braces: stop any system instance a package started anyway
+	# (postfix comes with the test and bench lists too, for smtp-source).
+	[ -x /usr/sbin/postfix ] && /usr/sbin/postfix status >/dev/null 2>&1 &&
+		/usr/sbin/postfix stop >/dev/null 2>&1 || true
+	[ -x /usr/sbin/dovecot ] && /usr/bin/doveadm stop >/dev/null 2>&1 || true
 	return $rc
 }
 
