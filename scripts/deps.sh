@@ -25,7 +25,7 @@ build="gcc libc6-dev make pkg-config libevent-dev libssl-dev libcrypt-dev liblmd
 test="$build python3-dkim python3-nacl python3-spf python3-dns python3-dnslib python3-authheaders python3-yaml opendkim opendkim-tools postfix clang libclang-rt-dev libcmocka-dev python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl libdigest-hmac-perl perl netbase ca-certificates curl openssl msmtp fetchmail mpop redis-server socat man-db groff-base systemd procps util-linux mount"
 bench="$build python3 python3-pytest postfix python3-dkim python3-dnslib"
 # the peers make bench compares with; their services must never start here
-peers="postfix dovecot-core dovecot-pop3d opendkim"
+peers="postfix dovecot-core dovecot-pop3d dovecot-imapd opendkim"
 target=${1:-build}
 case "$target" in
 	build) want=$build ;;

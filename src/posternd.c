@@ -24,6 +24,8 @@
 #include "dmarc/dmarc.h"
 #include "dns/dns.h"
 #include "metrics/metrics_http.h"
+#include "imap/imap_notify.h"
+#include "imap/imap_session.h"
 #include "pop3/pop3_session.h"
 #include "queue/queue.h"
 #include "relay/grant_store.h"
@@ -301,6 +303,8 @@ static int posternd_bind(struct daemon *d, char **error_r)
 	if (listen_add(d, &cfg->smtp_listen, "smtp", smtp_session_start, error_r) < 0 ||
 	    listen_add(d, &cfg->pop3_listen, "pop3", pop3_session_start, error_r) < 0 ||
 	    listen_add(d, &cfg->pop3_listen_tls, "pop3s", pop3s_session_start, error_r) < 0 ||
+	    listen_add(d, &cfg->imap_listen, "imap", imap_session_start, error_r) < 0 ||
+	    listen_add(d, &cfg->imap_listen_tls, "imaps", imaps_session_start, error_r) < 0 ||
 	    listen_add(d, &cfg->submission_listen, "submission", smtp_submission_start, error_r) < 0 ||
 	    listen_add(d, &cfg->submission_listen_tls, "submissions", smtp_submissions_start,
 		       error_r) < 0 ||
@@ -316,6 +320,7 @@ static int posternd_open(struct daemon *d, char **error_r)
 	d->auth = auth_new(d->base);
 	auth_set_limits(d->auth, d->cfg->auth_max_failures, d->cfg->auth_lockout);
 	d->io = workq_new(d->base, 2, "io");
+	d->imap_notify = imap_notify_new(d->base);
 	d->accounts = accounts_open(d->base, d->io, d->cfg);
 	daemon_loops_start(d, posternd_cores());
 	if ((d->store = store_open(d->base, d->cfg->data_dir, d->cfg->hostname, error_r)) == NULL ||
@@ -373,6 +378,7 @@ static void posternd_teardown(struct daemon *d)
 	auth_free(&d->auth);
 	accounts_free(&d->accounts);
 	workq_free(&d->io);
+	imap_notify_free(&d->imap_notify); /* after the last session's watch */
 	SSL_CTX_free(d->tls);
 	SSL_CTX_free(d->tls_client);
 	log_info("stopped: messages=%lu batches=%lu syncs=%lu", st.messages, st.batches, st.syncs);

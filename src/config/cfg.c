@@ -104,6 +104,10 @@ void cfg_init(struct cfg *cfg)
 	cfg->auth_max_failures = 10;
 	cfg->auth_lockout = 15 * 60;
 	cfg->pop3_timeout = 10 * 60;
+	cfg_list_add(&cfg->imap_listen, "127.0.0.1:1143");
+	cfg_list_add(&cfg->imap_listen_tls, "127.0.0.1:9993");
+	cfg->imap_timeout = 30 * 60;
+	cfg->imap_before_smtp = true;
 	cfg->pop_before_smtp = true;
 	cfg->relay_window = 15 * 60;
 	cfg->ipv6_prefix = 128;
@@ -123,6 +127,7 @@ void cfg_free(struct cfg *cfg)
 			    &cfg->recipient_delimiter, &cfg->dkim_keys_dir};
 	struct cfg_list *lists[] = {&cfg->local_domains,	 &cfg->smtp_listen,	&cfg->submission_listen,
 				    &cfg->submission_listen_tls, &cfg->pop3_listen,	&cfg->pop3_listen_tls,
+				    &cfg->imap_listen,		 &cfg->imap_listen_tls,
 				    &cfg->trusted_networks,	 &cfg->dns_servers,	&cfg->policy_listen,
 				    &cfg->metrics_listen};
 

@@ -73,6 +73,10 @@ struct cfg {
 	struct cfg_list pop3_listen;
 	struct cfg_list pop3_listen_tls;
 	unsigned pop3_timeout; /* seconds; key pop3.timeout, default 10m */
+	/* [imap] */
+	struct cfg_list imap_listen;
+	struct cfg_list imap_listen_tls;
+	unsigned imap_timeout; /* seconds; key imap.timeout, default 30m (RFC 9051 5.4) */
 	/* [auth] */
 	char *users_file; /* default DATA_DIR/users */
 	enum cfg_plaintext allow_plaintext;
@@ -81,6 +85,7 @@ struct cfg {
 	/* [relay] */
 	struct cfg_list trusted_networks;
 	bool pop_before_smtp;
+	bool imap_before_smtp; /* key relay.imap_before_smtp: IMAP logins open grants too */
 	unsigned relay_window; /* seconds */
 	unsigned ipv6_prefix;
 	char *relay_store;     /* default lmdb:DATA_DIR/grants */

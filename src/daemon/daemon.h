@@ -31,6 +31,7 @@ struct daemon_loops;
 struct dkim_keys;
 struct dmarc_psl;
 struct dns;
+struct imap_notify;
 
 /* A connection of any service, linked into the daemon's list. */
 struct daemon_conn {
@@ -71,6 +72,7 @@ struct daemon {
 	struct dkim_keys **old_keys; /* tables SIGHUP replaced, kept to the end: a signing job may hold one */
 	size_t n_old_keys;
 	struct workq *crypto;        /* DKIM signing off the loop */
+	struct imap_notify *imap_notify; /* folder changes for IDLE (imap/imap_notify.h); NULL: none */
 	struct mailauth_env mailauth; /* what the inbound checks share */
 	struct daemon_conn conns; /* list head: the connections on this loop */
 	unsigned long n_conns;    /* on every loop */

@@ -37,7 +37,7 @@ struct metrics_family {
 #define METRICS_BIT(v) (1u << (v))
 
 static const char *const metrics_service_names[METRICS_SVC_N] = {
-	"smtp", "submission", "submissions", "pop3", "pop3s", "policy", "sendmail",
+	"smtp", "submission", "submissions", "pop3", "pop3s", "imap", "imaps", "policy", "sendmail",
 };
 static const char *const metrics_login_names[METRICS_LOGIN_N] = {
 	"ok", "fail", "locked", "error",

@@ -146,29 +146,14 @@ static void pop3_open_done_cb(void *arg)
 	free(j);
 }
 
-/* pop3_login_path - DATA_DIR/mail/DOMAIN/LOCAL of an address, as the store delivers; -1 if unusable. */
-static int pop3_login_path(const struct pop3_session *s, const char *address, char *buf,
-			   size_t size)
-{
-	const char *at = strrchr(address, '@');
-	char local[USERS_ADDRESS_MAX + 1];
-
-	if (at == NULL || (size_t)(at - address) >= sizeof(local))
-		return -1;
-	memcpy(local, address, (size_t)(at - address));
-	local[at - address] = '\0';
-	if (!maildir_component_ok(local) || !maildir_component_ok(at + 1))
-		return -1;
-	return maildir_path(buf, size, s->daemon->cfg->data_dir, at + 1, local);
-}
-
 /* pop3_login_open - credentials are good: lock and list the account's Maildir on a worker. */
 static void pop3_login_open(struct pop3_session *s)
 {
 	const struct users_account *acct = accounts_find(s->daemon->accounts, s->user);
 	struct pop3_open_job *j = xcalloc(1, sizeof(*j));
 
-	if (acct == NULL || pop3_login_path(s, acct->address, j->path, sizeof(j->path)) < 0) {
+	if (acct == NULL ||
+	    maildir_account_path(j->path, sizeof(j->path), s->daemon->cfg->data_dir, acct->address) < 0) {
 		free(j); /* the account went away meanwhile, or its address is unusable */
 		pop3_login_fail(s);
 		return;

@@ -38,6 +38,6 @@ void pop3_login_succeeded(struct daemon *d, const struct pop3_login_info *info,
 	call->cb = cb;
 	call->arg = arg;
 	call->session_id = info->session_id;
-	relay_grant_open(d->base, d->relay_store, d->cfg, info->ip, info->login,
+	relay_grant_open(d->base, d->relay_store, d->cfg, info->ip, info->login, "pop3",
 			 pop3_hook_granted_cb, call);
 }

@@ -28,6 +28,7 @@ struct relay_grant_job {
 	const char *error;
 	relay_grant_open_cb *cb;
 	void *arg;
+	const char *via; /* "pop3" or "imap": static */
 };
 
 bool relay_check_allowed(const struct relay_check_answer *a)
@@ -109,7 +110,7 @@ static bool relay_check_sync_answer(const struct cfg *cfg, struct relay_store *s
 	else if (relay_check_trusted(cfg, ip, &network)) {
 		a->result = RELAY_CHECK_TRUSTED;
 		snprintf(a->network, sizeof(a->network), "%s", network);
-	} else if (!cfg->pop_before_smtp)
+	} else if (!cfg->pop_before_smtp && !cfg->imap_before_smtp)
 		a->result = RELAY_CHECK_OFF;
 	else if (s == NULL) {
 		a->result = RELAY_CHECK_ERROR;
@@ -156,7 +157,7 @@ const char *relay_check_describe(const struct relay_check_answer *a, char *buf, 
 		break;
 	case RELAY_CHECK_OFF:
 		snprintf(buf, size, "%s may not relay: not a trusted network, and "
-			 "relay.pop_before_smtp is off", a->key);
+			 "relay.pop_before_smtp and relay.imap_before_smtp are off", a->key);
 		break;
 	case RELAY_CHECK_INVALID:
 	case RELAY_CHECK_ERROR:
@@ -173,8 +174,8 @@ static void relay_grant_done(struct relay_grant_job *j, bool renewed)
 
 	if (j->st == RELAY_STORE_OK && j->grant.addr[0] != '\0') {
 		metrics_inc(METRICS_C_RELAY_GRANTS);
-		log_info("relay grant %s: addr=%s login=%s until=%s", renewed ? "renewed" : "opened",
-			 j->grant.addr, j->grant.login,
+		log_info("relay grant %s: addr=%s login=%s via=%s until=%s",
+			 renewed ? "renewed" : "opened", j->grant.addr, j->grant.login, j->via,
 			 relay_time_format(j->grant.expires, t, sizeof(t)));
 	} else if (j->st != RELAY_STORE_OK) {
 		log_err("relay grant failed: addr=%s login=%s: %s", j->grant.addr, j->grant.login,
@@ -218,7 +219,7 @@ static bool relay_grant_prepare(struct relay_grant_job *j, struct relay_store *s
 		j->error = "invalid login";
 		return false;
 	}
-	if (!cfg->pop_before_smtp) {
+	if (!(strcmp(j->via, "imap") == 0 ? cfg->imap_before_smtp : cfg->pop_before_smtp)) {
 		j->st = RELAY_STORE_OK;
 		j->grant.addr[0] = '\0'; /* nothing written, nothing logged */
 		return false;
@@ -233,10 +234,12 @@ static bool relay_grant_prepare(struct relay_grant_job *j, struct relay_store *s
 }
 
 void relay_grant_open(struct event_base *base, struct relay_store *s, const struct cfg *cfg,
-		      const char *ip, const char *login, relay_grant_open_cb *cb, void *arg)
+		      const char *ip, const char *login, const char *via, relay_grant_open_cb *cb,
+		      void *arg)
 {
 	struct relay_grant_job *j = xcalloc(1, sizeof(*j));
-	struct timeval zero = { 0, 0 };
+
+	j->via = via;	struct timeval zero = { 0, 0 };
 
 	j->cb = cb;
 	j->arg = arg;

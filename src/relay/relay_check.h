@@ -4,7 +4,7 @@
  * relay.trusted_networks and the grant store:
  *
  *   relay_check       may this client relay now, and why (or why not)?
- *   relay_grant_open  a POP3 login from ip: write its grant, call back when
+ *   relay_grant_open  a POP3 or IMAP login from ip: write its grant, call back when
  *                     it is in the store (durable), so +OK can follow
  *   relay_use_record  a message was relayed on a grant: count it (report)
  *
@@ -69,13 +69,15 @@ void relay_check(struct event_base *base, struct relay_store *s, const struct cf
 const char *relay_check_describe(const struct relay_check_answer *a, char *buf, size_t size);
 
 /*
- * relay_grant_open - after a successful POP3 login by login from ip: write
- * the grant (now .. now + relay.window) and call cb once it is in the store
- * (RELAY_STORE_OK), or failed. Logs the grant or renewal. With
- * relay.pop_before_smtp = no it writes nothing and calls back OK.
+ * relay_grant_open - after a successful login by login from ip over via
+ * ("pop3" or "imap", a static string): write the grant (now .. now +
+ * relay.window) and call cb once it is in the store (RELAY_STORE_OK), or
+ * failed. Logs the grant or renewal. With relay.pop_before_smtp (POP3) or
+ * relay.imap_before_smtp (IMAP) off it writes nothing and calls back OK.
  */
 void relay_grant_open(struct event_base *base, struct relay_store *s, const struct cfg *cfg,
-		      const char *ip, const char *login, relay_grant_open_cb *cb, void *arg);
+		      const char *ip, const char *login, const char *via, relay_grant_open_cb *cb,
+		      void *arg);
 
 /* relay_use_record - count one message relayed at now on login's grant; errors are logged. */
 void relay_use_record(struct relay_store *s, const char *login, int64_t now);

@@ -25,7 +25,7 @@ enum relay_decision relay_decide(const struct cfg *cfg, const struct relay_clien
 		metrics_relay(METRICS_RELAY_TRUSTED);
 		return RELAY_ALLOWED;
 	}
-	if (cfg->pop_before_smtp)
+	if (cfg->pop_before_smtp || cfg->imap_before_smtp)
 		return RELAY_NEED_GRANT; /* relay_check counts the store's answer */
 	metrics_relay(METRICS_RELAY_REFUSED);
 	return RELAY_REFUSED;

@@ -29,6 +29,20 @@ int maildir_path(char *buf, size_t size, const char *data_dir, const char *domai
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
+int maildir_account_path(char *buf, size_t size, const char *data_dir, const char *address)
+{
+	const char *at = strrchr(address, '@');
+	char local[256];
+
+	if (at == NULL || (size_t)(at - address) >= sizeof(local))
+		return -1;
+	memcpy(local, address, (size_t)(at - address));
+	local[at - address] = '\0';
+	if (!maildir_component_ok(local) || !maildir_component_ok(at + 1))
+		return -1;
+	return maildir_path(buf, size, data_dir, at + 1, local);
+}
+
 /* maildir_mkdir_p - create path and its parents; existing ones are fine. */
 static int maildir_mkdir_p(const char *path)
 {

@@ -17,6 +17,9 @@ bool maildir_component_ok(const char *s);
 int maildir_path(char *buf, size_t size, const char *data_dir, const char *domain,
 		 const char *local);
 
+/* maildir_account_path - the Maildir of the account "local@domain" (as maildir_path); -1 if unusable. */
+int maildir_account_path(char *buf, size_t size, const char *data_dir, const char *address);
+
 /*
  * maildir_create - mkdir -p the Maildir at path with tmp/, new/ and cur/
  * (mode 0700); a Maildir++ subfolder (last component ".Name") also gets

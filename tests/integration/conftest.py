@@ -27,6 +27,8 @@ SERVICES = {
     ("submission", "listen_tls"): "submissions",
     ("pop3", "listen"): "pop3",
     ("pop3", "listen_tls"): "pop3s",
+    ("imap", "listen"): "imap",
+    ("imap", "listen_tls"): "imaps",
 }
 
 

@@ -2,9 +2,10 @@
 the embedded default (SPEC.md) on its fixed ports, and not as root.
 
 These are the only tests that use the embedded default's fixed ports
-(2525, 5587, 4465, 1110, 9995): they check first that the ports are free
+(2525, 5587, 4465, 1110, 9995, 1143, 9993): they check first that the ports are free
 and fail with a clear message when they are not.
 """
+import imaplib
 import os
 import poplib
 import pwd
@@ -21,7 +22,8 @@ import pytest
 from conftest import POSTERND, POSTERNCTL
 
 USER = "postern"  # server.user's embedded default
-PORTS = {"smtp": 2525, "submission": 5587, "submissions": 4465, "pop3": 1110, "pop3s": 9995}
+PORTS = {"smtp": 2525, "submission": 5587, "submissions": 4465, "pop3": 1110, "pop3s": 9995,
+         "imap": 1143, "imaps": 9993}
 ALICE = "alice@example.test"
 
 
@@ -143,6 +145,13 @@ def deliver_and_fetch(f, pw):
     assert c.stat()[0] == 1
     assert b"hello from a fresh machine" in b"\n".join(c.retr(1)[1])
     c.quit()
+    m = imaplib.IMAP4("127.0.0.1", PORTS["imap"], timeout=30)
+    m.login(ALICE, "secret")
+    assert m.select("INBOX") == ("OK", [b"1"])
+    assert b"hello from a fresh machine" in m.fetch("1", "(BODY.PEEK[TEXT])")[1][0][1]
+    m.logout()
+    sent = f.path("var", "mail", "example.test", "alice", ".Sent")
+    assert os.stat(sent).st_uid == pw.pw_uid  # made at the first login, as server.user
 
 
 def finish(f):

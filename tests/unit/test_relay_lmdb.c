@@ -362,7 +362,7 @@ static void test_lmdb_relay_check(void **state)
 
 	(void)state;
 	test_lmdb_open(&t, test_lmdb_spec());
-	relay_grant_open(t.base, t.s, &cfg, "::ffff:203.0.113.7", "gina@example.test",
+	relay_grant_open(t.base, t.s, &cfg, "::ffff:203.0.113.7", "gina@example.test", "pop3",
 			 test_lmdb_open_cb, &w);
 	assert_false(w.done);
 	while (!w.done)

@@ -1,0 +1,164 @@
+/* imap_add - messages linked into a folder with new names, UIDs given under the uidlist lock. */
+#include "imap/imap_add.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "imap/imap_keywords.h"
+#include "imap/imap_mflags.h"
+#include "imap/imap_types.h"
+#include "imap/imap_uidlist.h"
+#include "store/maildir.h"
+#include "util/xalloc.h"
+
+/* The Q field of IMAP's file names: a process-wide counter above the store's (which counts from 0). */
+static atomic_ulong imap_add_seq = 1UL << 32;
+
+/* One folder being added to. */
+struct imap_add {
+	const char *home, *dir, *host;
+	struct imap_uidlist ul;
+	struct imap_keywords kw;
+	bool kw_changed;
+	bool append; /* the uidlist read is intact: new records can be appended */
+	size_t from; /* the first new record */
+};
+
+/* imap_add_open - read the locked folder's uidlist (made when missing) and keywords. */
+static int imap_add_open(struct imap_add *a, char **error_r)
+{
+	char *ignored = NULL;
+	int r = imap_uidlist_read(a->dir, &a->ul, &ignored);
+
+	free(ignored); /* a broken file: what was salvaged is rewritten */
+	if (r <= 0 || a->ul.uidvalidity == 0) {
+		uint32_t uidvalidity;
+		uint8_t guid[16];
+
+		if (imap_uidvalidity_next(a->home, &uidvalidity, error_r) < 0)
+			return -1;
+		if (imap_uidlist_guid_generate(guid) < 0) {
+			*error_r = xstrdup("no random bytes for the folder GUID");
+			return -1;
+		}
+		imap_uidlist_clear(&a->ul);
+		imap_uidlist_init_new(&a->ul, uidvalidity, guid);
+	}
+	a->append = r == 1 && !a->ul.repaired && a->ul.count > 0;
+	a->from = a->ul.count;
+	return imap_keywords_read(a->dir, &a->kw, error_r);
+}
+
+/* imap_add_keywords - the folder's keyword bits of the item's names (new ones added). */
+static uint32_t imap_add_keywords(struct imap_add *a, const struct imap_add_item *it)
+{
+	uint32_t bits = 0;
+
+	for (size_t k = 0; k < 32 && it->keywords[k] != NULL; k++) {
+		int had = imap_keywords_find(&a->kw, it->keywords[k]);
+		int idx = had >= 0 ? had : imap_keywords_add(&a->kw, it->keywords[k]);
+
+		if (idx >= 0)
+			bits |= 1u << idx;
+		a->kw_changed |= had < 0 && idx >= 0;
+	}
+	return bits;
+}
+
+/* imap_add_one - link one item into cur/ under a new name and give it a UID. */
+static int imap_add_one(struct imap_add *a, struct imap_add_item *it, char **error_r)
+{
+	char base[512], name[600], path[4096];
+	uint32_t keywords = imap_add_keywords(a, it);
+
+	if (maildir_name(base, sizeof(base), a->host, atomic_fetch_add(&imap_add_seq, 1),
+			 (size_t)it->stored_size, (size_t)it->wire_size) < 0 ||
+	    imap_mflags_set(base, it->flags & ~(unsigned)IMAP_FLAG_RECENT, keywords, name,
+			    sizeof(name)) < 0 ||
+	    snprintf(path, sizeof(path), "%s/cur/%s", a->dir, name) >= (int)sizeof(path)) {
+		*error_r = xstrdup("file name too long");
+		return -1;
+	}
+	if (link(it->src, path) < 0) {
+		*error_r = xasprintf("link %s: %s", it->src, strerror(errno));
+		return -1;
+	}
+	if (it->mtime >= 0) {
+		struct timespec t[2] = { { .tv_sec = it->mtime }, { .tv_sec = it->mtime } };
+
+		utimensat(AT_FDCWD, path, t, 0);
+	}
+	if (imap_uidlist_add(&a->ul, name, &it->uid) < 0) {
+		*error_r = xasprintf("no UID for %s", name);
+		return -1;
+	}
+	return 0;
+}
+
+/* imap_add_sync_dir - make the links in dir/cur durable. */
+static int imap_add_sync_dir(const char *dir)
+{
+	char path[4096];
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "%s/cur", dir);
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* imap_add_commit - the links, the keywords and the UIDs on disk. */
+static int imap_add_commit(struct imap_add *a, char **error_r)
+{
+	if (imap_add_sync_dir(a->dir) < 0) {
+		*error_r = xasprintf("fsync %s/cur: %s", a->dir, strerror(errno));
+		return -1;
+	}
+	if (a->kw_changed && imap_keywords_write(a->dir, &a->kw, error_r) < 0)
+		return -1;
+	if (a->append)
+		return imap_uidlist_append(a->dir, &a->ul, a->from, error_r);
+	return imap_uidlist_write(a->dir, &a->ul, error_r);
+}
+
+int imap_add_messages(const char *home, const char *dir, const char *host,
+		      struct imap_add_item *items, size_t n, uint32_t *uidvalidity_r,
+		      char **error_r)
+{
+	struct imap_add a = { .home = home, .dir = dir, .host = host };
+	struct imap_dotlock *lock = NULL;
+	int rc = imap_uidlist_lock(dir, IMAP_UIDLIST_LOCK_TIMEOUT, &lock, error_r);
+
+	if (rc <= 0) {
+		if (rc == 0)
+			*error_r = xstrdup("dovecot-uidlist is locked by someone else");
+		return -1;
+	}
+	imap_uidlist_init(&a.ul);
+	rc = imap_add_open(&a, error_r);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = imap_add_one(&a, &items[i], error_r);
+	if (a.ul.count > a.from) { /* what was linked gets its UIDs even after a failure */
+		char *error = NULL;
+
+		if (imap_add_commit(&a, &error) < 0 && rc == 0) {
+			*error_r = error;
+			error = NULL;
+			rc = -1;
+		}
+		free(error);
+	}
+	*uidvalidity_r = a.ul.uidvalidity;
+	imap_uidlist_unlock(&lock);
+	imap_uidlist_clear(&a.ul);
+	imap_keywords_clear(&a.kw);
+	return rc;
+}

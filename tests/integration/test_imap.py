@@ -1,0 +1,351 @@
+"""IMAP (issue 14, SPEC.md "IMAP") with Python's imaplib against the real
+posternd: logins, the special folders, SELECT / FETCH / STORE / SEARCH /
+APPEND / COPY / MOVE / EXPUNGE, IDLE pushed by an SMTP delivery, POP3 and
+IMAP on one Maildir, IMAP before SMTP, Dovecot's files on disk, bad input.
+"""
+import imaplib
+import os
+import poplib
+import re
+import smtplib
+import socket
+import ssl
+import time
+
+import pytest
+from conftest import tls_context, wait_for
+from smtpraw import Raw
+
+ALICE = "alice@example.test"
+
+
+def deliver(p, subject, body="hello\r\n", rcpt=ALICE, extra=""):
+    msg = "From: Bob <bob@remote.test>\r\nTo: %s\r\nSubject: %s\r\n%s\r\n%s" % (rcpt, subject,
+                                                                               extra, body)
+    with smtplib.SMTP("127.0.0.1", p.smtp_port) as s:
+        s.sendmail("bob@remote.test", [rcpt], msg)
+
+
+def login(p, user=ALICE, password="secret", source="127.0.0.1"):
+    m = imaplib.IMAP4("127.0.0.1", p.ports["imap"])
+    if source != "127.0.0.1":  # imaplib has no source address: reconnect bound
+        m.shutdown()
+        m.sock = socket.create_connection(("127.0.0.1", p.ports["imap"]), source_address=(source, 0))
+        m.file = m.sock.makefile("rb")
+        m._get_response()
+    m.login(user, password)
+    return m
+
+
+def files(p, folder="", sub="cur"):
+    d = os.path.join(p.maildir(ALICE), folder, sub)
+    return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+
+@pytest.fixture
+def mx(postern):
+    return postern
+
+
+def test_greeting_login_and_capabilities(mx):
+    m = imaplib.IMAP4("127.0.0.1", mx.ports["imap"])
+    assert m.welcome.startswith(b"* OK [CAPABILITY IMAP4rev1 IMAP4rev2")
+    assert {"STARTTLS", "AUTH=PLAIN", "SASL-IR", "IDLE", "LITERAL+"} <= set(m.capabilities)
+    typ, data = m.login(ALICE, "secret")
+    caps = data[0].decode()
+    assert typ == "OK" and caps.startswith("[CAPABILITY IMAP4rev1")
+    for cap in ("UIDPLUS", "MOVE", "SPECIAL-USE", "LIST-STATUS", "ESEARCH", "NAMESPACE"):
+        assert cap in caps
+    assert m.namespace()[1] == [b'(("" "/")) NIL NIL']
+    assert m.logout()[0] == "BYE"
+    assert "imap login user=alice@example.test ip=127.0.0.1 method=login ok" in mx.log()
+
+
+def test_wrong_password_and_unknown_user_look_the_same(mx):
+    for user, password in ((ALICE, "wrong"), ("nobody@example.test", "secret")):
+        m = imaplib.IMAP4("127.0.0.1", mx.ports["imap"])
+        with pytest.raises(imaplib.IMAP4.error, match=r"\[AUTHENTICATIONFAILED\]"):
+            m.login(user, password)
+        m.logout()
+
+
+def test_authenticate_plain_with_initial_response_and_login(mx):
+    m = imaplib.IMAP4("127.0.0.1", mx.ports["imap"])
+    typ, _ = m._simple_command("AUTHENTICATE", "PLAIN", "AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQ=")
+    assert typ == "OK" and m.state == "NONAUTH"  # imaplib does not track raw commands
+    m.state = "AUTH"
+    assert m.select("INBOX")[0] == "OK"
+    m.logout()
+    m = imaplib.IMAP4("127.0.0.1", mx.ports["imap"])
+    answers = iter([ALICE.encode(), b"secret"])
+    assert m.authenticate("LOGIN", lambda challenge: next(answers))[0] == "OK"
+    m.logout()
+
+
+def test_plaintext_refused_without_tls(make_postern):
+    p = make_postern({"auth": {"allow_plaintext": "no"}})
+    p.add_user(ALICE)
+    p.start()
+    m = imaplib.IMAP4("127.0.0.1", p.ports["imap"])
+    assert "LOGINDISABLED" in m.capabilities and "AUTH=PLAIN" not in m.capabilities
+    with pytest.raises(imaplib.IMAP4.error, match="PRIVACYREQUIRED"):
+        m.login(ALICE, "secret")
+    m.starttls(ssl_context=tls_context())
+    assert m.login(ALICE, "secret")[0] == "OK"
+    m.logout()
+    s = imaplib.IMAP4_SSL("127.0.0.1", p.ports["imaps"], ssl_context=tls_context())
+    assert s.login(ALICE, "secret")[0] == "OK"
+    s.logout()
+
+
+def test_special_folders_made_and_subscribed_at_first_login(mx):
+    m = login(mx)
+    typ, lines = m.list()
+    listed = {line.decode().rsplit(" ", 1)[1].strip('"'): line.decode() for line in lines}
+    assert set(listed) == {"INBOX", "Sent", "Drafts", "Trash", "Junk"}
+    for name in ("Sent", "Drafts", "Trash", "Junk"):
+        assert "\\" + name in listed[name]
+        assert os.path.exists(os.path.join(mx.maildir(ALICE), "." + name, "maildirfolder"))
+    assert sorted(x.decode().rsplit(" ", 1)[1].strip('"') for x in m.lsub()[1]) == \
+        ["Drafts", "Junk", "Sent", "Trash"]
+    with open(os.path.join(mx.maildir(ALICE), "subscriptions")) as f:
+        assert f.read().startswith("V\t2\n\n")
+    assert m.list('""', '""')[1] == [b'(\\Noselect) "/" ""']
+    typ, data = m._simple_command("LIST", '""', "*", "RETURN", "(SPECIAL-USE STATUS (MESSAGES))")
+    assert typ == "OK"
+    assert m.untagged_responses["STATUS"][0] == b'"INBOX" (MESSAGES 0)'
+    m.logout()
+
+
+def test_fetch_envelope_size_and_bodies(mx):
+    deliver(mx, "first", "line one\r\nline two\r\n")
+    deliver(mx, "second")
+    m = login(mx)
+    assert m.select("INBOX") == ("OK", [b"2"])
+    typ, data = m.fetch("1:*", "(UID FLAGS RFC822.SIZE ENVELOPE)")
+    assert b'ENVELOPE (NIL "first" (("Bob" NIL "bob" "remote.test"))' in data[0]
+    size = int(re.search(rb"RFC822.SIZE (\d+)", data[0]).group(1))
+    typ, data = m.fetch("1", "(BODY.PEEK[])")
+    body = data[0][1]
+    assert len(body) == size and body.endswith(b"line one\r\nline two\r\n")
+    assert b"\\Seen" not in m.fetch("1", "(FLAGS)")[1][0]
+    typ, data = m.fetch("1", "(BODY[TEXT])")
+    assert data[0][1] == b"line one\r\nline two\r\n" and b"\\Seen" in data[1]
+    typ, data = m.fetch("2", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODYSTRUCTURE)")
+    assert data[0][1] == b"Subject: second\r\n\r\n"
+    assert b'BODYSTRUCTURE ("text" "plain"' in data[1]
+    typ, data = m.uid("FETCH", "1:*", "(RFC822.HEADER INTERNALDATE)")
+    assert data[0][1].startswith(b"Authentication-Results") and b"INTERNALDATE" in data[1]
+    with pytest.raises(imaplib.IMAP4.error, match="sequence number"):
+        m.fetch("7", "(FLAGS)")
+    m.logout()
+
+
+def test_store_flags_and_keywords_in_dovecot_files(mx):
+    deliver(mx, "flag me")
+    m = login(mx)
+    m.select("INBOX")
+    typ, data = m.store("1", "+FLAGS", "(\\Flagged \\Seen $Forwarded)")
+    assert b"\\Seen" in data[0] and b"$Forwarded" in data[0]
+    (name,) = files(mx)
+    assert name.endswith(":2,FSa")  # flags, then the keyword letter, in ASCII order
+    with open(os.path.join(mx.maildir(ALICE), "dovecot-keywords")) as f:
+        assert f.read() == "0 $Forwarded\n"
+    m.store("1", "-FLAGS", "(\\Seen)")
+    assert files(mx)[0].endswith(":2,Fa")
+    with open(os.path.join(mx.maildir(ALICE), "dovecot-uidlist")) as f:
+        header, record = f.read().splitlines()[:2]
+    assert re.fullmatch(r"3 V\d+ N\d+ G[0-9a-f]{32}", header)
+    assert record.startswith("1 ") and record.endswith(":" + name.split(":")[0])
+    m.logout()
+
+
+def test_search_and_esearch(mx):
+    deliver(mx, "apples", "I like apples\r\n")
+    deliver(mx, "pears", "and pears\r\n" * 500)
+    deliver(mx, "apples again", "apples\r\n")
+    m = login(mx)
+    m.select("INBOX")
+    assert m.search(None, "SUBJECT", "apples") == ("OK", [b"1 3"])
+    assert m.search(None, "BODY", "pears") == ("OK", [b"2"])
+    assert m.search(None, "LARGER", "3000") == ("OK", [b"2"])
+    assert m.search(None, "OR", "SUBJECT", "pears", "NOT", "BODY", "like") == ("OK", [b"2 3"])
+    assert m.search(None, "FROM", "bob@remote.test", "SINCE", "1-Jan-2020") == ("OK", [b"1 2 3"])
+    m.store("2", "+FLAGS", "\\Seen")
+    assert m.uid("SEARCH", None, "UNSEEN") == ("OK", [b"1 3"])
+    typ, data = m._simple_command("SEARCH", "RETURN", "(MIN MAX COUNT ALL)", "SUBJECT", "apples")
+    assert m.untagged_responses["ESEARCH"][-1].endswith(b" MIN 1 MAX 3 COUNT 2 ALL 1,3")
+    typ, data = m.search("KOI8-R", "ALL")
+    assert typ == "NO" and data[0].startswith(b"[BADCHARSET (US-ASCII UTF-8)]")
+    m.logout()
+
+
+def test_append_with_flags_date_and_appenduid(mx):
+    m = login(mx)
+    msg = b"From: alice@example.test\r\nSubject: kept\r\n\r\nsent text\r\n"
+    typ, data = m.append("Sent", "(\\Seen $Label1)", '"01-Feb-2026 10:00:00 +0000"', msg)
+    assert typ == "OK" and re.match(rb"\[APPENDUID \d+ 1\]", data[0])
+    (name,) = files(mx, ".Sent")
+    assert re.search(r",S=%d,W=%d:2,Sa$" % (len(msg) - msg.count(b"\r"), len(msg)), name)
+    m.select("Sent")
+    typ, data = m.fetch("1", "(INTERNALDATE BODY.PEEK[])")
+    assert b'INTERNALDATE "01-Feb-2026 10:00:00 +0000"' in data[0][0] and data[0][1] == msg
+    typ, data = m.append("Nowhere", None, None, msg)
+    assert typ == "NO" and data[0].startswith(b"[TRYCREATE]")
+    m.logout()
+
+
+def test_append_too_big_refused_before_its_bytes(make_postern):
+    p = make_postern({"smtp": {"max_message_size": "1000"}})
+    p.add_user(ALICE)
+    p.start()
+    m = login(p)
+    r = Raw(p.ports["imap"])  # the literal is announced, never sent
+    r.line()
+    r.sock.sendall(b"a LOGIN alice@example.test secret\r\n")
+    assert r.line().startswith("a OK")
+    r.sock.sendall(b"b APPEND INBOX {5000}\r\n")
+    assert r.line() == "b NO [TOOBIG] Message too large"
+    r.sock.sendall(b"c NOOP\r\n")
+    assert r.line() == "c OK NOOP completed"
+    r.close()
+    m.logout()
+
+
+def test_copy_move_and_uid_expunge(mx):
+    for i in range(3):
+        deliver(mx, "m%d" % i)
+    m = login(mx)
+    m.select("INBOX")
+    typ, data = m.copy("1:2", "Trash")
+    assert typ == "OK" and re.match(rb"\[COPYUID \d+ 1,2 1,2\]", data[0])
+    assert len(files(mx, ".Trash")) == 2
+    typ, data = m._simple_command("MOVE", "3", "Junk")
+    assert typ == "OK" and m.untagged_responses.pop("EXPUNGE") == [b"3"]
+    assert len(files(mx, ".Junk")) == 1 and len(files(mx, "", "new") + files(mx)) == 2
+    m.store("1:2", "+FLAGS", "\\Deleted")
+    assert m.uid("EXPUNGE", "2")[0] == "OK"
+    assert m.untagged_responses.pop("EXPUNGE") == [b"2"]
+    m.select("INBOX")
+    assert m.fetch("1:*", "(UID)")[1] == [b"1 (UID 1)"]
+    m.logout()
+
+
+def test_idle_gets_exists_from_an_smtp_delivery(mx):
+    m = login(mx)
+    m.select("INBOX")
+    tag = m._new_tag().decode()
+    m.send(("%s IDLE\r\n" % tag).encode())
+    assert m.readline().startswith(b"+ ")
+    t0 = time.monotonic()
+    deliver(mx, "pushed")
+    m.sock.settimeout(5)
+    line = m.readline()
+    assert line == b"* 1 EXISTS\r\n" and time.monotonic() - t0 < 1.0
+    m.send(b"DONE\r\n")
+    assert m.readline().decode().startswith(tag + " OK")
+    m.logout()
+
+
+def test_pop3_and_imap_on_one_maildir(mx):
+    deliver(mx, "one")
+    deliver(mx, "two")
+    m = login(mx)
+    m.select("INBOX")
+    pop = poplib.POP3("127.0.0.1", mx.ports["pop3"])
+    pop.user(ALICE)
+    pop.pass_("secret")  # an IMAP session never locks POP3 out
+    pop.dele(1)
+    pop.quit()
+    m.noop()
+    assert m.untagged_responses.get("EXPUNGE") == [b"1"]
+    m.store("1", "+FLAGS", "\\Deleted")
+    m.expunge()
+    pop = poplib.POP3("127.0.0.1", mx.ports["pop3"])
+    pop.user(ALICE)
+    pop.pass_("secret")
+    assert pop.stat()[0] == 0
+    pop.quit()
+    m.logout()
+
+
+def test_imap_login_opens_relaying_for_that_address(make_postern):
+    p = make_postern()
+    p.add_user(ALICE)
+    p.start()
+    r = Raw(p.smtp_port, source="127.0.0.2")
+    r.reply()
+    r.cmd("EHLO c")
+    r.cmd("MAIL FROM:<alice@example.test>")
+    assert r.cmd("RCPT TO:<dave@remote.test>")[0] == 554
+    r.close()
+    login(p, source="127.0.0.2").logout()
+    assert "relay grant opened: addr=127.0.0.2 login=alice@example.test via=imap" in p.log()
+    r = Raw(p.smtp_port, source="127.0.0.2")
+    r.reply()
+    r.cmd("EHLO c")
+    r.cmd("MAIL FROM:<alice@example.test>")
+    assert r.cmd("RCPT TO:<dave@remote.test>")[0] == 250
+    r.close()
+
+
+def test_imap_before_smtp_off(make_postern):
+    p = make_postern({"relay": {"imap_before_smtp": "no"}})
+    p.add_user(ALICE)
+    p.start()
+    login(p, source="127.0.0.3").logout()
+    assert "via=imap" not in p.log()
+
+
+def test_uids_and_uidvalidity_survive_a_restart(mx):
+    deliver(mx, "a")
+    deliver(mx, "b")
+    m = login(mx)
+    m.select("INBOX")
+    before = m.fetch("1:*", "(UID)")[1], m.untagged_responses["UIDVALIDITY"]
+    m.logout()
+    mx.stop()
+    mx.start()
+    m = login(mx)
+    m.select("INBOX")
+    assert (m.fetch("1:*", "(UID)")[1], m.untagged_responses["UIDVALIDITY"]) == before
+    m.logout()
+
+
+def test_folders_create_rename_delete_and_utf7(mx):
+    m = login(mx)
+    assert m.create("Projects/2026")[0] == "OK"
+    assert os.path.isdir(os.path.join(mx.maildir(ALICE), ".Projects.2026", "cur"))
+    assert m.create("Entw&APw-rfe")[0] == "OK"
+    assert os.path.isdir(os.path.join(mx.maildir(ALICE), ".Entw&APw-rfe"))
+    lines = [x.decode() for x in m.list('""', "%")[1]]
+    assert '(\\Noselect \\HasChildren) "/" "Projects"' in lines
+    assert any(x.endswith('"Entw&APw-rfe"') for x in lines)
+    assert m.rename("Projects/2026", "Archive/2026")[0] == "OK"
+    assert m.status("Archive/2026", "(MESSAGES UIDNEXT)")[1] == [b'"Archive/2026" (MESSAGES 0 UIDNEXT 1)']
+    assert m.delete("Archive/2026")[0] == "OK"
+    assert m.create("Bad.Name")[0] == "NO"
+    assert m.subscribe("Entw&APw-rfe")[0] == "OK"
+    with open(os.path.join(mx.maildir(ALICE), "subscriptions")) as f:
+        assert "Entw&APw-rfe\n" in f.read()
+    m.logout()
+
+
+def test_bad_commands_get_bad_and_repeated_errors_bye(mx):
+    r = Raw(mx.ports["imap"])
+    assert r.line().startswith("* OK")
+    r.sock.sendall(b"a1 FROB\r\n")
+    assert r.line() == "a1 BAD Unknown command"
+    r.sock.sendall(b"a2 SELECT INBOX\r\n")
+    assert r.line().startswith("a2 BAD SELECT is not valid before login")
+    r.sock.sendall(b"a3 LOGIN {999999999}\r\n")
+    assert r.line().startswith("a3 BAD [TOOBIG]")
+    r.sock.sendall(b'a4 LOGIN "unterminated\r\n')
+    assert r.line().startswith("a4 BAD")
+    r.sock.sendall(b"".join(b"x%d FROB\r\n" % i for i in range(25)))
+    lines = [r.line()]
+    while lines[-1].startswith("x"):
+        lines.append(r.line())
+    assert lines[-1] == "* BYE Too many invalid commands" and len(lines) == 20 - 4 + 1
+    assert r.closed()
+    r.close()
