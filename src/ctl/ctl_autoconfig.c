@@ -3,10 +3,12 @@
  * domain's users and its zone need, from server.hostname and the ports of
  * the configured listeners (the first address of each list):
  * - the Thunderbird autoconfig file (config-v1.1.xml), to serve at
- *   https://autoconfig.DOMAIN/mail/config-v1.1.xml: POP3 over TLS and
+ *   https://autoconfig.DOMAIN/mail/config-v1.1.xml: IMAP first (mail
+ *   programs take the first incoming server), then POP3, each over TLS and
  *   STARTTLS, submission over TLS and STARTTLS, the full address as login;
- * - zone file lines: MX, the SRV records of RFC 6186 (_submission._tcp,
- *   _pop3._tcp, _pop3s._tcp) and RFC 8314 (_submissions._tcp), SPF (the
+ * - zone file lines: MX, the SRV records of RFC 6186 (_imaps._tcp,
+ *   _imap._tcp, _pop3s._tcp, _pop3._tcp, _submission._tcp) and RFC 8314
+ *   (_submissions._tcp), SPF (the
  *   MX hosts send the domain's mail), the DKIM record of each key of the
  *   domain in dkim.keys_dir (or how to make one), and a DMARC record that
  *   starts in monitoring mode (p=none, reports to postmaster@DOMAIN).
@@ -33,7 +35,7 @@
 /* One client-facing service: where it listens and how TLS starts. */
 struct ctl_autoconfig_service {
 	const char *srv;    /* "_pop3s._tcp" */
-	const char *direction; /* "incoming" (POP3) or "outgoing" (SMTP submission) */
+	const char *type;   /* "imap", "pop3" (incoming) or "smtp" (outgoing: submission) */
 	const char *socket; /* socketType: "SSL" or "STARTTLS" */
 	size_t listen_off;  /* offsetof the listen list in struct cfg */
 	unsigned port;      /* filled from the configuration; 0: not offered */
@@ -71,15 +73,15 @@ static int ctl_autoconfig_domain(const char *arg, char *buf, size_t size)
 /* ctl_autoconfig_server - one incomingServer or outgoingServer element. */
 static void ctl_autoconfig_server(const struct ctl_autoconfig_service *s, const char *host)
 {
-	bool pop3 = strcmp(s->direction, "incoming") == 0;
+	const char *direction = strcmp(s->type, "smtp") == 0 ? "outgoing" : "incoming";
 
-	printf("    <%sServer type=\"%s\">\n", pop3 ? "incoming" : "outgoing", pop3 ? "pop3" : "smtp");
+	printf("    <%sServer type=\"%s\">\n", direction, s->type);
 	printf("      <hostname>%s</hostname>\n", host);
 	printf("      <port>%u</port>\n", s->port);
 	printf("      <socketType>%s</socketType>\n", s->socket);
 	printf("      <username>%%EMAILADDRESS%%</username>\n");
 	printf("      <authentication>password-cleartext</authentication>\n");
-	printf("    </%sServer>\n", pop3 ? "incoming" : "outgoing");
+	printf("    </%sServer>\n", direction);
 }
 
 /* ctl_autoconfig_xml - the config-v1.1.xml document. */
@@ -169,10 +171,12 @@ static int ctl_autoconfig_usage(void)
 int ctl_autoconfig_main(const struct cfg *cfg, int argc, char **argv)
 {
 	struct ctl_autoconfig_service svc[] = {
-		{ "_pop3s._tcp", "incoming", "SSL", offsetof(struct cfg, pop3_listen_tls), 0 },
-		{ "_pop3._tcp", "incoming", "STARTTLS", offsetof(struct cfg, pop3_listen), 0 },
-		{ "_submissions._tcp", "outgoing", "SSL", offsetof(struct cfg, submission_listen_tls), 0 },
-		{ "_submission._tcp", "outgoing", "STARTTLS", offsetof(struct cfg, submission_listen), 0 },
+		{ "_imaps._tcp", "imap", "SSL", offsetof(struct cfg, imap_listen_tls), 0 },
+		{ "_imap._tcp", "imap", "STARTTLS", offsetof(struct cfg, imap_listen), 0 },
+		{ "_pop3s._tcp", "pop3", "SSL", offsetof(struct cfg, pop3_listen_tls), 0 },
+		{ "_pop3._tcp", "pop3", "STARTTLS", offsetof(struct cfg, pop3_listen), 0 },
+		{ "_submissions._tcp", "smtp", "SSL", offsetof(struct cfg, submission_listen_tls), 0 },
+		{ "_submission._tcp", "smtp", "STARTTLS", offsetof(struct cfg, submission_listen), 0 },
 	};
 	size_t n = sizeof(svc) / sizeof(svc[0]);
 	char domain[CTL_AUTOCONFIG_DOMAIN_MAX + 2];

@@ -83,11 +83,12 @@ static int ctl_relay_list(struct ctl_relay_ctx *ctx, const struct ctl_relay_args
 	(void)args;
 	if (relay_store_sync_list(ctx->store, ctx->now, &grants, &n, &error) != RELAY_STORE_OK)
 		return ctl_relay_fail(error);
-	printf("%-39s %-30s %-20s %s\n", "ADDRESS", "LOGIN", "GRANTED", "EXPIRES");
+	printf("%-39s %-30s %-20s %-20s %s\n", "ADDRESS", "LOGIN", "GRANTED", "EXPIRES", "VIA");
 	for (size_t i = 0; i < n; i++)
-		printf("%-39s %-30s %-20s %s\n", grants[i].addr, grants[i].login,
+		printf("%-39s %-30s %-20s %-20s %s\n", grants[i].addr, grants[i].login,
 		       relay_time_format(grants[i].granted, t1, sizeof(t1)),
-		       relay_time_format(grants[i].expires, t2, sizeof(t2)));
+		       relay_time_format(grants[i].expires, t2, sizeof(t2)),
+		       grants[i].via[0] ? grants[i].via : "-");
 	free(grants);
 	return CTL_EXIT_OK;
 }

@@ -159,8 +159,14 @@ int relay_grant_format(const struct relay_grant *g, char *buf, size_t size)
 	if (!relay_grant_addr_ok(g->addr, strnlen(g->addr, RELAY_ADDR_MAX)) ||
 	    !relay_grant_login_ok(g->login) || g->granted < 0 || g->expires < 0)
 		return -1;
-	n = snprintf(buf, size, "1 %s %" PRId64 " %" PRId64 " %s", g->addr, g->granted, g->expires,
-		     g->login);
+	if (g->via[0] != '\0' && strcmp(g->via, "pop3") != 0 && strcmp(g->via, "imap") != 0)
+		return -1;
+	if (g->via[0] != '\0')
+		n = snprintf(buf, size, "2 %s %" PRId64 " %" PRId64 " %s %s", g->addr, g->granted,
+			     g->expires, g->via, g->login);
+	else
+		n = snprintf(buf, size, "1 %s %" PRId64 " %" PRId64 " %s", g->addr, g->granted,
+			     g->expires, g->login);
 	return n < 0 || (size_t)n >= size ? -1 : n;
 }
 
@@ -197,19 +203,28 @@ static int relay_grant_int(const char *s, size_t len, int64_t *v_r)
 int relay_grant_parse(const char *text, size_t len, struct relay_grant *g_r,
 		      const char **error_r)
 {
-	const char *f[4];
-	size_t flen[4], pos = 0;
+	const char *f[5];
+	size_t flen[5], pos = 0;
+	int fields = len > 0 && text[0] == '2' ? 5 : 4;
 
 	memset(g_r, 0, sizeof(*g_r));
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < fields; i++) {
 		if (relay_grant_field(text, len, &pos, &f[i], &flen[i]) < 0) {
 			*error_r = "missing field";
 			return -1;
 		}
 	}
-	if (flen[0] != 1 || f[0][0] != '1') {
+	if (flen[0] != 1 || (f[0][0] != '1' && f[0][0] != '2')) {
 		*error_r = "unknown version";
 		return -1;
+	}
+	if (fields == 5) {
+		if (!((flen[4] == 4 && memcmp(f[4], "pop3", 4) == 0) ||
+		      (flen[4] == 4 && memcmp(f[4], "imap", 4) == 0))) {
+			*error_r = "bad service";
+			return -1;
+		}
+		memcpy(g_r->via, f[4], flen[4]);
 	}
 	if (!relay_grant_addr_ok(f[1], flen[1]) || relay_grant_int(f[2], flen[2], &g_r->granted) < 0 ||
 	    relay_grant_int(f[3], flen[3], &g_r->expires) < 0 || len - pos >= RELAY_LOGIN_MAX ||

@@ -10,7 +10,8 @@
  * "2001:db8::7"). Keys are canonical: one address, one key.
  *
  * The stored text: "1 ADDR GRANTED EXPIRES LOGIN" (version, key, unix
- * seconds, unix seconds, login to the end). A grant is live while
+ * seconds, unix seconds, login to the end), or "2 ADDR GRANTED EXPIRES
+ * VIA LOGIN" when the login's service is known (VIA "pop3" or "imap"). A grant is live while
  * now < expires; stores keep an expired grant for a while (RELAY_GRANT_KEEP)
  * so that "relay check" can say when it expired.
  */
@@ -25,14 +26,16 @@ struct sockaddr;
 
 #define RELAY_ADDR_MAX 64   /* key: an IPv6 text (45) and "/128", NUL */
 #define RELAY_LOGIN_MAX 256 /* login, NUL included */
+#define RELAY_VIA_MAX 8     /* "pop3", "imap", NUL included */
 /* The longest stored text: version, key, two int64, login and separators. */
-#define RELAY_GRANT_TEXT_MAX (2 + RELAY_ADDR_MAX + 2 * 21 + RELAY_LOGIN_MAX + 4)
+#define RELAY_GRANT_TEXT_MAX (2 + RELAY_ADDR_MAX + 2 * 21 + RELAY_VIA_MAX + RELAY_LOGIN_MAX + 5)
 /* How long an expired grant stays in a store to answer "expired at". */
 #define RELAY_GRANT_KEEP (30 * 24 * 3600)
 
 struct relay_grant {
 	char addr[RELAY_ADDR_MAX];   /* the key, see above */
-	char login[RELAY_LOGIN_MAX]; /* who opened it: a POP3 login, or "manual" */
+	char login[RELAY_LOGIN_MAX]; /* who opened it: a POP3 or IMAP login, or "manual" */
+	char via[RELAY_VIA_MAX];     /* "pop3", "imap", or "" (unknown: manual, version 1) */
 	int64_t granted;             /* unix seconds */
 	int64_t expires;             /* unix seconds; live while now < expires */
 };

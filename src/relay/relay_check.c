@@ -144,8 +144,9 @@ const char *relay_check_describe(const struct relay_check_answer *a, char *buf, 
 		snprintf(buf, size, "%s may relay: trusted network %s", a->key, a->network);
 		break;
 	case RELAY_CHECK_GRANT:
-		snprintf(buf, size, "%s may relay: grant for %s since %s until %s", g->addr,
-			 g->login, relay_time_format(g->granted, t1, sizeof(t1)),
+		snprintf(buf, size, "%s may relay: grant for %s%s%s%s since %s until %s", g->addr,
+			 g->login, g->via[0] ? " (" : "", g->via, g->via[0] ? " login)" : "",
+			 relay_time_format(g->granted, t1, sizeof(t1)),
 			 relay_time_format(g->expires, t2, sizeof(t2)));
 		break;
 	case RELAY_CHECK_EXPIRED:
@@ -212,6 +213,7 @@ static bool relay_grant_prepare(struct relay_grant_job *j, struct relay_store *s
 
 	j->st = RELAY_STORE_ERROR;
 	snprintf(j->grant.login, sizeof(j->grant.login), "%s", login);
+	snprintf(j->grant.via, sizeof(j->grant.via), "%s", j->via);
 	if (relay_grant_key(ip, cfg->ipv6_prefix, j->grant.addr, sizeof(j->grant.addr),
 			    &j->error) < 0)
 		return false;

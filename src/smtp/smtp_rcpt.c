@@ -197,7 +197,8 @@ static void smtp_rcpt_grant_cb(void *arg, const struct relay_check_answer *a)
 	if (s->gone) {
 		/* nothing to answer */
 	} else if (a->result == RELAY_CHECK_GRANT) {
-		snprintf(note, sizeof(note), "POP-before-SMTP grant of %s", a->grant.login);
+		snprintf(note, sizeof(note), "%s-before-SMTP grant of %s",
+			 strcmp(a->grant.via, "imap") == 0 ? "IMAP" : "POP", a->grant.login);
 		if (txn->grant_login == NULL)
 			txn->grant_login = xstrdup(a->grant.login);
 		smtp_relay_rcpt(s, path, note);

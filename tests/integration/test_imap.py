@@ -281,12 +281,13 @@ def test_imap_login_opens_relaying_for_that_address(make_postern):
     r.close()
     login(p, source="127.0.0.2").logout()
     assert "relay grant opened: addr=127.0.0.2 login=alice@example.test via=imap" in p.log()
-    r = Raw(p.smtp_port, source="127.0.0.2")
-    r.reply()
-    r.cmd("EHLO c")
-    r.cmd("MAIL FROM:<alice@example.test>")
-    assert r.cmd("RCPT TO:<dave@remote.test>")[0] == 250
-    r.close()
+    with smtplib.SMTP("127.0.0.1", p.smtp_port, source_address=("127.0.0.2", 0)) as s:
+        assert s.sendmail(ALICE, ["dave@remote.test"], "Subject: relayed\r\n\r\nhi\r\n") == {}
+    (qid,) = p.queued()
+    with open(os.path.join(p.data_dir, "queue", "msg", qid), "rb") as f:
+        assert b"(IMAP-before-SMTP grant of alice@example.test)" in f.read()
+    assert "grant for alice@example.test (imap login) since" in p.ctl("relay", "check", "127.0.0.2").stdout
+    assert p.ctl("relay", "list").stdout.split("\n")[1].split()[-1] == "imap"
 
 
 def test_imap_before_smtp_off(make_postern):

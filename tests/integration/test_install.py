@@ -292,6 +292,7 @@ PRODUCTION = {
     "smtp": {"listen": "0.0.0.0:25, [::]:25"},
     "submission": {"listen": "0.0.0.0:587", "listen_tls": "[::]:465"},
     "pop3": {"listen": "0.0.0.0:110", "listen_tls": "0.0.0.0:995"},
+    "imap": {"listen": "0.0.0.0:143", "listen_tls": "0.0.0.0:993"},
 }
 
 
@@ -316,7 +317,9 @@ def test_autoconfig_xml_and_records(tmp_path):
                for s in provider if s.tag.endswith("Server")]
     common = ("mail.example.org",)
     auth = ("%EMAILADDRESS%", "password-cleartext")
-    assert servers == [
+    assert servers == [  # IMAP first: mail programs take the first incoming server
+        ("incomingServer", "imap") + common + ("993", "SSL") + auth,
+        ("incomingServer", "imap") + common + ("143", "STARTTLS") + auth,
         ("incomingServer", "pop3") + common + ("995", "SSL") + auth,
         ("incomingServer", "pop3") + common + ("110", "STARTTLS") + auth,
         ("outgoingServer", "smtp") + common + ("465", "SSL") + auth,
@@ -325,6 +328,8 @@ def test_autoconfig_xml_and_records(tmp_path):
     records = [l for l in dns.splitlines() if l and not l.startswith(";")]
     assert records == [
         "example.org. 3600 IN MX 10 mail.example.org.",
+        "_imaps._tcp.example.org. 3600 IN SRV 0 1 993 mail.example.org.",
+        "_imap._tcp.example.org. 3600 IN SRV 0 1 143 mail.example.org.",
         "_pop3s._tcp.example.org. 3600 IN SRV 0 1 995 mail.example.org.",
         "_pop3._tcp.example.org. 3600 IN SRV 0 1 110 mail.example.org.",
         "_submissions._tcp.example.org. 3600 IN SRV 0 1 465 mail.example.org.",
@@ -335,10 +340,12 @@ def test_autoconfig_xml_and_records(tmp_path):
 
 
 def test_autoconfig_service_without_listener_is_not_offered(tmp_path):
-    config = dict(PRODUCTION, pop3={"listen": "", "listen_tls": "0.0.0.0:995"})
+    config = dict(PRODUCTION, pop3={"listen": "", "listen_tls": "0.0.0.0:995"},
+                  imap={"listen": "", "listen_tls": ""})
     r = autoconfig(tmp_path, config, "example.org", "--dns")
     assert r.returncode == 0, r.stderr
     assert "_pop3._tcp.example.org. 3600 IN SRV 0 0 0 .\n" in r.stdout
+    assert "_imaps._tcp.example.org. 3600 IN SRV 0 0 0 .\n" in r.stdout
     assert "<clientConfig" not in r.stdout
     r = autoconfig(tmp_path, config, "example.org", "--xml")
     root = ET.fromstring(r.stdout)

@@ -107,7 +107,7 @@ def test_ctl_grant_list_check_revoke_on_lmdb(make_postern):
     p = start(make_postern)
     r = relay(p, "list")
     assert r.returncode == 0 and r.stdout.split("\n")[0].split() == [
-        "ADDRESS", "LOGIN", "GRANTED", "EXPIRES"]
+        "ADDRESS", "LOGIN", "GRANTED", "EXPIRES", "VIA"]
     assert len(r.stdout.strip().split("\n")) == 1
 
     r = relay(p, "check", "127.0.0.5")

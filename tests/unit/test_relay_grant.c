@@ -123,6 +123,15 @@ static void test_relay_text_round_trip(void **state)
 	assert_int_equal(relay_grant_format(&g, text, sizeof(text)), -1);
 	g.expires = 1;
 	assert_int_equal(relay_grant_format(&g, text, 20), -1);
+	memset(g.login, 0, sizeof(g.login)); /* version 2: the login's service */
+	snprintf(g.login, sizeof(g.login), "bob@example.test");
+	snprintf(g.via, sizeof(g.via), "imap");
+	n = relay_grant_format(&g, text, sizeof(text));
+	assert_string_equal(text, "2 2001:db8:1:2::/64 1763794000 1 imap bob@example.test");
+	assert_int_equal(relay_grant_parse(text, (size_t)n, &back, &error), 0);
+	assert_memory_equal(&g, &back, sizeof(g));
+	snprintf(g.via, sizeof(g.via), "smtp");
+	assert_int_equal(relay_grant_format(&g, text, sizeof(text)), -1);
 }
 
 /* test_relay_text_bad - texts that must not parse. */
@@ -133,7 +142,8 @@ static void test_relay_text_bad(void **state)
 		"1 127.0.0.1 1 +2 x", "1 127.0.0.1 01 2 x", "1 127.0.0.1 1 2 ",
 		"1 127.0.0.1 1 2 a b", "1 127.0.0.1 1 2 a\tb", "1 host 1 2 x",
 		"1  1 2 x", "1 127.0.0.1 1 99999999999999999999 x", "1 127.0.0.1 1 2 x\n",
-		"1 127.0.0.1  1 2 x", "11 127.0.0.1 1 2 x",
+		"1 127.0.0.1  1 2 x", "11 127.0.0.1 1 2 x", "2 127.0.0.1 1 2 smtp x",
+		"2 127.0.0.1 1 2 imap", "2 127.0.0.1 1 2 IMAP x", "3 127.0.0.1 1 2 imap x",
 	};
 	struct relay_grant g;
 	const char *error;
