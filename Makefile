@@ -15,8 +15,8 @@ DESTDIR ?=
 CC      ?= cc
 PYTHON  ?= /usr/bin/python3
 
-PKGS    := libevent libevent_openssl libevent_pthreads openssl libcares hiredis lmdb libcrypt
-DEPLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -levent_openssl -levent_pthreads -levent -lssl -lcrypto -lcares -lhiredis -llmdb -lcrypt) -lpthread
+PKGS    := libevent libevent_openssl libevent_pthreads openssl libcares hiredis lmdb libcrypt zlib
+DEPLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -levent_openssl -levent_pthreads -levent -lssl -lcrypto -lcares -lhiredis -llmdb -lcrypt -lz) -lpthread
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -Isrc
@@ -99,12 +99,16 @@ build/fuzz/%: fuzz/%.c $(LIB_SRC)
 
 fuzz: $(FUZZ_BIN)
 
+# A target that crashes, or whose seed corpus is missing, fails the run (its log is shown).
 fuzz-smoke: fuzz
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
-		mkdir -p build/fuzz/corpus-$$n; \
-		echo "== $$n"; $$f -max_total_time=5 -print_final_stats=0 \
+		mkdir -p build/fuzz/corpus-$$n; echo "== $$n"; \
+		[ -d fuzz/corpus/$$n ] || { echo "fuzz/corpus/$$n: no seed corpus"; exit 1; }; \
+		if ! $$f -max_total_time=5 -print_final_stats=0 \
 			$$( [ -f fuzz/$$n.dict ] && echo -dict=fuzz/$$n.dict ) \
-			build/fuzz/corpus-$$n fuzz/corpus/$$n 2>&1 | tail -n 1; done
+			build/fuzz/corpus-$$n fuzz/corpus/$$n > build/fuzz/$$n.smoke.log 2>&1; then \
+			tail -n 40 build/fuzz/$$n.smoke.log; exit 1; fi; \
+		tail -n 1 build/fuzz/$$n.smoke.log; done
 
 # Each target for FUZZ_SECONDS with its dictionary: new inputs in
 # build/fuzz/corpus-NAME, crashes in build/fuzz/crashes/NAME-*; fails if any crashed.
@@ -129,7 +133,7 @@ test: deps-test
 
 # The POP3 load generator and the disk probe: optimised, never sanitized (they
 # must outrun the servers they measure).
-BENCH_BIN := $(BUILD)/pop3load $(BUILD)/diskprobe
+BENCH_BIN := $(BUILD)/pop3load $(BUILD)/imapload $(BUILD)/diskprobe
 $(BENCH_BIN): $(BUILD)/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 $(WARN) -o $@ $< -lpthread
@@ -138,7 +142,7 @@ $(BENCH_BIN): $(BUILD)/%: bench/%.c
 bench: deps-bench
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	POSTERND=$(abspath $(BUILD)/posternd) POSTERNCTL=$(abspath $(BUILD)/posternctl) \
-		POP3LOAD=$(abspath $(BUILD)/pop3load) DISKPROBE=$(abspath $(BUILD)/diskprobe) \
+		POP3LOAD=$(abspath $(BUILD)/pop3load) IMAPLOAD=$(abspath $(BUILD)/imapload) DISKPROBE=$(abspath $(BUILD)/diskprobe) \
 		$(PYTHON) bench/bench.py
 
 bench-peers:

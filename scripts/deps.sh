@@ -10,7 +10,7 @@
 set -eu
 # libc6-dev: gcc only recommends it, and without it there is no <stdio.h>.
 # passwd: useradd, for the postern user. publicsuffix: the list DMARC reads at run time.
-build="gcc libc6-dev make pkg-config libevent-dev libssl-dev libcrypt-dev liblmdb-dev libhiredis-dev libc-ares-dev passwd publicsuffix"
+build="gcc libc6-dev make pkg-config libevent-dev libssl-dev libcrypt-dev liblmdb-dev libhiredis-dev libc-ares-dev zlib1g-dev passwd publicsuffix"
 # The test tools, with what each needs only through Recommends:
 #   swaks TLS: libnet-ssleay-perl (and libio-socket-ssl-perl); swaks AUTH:
 #   libauthen-sasl-perl, libdigest-hmac-perl; perl Net::POP3: perl (its
@@ -22,7 +22,8 @@ build="gcc libc6-dev make pkg-config libevent-dev libssl-dev libcrypt-dev liblmd
 #   python3-dnslib (the tests' DNS server), python3-authheaders, python3-yaml
 #   (the RFC 7208 suite), opendkim and opendkim-tools (an independent verifier).
 #   postfix: smtp-source, the load of make bench, which test_bench.py runs small.
-test="$build python3-dkim python3-nacl python3-spf python3-dns python3-dnslib python3-authheaders python3-yaml opendkim opendkim-tools postfix clang libclang-rt-dev libcmocka-dev python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl libdigest-hmac-perl perl netbase ca-certificates curl openssl msmtp fetchmail mpop redis-server socat man-db groff-base systemd procps util-linux mount"
+#   dovecot-imapd: test_imap_dovecot.py runs its imap binary (no listener) on postern's Maildirs.
+test="$build python3-dkim python3-nacl python3-spf python3-dns python3-dnslib python3-authheaders python3-yaml opendkim opendkim-tools postfix clang libclang-rt-dev libcmocka-dev python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl libdigest-hmac-perl perl netbase ca-certificates curl openssl msmtp fetchmail mpop redis-server socat man-db groff-base systemd procps util-linux mount dovecot-imapd"
 bench="$build python3 python3-pytest postfix python3-dkim python3-dnslib"
 # the peers make bench compares with; their services must never start here
 peers="postfix dovecot-core dovecot-pop3d dovecot-imapd opendkim"

@@ -30,7 +30,7 @@ struct imap_cmd_def {
 };
 
 static imap_handler_fn imap_cmd_capability, imap_cmd_noop, imap_cmd_logout, imap_cmd_starttls,
-	imap_cmd_id, imap_cmd_enable, imap_cmd_namespace;
+	imap_cmd_id, imap_cmd_enable, imap_cmd_namespace, imap_cmd_compress;
 
 static const struct imap_cmd_def imap_cmds[] = {
 	{ "CAPABILITY", imap_cmd_capability, IMAP_ANY, 0 },
@@ -42,6 +42,7 @@ static const struct imap_cmd_def imap_cmds[] = {
 	{ "AUTHENTICATE", imap_auth_authenticate, IMAP_S_NOAUTH, 0 },
 	{ "ENABLE", imap_cmd_enable, IMAP_LOGGED_IN, 0 },
 	{ "NAMESPACE", imap_cmd_namespace, IMAP_LOGGED_IN, 0 },
+	{ "COMPRESS", imap_cmd_compress, IMAP_LOGGED_IN, 0 },
 	{ "SELECT", imap_select_select, IMAP_LOGGED_IN, 0 },
 	{ "EXAMINE", imap_select_select, IMAP_LOGGED_IN, 0 },
 	{ "CREATE", imap_folder_create, IMAP_LOGGED_IN, 0 },
@@ -135,6 +136,8 @@ const char *imap_capabilities(const struct imap_session *s, char *buf, size_t si
 	}
 	imap_cmd_add(buf, size, "NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN LIST-EXTENDED "
 				"LIST-STATUS SPECIAL-USE ESEARCH");
+	if (!s->compressed)
+		imap_cmd_add(buf, size, "COMPRESS=DEFLATE");
 	return buf;
 }
 
@@ -245,4 +248,22 @@ static void imap_cmd_namespace(struct imap_session *s, const struct imap_call *c
 	(void)c;
 	imap_reply(s, "* NAMESPACE ((\"\" \"/\")) NIL NIL");
 	imap_tagged(s, "OK NAMESPACE completed");
+}
+
+/* imap_cmd_compress - COMPRESS DEFLATE (RFC 4978 3). */
+static void imap_cmd_compress(struct imap_session *s, const struct imap_call *c)
+{
+	if (c->count != 1 || c->args[0].type != IMAP_ARG_ATOM) {
+		imap_bad(s, "COMPRESS needs a mechanism");
+	} else if (strcasecmp(c->args[0].u.str.data, "DEFLATE") != 0) {
+		imap_tagged(s, "NO Unknown compression mechanism");
+	} else if (s->compressed) {
+		imap_tagged(s, "NO [COMPRESSIONACTIVE] DEFLATE is already active");
+	} else {
+		imap_tagged(s, "OK DEFLATE active");
+		if (imap_start_compress(s) < 0) {
+			log_err("%08x imap cannot start DEFLATE ip=%s", s->id, s->ip);
+			imap_close(s);
+		}
+	}
 }

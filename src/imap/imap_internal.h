@@ -67,6 +67,7 @@ struct imap_session {
 	uint8_t errors;
 	bool tls;          /* IMAPS, or after STARTTLS */
 	bool imaps;        /* accepted on an IMAPS listener */
+	bool compressed;   /* COMPRESS=DEFLATE is active */
 	bool loopback;     /* the client connects from 127/8 or ::1 */
 	bool plaintext_ok; /* LOGIN, PLAIN and LOGIN SASL allowed on this connection */
 	bool draining;     /* inside imap_session_drain: resumes need not call it */
@@ -123,6 +124,9 @@ bool imap_wait_done(struct imap_session *s);
 
 /* imap_start_tls - after "OK Begin TLS": drop pipelined plaintext, wrap in TLS; -1 if stuck. */
 int imap_start_tls(struct imap_session *s);
+
+/* imap_start_compress - after "OK DEFLATE active": both directions DEFLATE from here; -1 if not. */
+int imap_start_compress(struct imap_session *s);
 
 /* imap_dispatch - run one parsed command through the command table. */
 void imap_dispatch(struct imap_session *s, const struct imap_command *cmd);

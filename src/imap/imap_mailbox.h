@@ -34,6 +34,7 @@ struct imap_msg {
 	char *file;        /* its name in new/ or cur/, ":2,..." included */
 	uint64_t size;     /* RFC822.SIZE, from W= in the name; 0: not known yet */
 	int64_t date;      /* INTERNALDATE (the file's mtime); -1: not known yet */
+	uint64_t modseq;   /* MODSEQ (imap_modseq_sync); 0: not known yet */
 };
 
 /* A folder's state: a worker's snapshot, or the session's view of it. */

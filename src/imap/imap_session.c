@@ -12,6 +12,7 @@
 
 #include <openssl/crypto.h>
 
+#include "imap/imap_compress.h"
 #include "imap/imap_internal.h"
 #include "imap/imap_mailbox.h"
 #include "metrics/metrics.h"
@@ -85,6 +86,23 @@ void imap_session_wipe(char **p)
 	}
 }
 
+static void imap_session_setup(struct imap_session *s);
+
+/* imap_session_unwrap - end DEFLATE: what it produced waits in the socket's own bufferevent. */
+static void imap_session_unwrap(struct imap_session *s)
+{
+	struct bufferevent *under;
+
+	if (!s->compressed)
+		return;
+	under = bufferevent_get_underlying(s->bev);
+	bufferevent_flush(s->bev, EV_WRITE, BEV_FLUSH);
+	bufferevent_free(s->bev);
+	s->bev = under;
+	s->compressed = false;
+	imap_session_setup(s);
+}
+
 /* imap_session_free - tear the session down: socket, mailbox, APPEND file, list entry. */
 static void imap_session_free(struct imap_session *s)
 {
@@ -95,6 +113,7 @@ static void imap_session_free(struct imap_session *s)
 	imap_idle_stop(s);
 	if (s->delay != NULL)
 		event_free(s->delay);
+	imap_session_unwrap(s);
 	bufferevent_free(s->bev);
 	daemon_conn_remove(s->daemon, &s->conn);
 	imap_parser_free(&s->parser);
@@ -106,6 +125,7 @@ static void imap_session_free(struct imap_session *s)
 
 void imap_close(struct imap_session *s)
 {
+	imap_session_unwrap(s); /* the last answers are compressed already */
 	imap_set_state(s, IMAP_S_LOGOUT);
 	bufferevent_disable(s->bev, EV_READ);
 	if (!s->draining && evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
@@ -241,11 +261,9 @@ static bool imap_session_step(struct imap_session *s)
 /* imap_session_drain - process buffered input until it runs out or the session must wait. */
 static void imap_session_drain(struct imap_session *s)
 {
-	struct evbuffer *out = bufferevent_get_output(s->bev);
-
-	s->draining = true;
+	s->draining = true; /* s->bev may change below: STARTTLS, COMPRESS, LOGOUT's unwrap */
 	while (s->state != IMAP_S_LOGOUT && s->mode != IMAP_M_BUSY && s->mode != IMAP_M_STREAM) {
-		if (evbuffer_get_length(out) > IMAP_OUTPUT_MAX) {
+		if (evbuffer_get_length(bufferevent_get_output(s->bev)) > IMAP_OUTPUT_MAX) {
 			s->paused = true; /* resumed by imap_session_write_cb */
 			break;
 		}
@@ -259,7 +277,7 @@ static void imap_session_drain(struct imap_session *s)
 			break;
 	}
 	s->draining = false;
-	if (s->state == IMAP_S_LOGOUT && evbuffer_get_length(out) == 0)
+	if (s->state == IMAP_S_LOGOUT && evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
 		imap_session_free(s);
 }
 
@@ -365,6 +383,21 @@ int imap_start_tls(struct imap_session *s)
 	s->plaintext_ok = true;
 	imap_parser_reset(s->parser); /* RFC 9051 6.2.1: nothing sent before TLS counts */
 	log_info("%08x imap starttls ip=%s", s->id, s->ip);
+	return 0;
+}
+
+int imap_start_compress(struct imap_session *s)
+{
+	struct bufferevent *under = s->bev, *bev = imap_compress_wrap(under);
+
+	if (bev == NULL)
+		return -1;
+	s->bev = bev;
+	s->compressed = true;
+	imap_session_setup(s);
+	if (evbuffer_get_length(bufferevent_get_input(under)) > 0) /* pipelined after COMPRESS */
+		bufferevent_trigger(under, EV_READ, BEV_TRIG_IGNORE_WATERMARKS);
+	log_info("%08x imap compress ip=%s", s->id, s->ip);
 	return 0;
 }
 

@@ -143,6 +143,18 @@ int imap_uidlist_lock(const char *dir, unsigned timeout, struct imap_dotlock **l
 void imap_uidlist_unlock(struct imap_dotlock **lockp);
 
 /*
+ * imap_uidlist_local_lock - take only the in-process mutex of DIR's
+ * uidlist (the one imap_uidlist_lock takes first, shared by folders whose
+ * paths hash alike), waiting as long as it takes: for files only this
+ * process writes (postern-modseq). Never while this thread holds a uidlist
+ * lock (not recursive).
+ */
+void imap_uidlist_local_lock(const char *dir);
+
+/* imap_uidlist_local_unlock - release what imap_uidlist_local_lock(dir) took. */
+void imap_uidlist_local_unlock(const char *dir);
+
+/*
  * imap_uidlist_write - the whole file: DIR/dovecot-uidlist.tmp, fdatasync,
  * rename over dovecot-uidlist, fsync DIR. The lock must be held.
  */

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +106,27 @@ int imap_uidlist_changed(const char *dir, const struct imap_uidlist *ul)
 	return ret;
 }
 
+/*
+ * Threads of this process take a folder's mutex before its dotlock: the
+ * dotlock never takes over a lock of our own PID (its holder is alive), so
+ * two workers meeting on one folder would otherwise sleep in its back-off.
+ * Folders share a fixed set of mutexes by hash of their path.
+ */
+#define IMAP_UIDLIST_STRIPES 64
+static pthread_mutex_t imap_uidlist_stripes[IMAP_UIDLIST_STRIPES] = {
+	[0 ... IMAP_UIDLIST_STRIPES - 1] = PTHREAD_MUTEX_INITIALIZER
+};
+
+/* imap_uidlist_stripe - the mutex of the uidlist file at path (FNV-1a of the path). */
+static pthread_mutex_t *imap_uidlist_stripe(const char *path)
+{
+	uint32_t h = 2166136261u;
+
+	for (const unsigned char *p = (const unsigned char *)path; *p != '\0'; p++)
+		h = (h ^ *p) * 16777619u;
+	return &imap_uidlist_stripes[h % IMAP_UIDLIST_STRIPES];
+}
+
 int imap_uidlist_lock(const char *dir, unsigned timeout, struct imap_dotlock **lock_r,
 		      char **error_r)
 {
@@ -114,15 +136,51 @@ int imap_uidlist_lock(const char *dir, unsigned timeout, struct imap_dotlock **l
 		.write_pid = true,
 	};
 	char *path = xasprintf("%s/" IMAP_UIDLIST_NAME, dir);
-	int ret = imap_dotlock_create(path, &set, lock_r, error_r);
+	pthread_mutex_t *stripe = imap_uidlist_stripe(path);
+	struct timespec until;
+	int ret;
 
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout;
+	if ((timeout == 0 ? pthread_mutex_trylock(stripe) : pthread_mutex_timedlock(stripe, &until)) != 0) {
+		free(path);
+		*lock_r = NULL;
+		return 0; /* another thread of ours holds it all that time */
+	}
+	ret = imap_dotlock_create(path, &set, lock_r, error_r);
+	if (ret != 1)
+		pthread_mutex_unlock(stripe);
 	free(path);
 	return ret;
 }
 
 void imap_uidlist_unlock(struct imap_dotlock **lockp)
 {
+	pthread_mutex_t *stripe = *lockp != NULL ? imap_uidlist_stripe((*lockp)->path) : NULL;
+
 	imap_dotlock_delete(lockp);
+	if (stripe != NULL)
+		pthread_mutex_unlock(stripe);
+}
+
+/* imap_uidlist_local_stripe - the mutex of DIR's uidlist. */
+static pthread_mutex_t *imap_uidlist_local_stripe(const char *dir)
+{
+	char *path = xasprintf("%s/" IMAP_UIDLIST_NAME, dir);
+	pthread_mutex_t *stripe = imap_uidlist_stripe(path);
+
+	free(path);
+	return stripe;
+}
+
+void imap_uidlist_local_lock(const char *dir)
+{
+	pthread_mutex_lock(imap_uidlist_local_stripe(dir));
+}
+
+void imap_uidlist_local_unlock(const char *dir)
+{
+	pthread_mutex_unlock(imap_uidlist_local_stripe(dir));
 }
 
 /* imap_uidlist_fsync_dir - make a rename in dir durable. */

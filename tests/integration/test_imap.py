@@ -11,6 +11,7 @@ import smtplib
 import socket
 import ssl
 import time
+import zlib
 
 import pytest
 from conftest import tls_context, wait_for
@@ -349,4 +350,51 @@ def test_bad_commands_get_bad_and_repeated_errors_bye(mx):
         lines.append(r.line())
     assert lines[-1] == "* BYE Too many invalid commands" and len(lines) == 20 - 4 + 1
     assert r.closed()
+    r.close()
+
+
+class Deflated:
+    """Both directions of a socket through raw DEFLATE (RFC 4978), as a client does it."""
+
+    def __init__(self, sock):
+        self.sock, self.buf = sock, b""
+        self.out = zlib.compressobj(wbits=-15)
+        self.inp = zlib.decompressobj(wbits=-15)
+
+    def send(self, data):
+        self.sock.sendall(self.out.compress(data) + self.out.flush(zlib.Z_SYNC_FLUSH))
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            assert chunk, "closed; pending %r" % self.buf
+            self.buf += self.inp.decompress(chunk)
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line.decode()
+
+
+def test_compress_deflate_both_ways(mx):
+    for i in range(3):
+        deliver(mx, "compressed %d" % i, "text %d\r\n" % i * 50)
+    r = Raw(mx.ports["imap"])
+    r.line()
+    r.sock.sendall(b"a LOGIN alice@example.test secret\r\n")
+    assert "COMPRESS=DEFLATE" in r.line()
+    z = Deflated(r.sock)
+    # the command and a pipelined one after it: the second already compressed (RFC 4978 3)
+    r.sock.sendall(b"b COMPRESS DEFLATE\r\n" + z.out.compress(b"c SELECT INBOX\r\n") +
+                   z.out.flush(zlib.Z_SYNC_FLUSH))
+    assert r.line() == "b OK DEFLATE active"
+    z.buf = z.inp.decompress(r.buf)
+    lines = [z.line()]
+    while not lines[-1].startswith("c "):
+        lines.append(z.line())
+    assert "* 3 EXISTS" in lines and lines[-1].startswith("c OK [READ-WRITE]")
+    z.send(b"d FETCH 1:3 (BODY.PEEK[TEXT])\r\ne COMPRESS DEFLATE\r\n")
+    got = [z.line() for _ in range(3 * 52 + 2)]  # per message: the FETCH line, 50 lines, ")"
+    assert got[0] == "* 1 FETCH (BODY[TEXT] {400}" and got[1] == "text 0"
+    assert got[-2] == "d OK FETCH completed"
+    assert got[-1] == "e NO [COMPRESSIONACTIVE] DEFLATE is already active"
+    z.send(b"f LOGOUT\r\n")
+    assert z.line() == "* BYE Logging out"
     r.close()
