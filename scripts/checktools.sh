@@ -63,6 +63,7 @@ check python3-yaml "yaml (the RFC 7208 suite)" '"$PYTHON" -c "import yaml"'
 check python3-spf "the RFC 7208 suite file" 'test -s /usr/share/doc/python3-spf/rfc7208-tests.yml.gz'
 check opendkim "opendkim -t (an independent DKIM verifier)" 'command -v opendkim'
 check postfix "smtp-source (test_bench.py runs the bench's load)" 'test -x /usr/sbin/smtp-source'
+check dovecot-imapd "Dovecot's imap binary (test_imap_dovecot.py runs it as a PREAUTH session)" 'test -x /usr/lib/dovecot/imap'
 check publicsuffix "the Public Suffix List" 'test -s /usr/share/publicsuffix/public_suffix_list.dat'
 nouser=""
 if [ "$(id -u)" = 0 ] && ! getent passwd postern >/dev/null 2>&1; then

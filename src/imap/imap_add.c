@@ -33,10 +33,14 @@ struct imap_add {
 /* imap_add_open - read the locked folder's uidlist (made when missing) and keywords. */
 static int imap_add_open(struct imap_add *a, char **error_r)
 {
-	char *ignored = NULL;
-	int r = imap_uidlist_read(a->dir, &a->ul, &ignored);
+	char *broken = NULL;
+	int r = imap_uidlist_read(a->dir, &a->ul, &broken);
 
-	free(ignored); /* a broken file: what was salvaged is rewritten */
+	if (r == -2) {
+		*error_r = broken; /* unreadable: never replaced */
+		return -1;
+	}
+	free(broken); /* a broken file: what was salvaged is rewritten */
 	if (r <= 0 || a->ul.uidvalidity == 0) {
 		uint32_t uidvalidity;
 		uint8_t guid[16];

@@ -40,7 +40,7 @@ static const struct imap_cmd_def imap_cmds[] = {
 	{ "STARTTLS", imap_cmd_starttls, IMAP_S_NOAUTH, 0 },
 	{ "LOGIN", imap_auth_login, IMAP_S_NOAUTH, 0 },
 	{ "AUTHENTICATE", imap_auth_authenticate, IMAP_S_NOAUTH, 0 },
-	{ "ENABLE", imap_cmd_enable, IMAP_LOGGED_IN, 0 },
+	{ "ENABLE", imap_cmd_enable, IMAP_S_AUTH, 0 }, /* RFC 5161 3.1: not once selected */
 	{ "NAMESPACE", imap_cmd_namespace, IMAP_LOGGED_IN, 0 },
 	{ "COMPRESS", imap_cmd_compress, IMAP_LOGGED_IN, 0 },
 	{ "SELECT", imap_select_select, IMAP_LOGGED_IN, 0 },

@@ -28,6 +28,8 @@ enum imap_list_opt {
 	IMAP_LIST_RET_SPECIAL = 1 << 4,
 	IMAP_LIST_RET_STATUS = 1 << 5,
 	IMAP_LIST_EMPTY = 1 << 6, /* LIST "" "": the hierarchy delimiter only */
+	IMAP_LIST_EXTENDED = 1 << 7, /* selection or return options: \NonExistent, not \Noselect */
+	IMAP_LIST_SEL_RECURSIVE = 1 << 8, /* RECURSIVEMATCH: parents of matches, with CHILDINFO */
 };
 
 /* The command's arguments, for the worker. */
@@ -172,20 +174,29 @@ static bool imap_list_matches(const struct imap_list_args *a, const char *name)
 	return false;
 }
 
-/* imap_list_attrs - the attributes of one listed name. */
+/* imap_list_subscribed - name is in the subscriptions. */
+static bool imap_list_subscribed(const struct imap_list_tree *t, const char *name)
+{
+	return imap_subs_has(&t->subs, name);
+}
+
+/* imap_list_attrs - the attributes of one listed name (RFC 5258 3, RFC 6154 2). */
 static void imap_list_attrs(const struct imap_folder_job *j, const struct imap_list_tree *t,
 			    const char *name, char *buf, size_t size)
 {
 	bool exists = imap_list_exists(t, name), children = imap_list_children(t, name);
-	int special = imap_folder_special_index(name);
+	bool sub = (j->opts & (IMAP_LIST_RET_SUBSCRIBED | IMAP_LIST_SEL_SUBSCRIBED)) &&
+		   imap_list_subscribed(t, name);
+	int special = exists ? imap_folder_special_index(name) : -1;
+	const char *gone = j->opts & IMAP_LIST_EXTENDED ? "\\NonExistent" : "\\Noselect";
 
-	snprintf(buf, size, "%s%s%s%s%s", exists ? "" : "\\Noselect ",
-		 children ? "\\HasChildren" : "\\HasNoChildren",
-		 (j->opts & (IMAP_LIST_RET_SUBSCRIBED | IMAP_LIST_SEL_SUBSCRIBED)) &&
-			 imap_subs_has(&t->subs, name) ? " \\Subscribed" : "",
+	if (j->opts & IMAP_LIST_LSUB) { /* only whether it can be selected (RFC 3501 6.3.9) */
+		snprintf(buf, size, "%s", exists && imap_list_subscribed(t, name) ? "" : "\\Noselect");
+		return;
+	}
+	snprintf(buf, size, "%s%s%s%s%s%s", exists ? "" : gone, exists ? "" : " ",
+		 children ? "\\HasChildren" : "\\HasNoChildren", sub ? " \\Subscribed" : "",
 		 special >= 0 ? " " : "", special >= 0 ? imap_folder_special_use[special] : "");
-	if (!exists && (j->opts & IMAP_LIST_LSUB))
-		snprintf(buf, size, "\\Noselect");
 }
 
 /* imap_list_status - LIST-STATUS: "* STATUS" of a selectable listed folder. */
@@ -202,23 +213,76 @@ static void imap_list_status(struct imap_folder_job *j, const char *name, const 
 	imap_folder_state_clear(&st);
 }
 
-/* imap_list_one - the LIST / LSUB line of a name, when it is selected. */
-static void imap_list_one(struct imap_folder_job *j, const struct imap_list_tree *t,
-			  const char *name)
+/* imap_list_line - one "* LIST" / "* LSUB" answer; childinfo: RECURSIVEMATCH's CHILDINFO. */
+static void imap_list_line(struct imap_folder_job *j, const struct imap_list_tree *t,
+			   const char *name, bool childinfo)
 {
 	char attrs[160], quoted[IMAP_FOLDER_NAME_MAX * 2 + 8];
-	bool subscribed = imap_subs_has(&t->subs, name);
 
-	if (!imap_list_matches(j->data, name) ||
-	    ((j->opts & (IMAP_LIST_SEL_SUBSCRIBED | IMAP_LIST_LSUB)) && !subscribed) ||
-	    ((j->opts & IMAP_LIST_SEL_SPECIAL) && imap_folder_special_index(name) < 0) ||
-	    imap_folder_job_quote(j, name, quoted, sizeof(quoted)) < 0)
+	if (imap_folder_job_quote(j, name, quoted, sizeof(quoted)) < 0)
 		return;
 	imap_list_attrs(j, t, name, attrs, sizeof(attrs));
-	evbuffer_add_printf(j->out, "* %s (%s) \"/\" %s\r\n", j->opts & IMAP_LIST_LSUB ? "LSUB" : "LIST",
-			    attrs, quoted);
+	evbuffer_add_printf(j->out, "* %s (%s) \"/\" %s%s\r\n",
+			    j->opts & IMAP_LIST_LSUB ? "LSUB" : "LIST", attrs, quoted,
+			    childinfo ? " (CHILDINFO (\"SUBSCRIBED\"))" : "");
 	if ((j->opts & IMAP_LIST_RET_STATUS) && imap_list_exists(t, name))
 		imap_list_status(j, name, quoted);
+}
+
+/* imap_list_folders - plain LIST: every folder, and the levels above folders, that match. */
+static void imap_list_folders(struct imap_folder_job *j, const struct imap_list_tree *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		if (imap_list_matches(j->data, t->names[i]) &&
+		    (!(j->opts & IMAP_LIST_SEL_SPECIAL) || imap_folder_special_index(t->names[i]) >= 0))
+			imap_list_line(j, t, t->names[i], false);
+	}
+	for (size_t i = 0; i < t->np && !(j->opts & IMAP_LIST_SEL_SPECIAL); i++) {
+		if (imap_list_matches(j->data, t->parents[i]))
+			imap_list_line(j, t, t->parents[i], false);
+	}
+}
+
+/* imap_list_ancestors - the unsubscribed levels above a subscribed name the pattern hides. */
+static void imap_list_ancestors(struct imap_folder_job *j, const struct imap_list_tree *t,
+				const char *name, char ***done, size_t *ndone, size_t *cap)
+{
+	char buf[IMAP_FOLDER_NAME_MAX];
+
+	if (imap_list_matches(j->data, name))
+		return; /* the name itself answers */
+	snprintf(buf, sizeof(buf), "%s", name);
+	for (char *slash = strrchr(buf, '/'); slash != NULL; slash = strrchr(buf, '/')) {
+		*slash = '\0';
+		size_t before = *ndone;
+
+		if (imap_list_subscribed(t, buf) || !imap_list_matches(j->data, buf))
+			continue;
+		imap_list_push(done, ndone, cap, buf);
+		if (*ndone > before)
+			imap_list_line(j, t, buf, !(j->opts & IMAP_LIST_LSUB));
+	}
+}
+
+/* imap_list_subscriptions - LSUB and LIST (SUBSCRIBED): the subscribed names that match. */
+static void imap_list_subscriptions(struct imap_folder_job *j, const struct imap_list_tree *t)
+{
+	char **done = NULL;
+	size_t ndone = 0, cap = 0;
+	bool parents = (j->opts & (IMAP_LIST_LSUB | IMAP_LIST_SEL_RECURSIVE)) != 0;
+
+	for (size_t i = 0; i < t->subs.count; i++) {
+		const char *name = t->subs.names[i];
+
+		if (imap_list_matches(j->data, name) &&
+		    (!(j->opts & IMAP_LIST_SEL_SPECIAL) || imap_folder_special_index(name) >= 0))
+			imap_list_line(j, t, name, false);
+		else if (parents)
+			imap_list_ancestors(j, t, name, &done, &ndone, &cap);
+	}
+	for (size_t i = 0; i < ndone; i++)
+		free(done[i]);
+	free(done);
 }
 
 /* imap_list_work - on a worker: read the folders and subscriptions, list what matches. */
@@ -235,15 +299,10 @@ static void imap_list_work(struct imap_folder_job *j)
 	imap_list_read(&t, j->home);
 	if (imap_subs_read(j->home, &t.subs, &error) < 0)
 		free(error); /* listed as not subscribed */
-	for (size_t i = 0; i < t.n; i++)
-		imap_list_one(j, &t, t.names[i]);
-	for (size_t i = 0; i < t.np; i++)
-		imap_list_one(j, &t, t.parents[i]);
-	for (size_t i = 0; i < t.subs.count; i++) {
-		if (!imap_list_exists(&t, t.subs.names[i]) &&
-		    (j->opts & (IMAP_LIST_SEL_SUBSCRIBED | IMAP_LIST_LSUB)))
-			imap_list_one(j, &t, t.subs.names[i]);
-	}
+	if (j->opts & (IMAP_LIST_SEL_SUBSCRIBED | IMAP_LIST_LSUB))
+		imap_list_subscriptions(j, &t);
+	else
+		imap_list_folders(j, &t);
 	for (size_t i = 0; i < t.n; i++)
 		free(t.names[i]);
 	for (size_t i = 0; i < t.np; i++)
@@ -299,9 +358,10 @@ static unsigned imap_list_option(const struct imap_arg *o, bool sel)
 		return sel ? IMAP_LIST_SEL_SUBSCRIBED : IMAP_LIST_RET_SUBSCRIBED;
 	if (strcasecmp(o->u.str.data, "SPECIAL-USE") == 0)
 		return sel ? IMAP_LIST_SEL_SPECIAL : IMAP_LIST_RET_SPECIAL;
-	if ((strcasecmp(o->u.str.data, "CHILDREN") == 0 && !sel) || /* always returned */
-	    (strcasecmp(o->u.str.data, "RECURSIVEMATCH") == 0 && sel))
-		return 0;
+	if (strcasecmp(o->u.str.data, "CHILDREN") == 0 && !sel)
+		return 0; /* always returned */
+	if (strcasecmp(o->u.str.data, "RECURSIVEMATCH") == 0 && sel)
+		return IMAP_LIST_SEL_RECURSIVE;
 	return ~0u;
 }
 
@@ -337,12 +397,14 @@ static int imap_list_parse(struct imap_session *s, const struct imap_call *c,
 	size_t n = c->count;
 
 	if (n > 0 && a[0].type == IMAP_ARG_LIST && !(j->opts & IMAP_LIST_LSUB)) {
+		j->opts |= IMAP_LIST_EXTENDED;
 		if (imap_list_options(&a[0], true, j) < 0)
 			return -1;
 		a++, n--;
 	}
 	if (n == 4 && a[2].type == IMAP_ARG_ATOM && strcasecmp(a[2].u.str.data, "RETURN") == 0 &&
 	    a[3].type == IMAP_ARG_LIST && !(j->opts & IMAP_LIST_LSUB)) {
+		j->opts |= IMAP_LIST_EXTENDED;
 		if (imap_list_options(&a[3], false, j) < 0)
 			return -1;
 		n = 2;

@@ -127,7 +127,9 @@ int imap_modseq_sync(struct imap_modseq *ms, uint32_t uidvalidity, struct imap_m
  * uidnext and in known (NULL: 1:uidnext-1; "*" is uidnext - 1) are
  * reported. When since_modseq < gone_floor the expunge records may be
  * incomplete, so every such UID that is not a message now is reported.
- * O(records + ranges of known).
+ * The caller checks first that the client's UIDVALIDITY is ms->uidvalidity
+ * (RFC 7162 3.2.5.1: otherwise no VANISHED at all). O(records + ranges of
+ * known).
  */
 char *imap_modseq_vanished(const struct imap_modseq *ms, uint64_t since_modseq,
 			   const struct imap_seqset *known, uint32_t uidnext, size_t *count_r);

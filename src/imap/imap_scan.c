@@ -32,6 +32,9 @@ struct imap_scan {
 	char *error;
 };
 
+static void imap_scan_dedup(struct imap_scan *sc);
+static int imap_scan_base_cmp(const void *a, const void *b);
+
 /* imap_scan_list - add the files of dir/sub; -1 with errno. */
 static int imap_scan_list(struct imap_scan *sc, const char *sub)
 {
@@ -107,6 +110,22 @@ static bool imap_scan_exists_cb(const struct imap_uidlist_rec *rec, void *ctx)
 	       bsearch(&key, sc->files, sc->n, sizeof(*sc->files), imap_scan_key_cmp) != NULL;
 }
 
+/* imap_scan_files - (again) the files of new/ and cur/, sorted by base name; -1 with sc->error. */
+static int imap_scan_files(struct imap_scan *sc)
+{
+	for (size_t i = 0; i < sc->n; i++)
+		free(sc->files[i].name);
+	sc->n = 0;
+	if (imap_scan_list(sc, "new") < 0 || imap_scan_list(sc, "cur") < 0) {
+		sc->error = xasprintf("cannot list %s: %s", sc->dir, strerror(errno));
+		return -1;
+	}
+	if (sc->n > 0)
+		qsort(sc->files, sc->n, sizeof(*sc->files), imap_scan_base_cmp);
+	imap_scan_dedup(sc);
+	return 0;
+}
+
 /* imap_scan_unknown - how many files the uidlist does not list. */
 static size_t imap_scan_unknown(const struct imap_scan *sc)
 {
@@ -170,13 +189,20 @@ static int imap_scan_update(struct imap_scan *sc)
 			sc->error = xstrdup("dovecot-uidlist is locked by someone else");
 		return -1;
 	}
-	if (imap_uidlist_changed(sc->dir, &sc->ul) != 0) {
-		char *ignored = NULL;
+	/* What others did before we had the lock: their files and their UIDs (Dovecot does the same). */
+	r = imap_scan_files(sc);
+	if (r == 0 && imap_uidlist_changed(sc->dir, &sc->ul) != 0) {
+		char *broken = NULL;
 
-		imap_uidlist_read(sc->dir, &sc->ul, &ignored); /* a broken file is rewritten */
-		free(ignored);
+		if (imap_uidlist_read(sc->dir, &sc->ul, &broken) == -2) {
+			sc->error = broken; /* unreadable: never replaced */
+			r = -1;
+		} else {
+			free(broken); /* a broken file is rewritten with what was salvaged */
+		}
 	}
-	r = sc->ul.uidvalidity == 0 ? imap_scan_new_list(sc) : 0;
+	if (r == 0 && sc->ul.uidvalidity == 0)
+		r = imap_scan_new_list(sc);
 	if (r == 0) {
 		imap_uidlist_retain(&sc->ul, imap_scan_exists_cb, sc);
 		imap_scan_add_new(sc);
@@ -247,19 +273,14 @@ int imap_mailbox_scan(const char *home, const char *dir, struct imap_folder_stat
 
 	memset(st_r, 0, sizeof(*st_r));
 	imap_uidlist_init(&sc.ul);
-	if (imap_scan_list(&sc, "new") < 0 || imap_scan_list(&sc, "cur") < 0) {
-		snprintf(error_r, size, "cannot list %s: %s", dir, strerror(errno));
-		imap_scan_free(&sc);
-		return -1;
+	if (imap_scan_files(&sc) < 0)
+		r = -2;
+	else if ((r = imap_uidlist_read(dir, &sc.ul, &sc.error)) != -2) {
+		free(sc.error); /* a broken file: rewritten under the lock */
+		sc.error = NULL;
 	}
-	if (sc.n > 0)
-		qsort(sc.files, sc.n, sizeof(*sc.files), imap_scan_base_cmp);
-	imap_scan_dedup(&sc);
-	r = imap_uidlist_read(dir, &sc.ul, &sc.error);
-	free(sc.error);
-	sc.error = NULL;
-	if ((r == 1 && !sc.ul.repaired && sc.ul.uidvalidity != 0 && imap_scan_unknown(&sc) == 0) ||
-	    imap_scan_update(&sc) == 0) {
+	if (r != -2 && ((r == 1 && !sc.ul.repaired && sc.ul.uidvalidity != 0 &&
+			 imap_scan_unknown(&sc) == 0) || imap_scan_update(&sc) == 0)) {
 		imap_scan_state(&sc, st_r);
 		if (imap_keywords_read(dir, &st_r->kw, &sc.error) == 0)
 			rc = 0;

@@ -166,7 +166,7 @@ static void imap_search_done_cb(void *arg)
 	struct imap_session *s = j->s;
 
 	if (imap_wait_done(s)) {
-		if (j->search->esearch) {
+		if (j->search->esearch || (s->enabled & IMAP_EN_REV2)) { /* RFC 9051 7.3.4: ESEARCH only */
 			imap_search_esearch(s, j);
 		} else {
 			struct evbuffer *out = bufferevent_get_output(s->bev);

@@ -123,7 +123,9 @@ size_t imap_uidlist_retain(struct imap_uidlist *ul,
 
 /*
  * imap_uidlist_read - read DIR/dovecot-uidlist into ul. 1 read, 0 no file
- * (ul empty), -1 with *error_r (a broken file: ul holds what was salvaged).
+ * (ul empty), -1 with *error_r (a broken file: ul holds what was salvaged),
+ * -2 with *error_r when it cannot be read (EACCES, EIO: nothing is known,
+ * and the file must not be replaced).
  */
 int imap_uidlist_read(const char *dir, struct imap_uidlist *ul, char **error_r);
 

@@ -68,12 +68,12 @@ int imap_uidlist_read(const char *dir, struct imap_uidlist *ul, char **error_r)
 
 	imap_uidlist_clear(ul);
 	if (fd < 0) {
-		ret = errno == ENOENT ? 0 : imap_uidlist_io_fail(error_r, "open", path);
+		ret = errno == ENOENT ? 0 : imap_uidlist_io_fail(error_r, "open", path) - 1;
 		free(path);
 		return ret;
 	}
 	if (fstat(fd, &st) < 0 || (buf = imap_uidlist_slurp(fd, &len)) == NULL) {
-		ret = imap_uidlist_io_fail(error_r, "read", path);
+		ret = imap_uidlist_io_fail(error_r, "read", path) - 1;
 		close(fd);
 		free(path);
 		return ret;

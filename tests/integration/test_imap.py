@@ -178,6 +178,12 @@ def test_search_and_esearch(mx):
     assert m.untagged_responses["ESEARCH"][-1].endswith(b" MIN 1 MAX 3 COUNT 2 ALL 1,3")
     typ, data = m.search("KOI8-R", "ALL")
     assert typ == "NO" and data[0].startswith(b"[BADCHARSET (US-ASCII UTF-8)]")
+    m.unselect()
+    assert m._simple_command("ENABLE", "IMAP4rev2")[0] == "OK"
+    assert m.untagged_responses.pop("ENABLED") == [b"IMAP4rev2"]
+    m.select("INBOX")
+    m._simple_command("SEARCH", "SUBJECT", "pears")  # IMAP4rev2 answers ESEARCH only
+    assert m.untagged_responses["ESEARCH"][-1].endswith(b" ALL 2")
     m.logout()
 
 

@@ -352,12 +352,6 @@ def subscription_answers(m):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "RFC 3501 6.3.9: LSUB \"%\" must return the unsubscribed parent of a subscribed "
-    "child (Work of Work/2026) with \\Noselect, postern leaves it out; RFC 5258: a subscribed "
-    "mailbox that does not exist is \\NonExistent in LIST (SUBSCRIBED), postern says "
-    "\\Noselect; LIST (SUBSCRIBED RECURSIVEMATCH) \"%\" must return Work with CHILDINFO "
-    "(\"SUBSCRIBED\"). Dovecot does all three."))
 def test_subscriptions_of_missing_folders_answered_as_dovecot(pair):
     """Subscriptions Dovecot keeps for folders that are not there (a parent
     never created, a folder deleted after it was subscribed) are answered
@@ -540,12 +534,6 @@ def test_postern_waits_for_a_held_uidlist_lock(pair):
     assert selected["uids"]["a3@remote.test"] == 7
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "postern lists new/ and cur/ before it waits for dovecot-uidlist.lock; under the lock "
-    "imap_scan_update() re-reads the list but imap_uidlist_retain() drops every record whose "
-    "file is not in that stale listing, so the holder's message loses the UID it was given "
-    "(and answered in APPENDUID) and gets a new one at the next scan. Dovecot rescans the "
-    "directories once it holds the lock."))
 def test_a_uid_given_while_postern_waits_is_kept(pair):
     """The holder adds a message with the next UID (as a Dovecot APPEND does
     while postern waits to number an SMTP delivery): both UIDs stay."""
@@ -571,11 +559,6 @@ def test_a_uid_given_while_postern_waits_is_kept(pair):
     assert selected["uids"] == kept
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a dovecot-uidlist that cannot be read (EACCES here; EMFILE or EIO likewise) is taken "
-    "for a missing one: imap_scan_update() starts a new list with a new UIDVALIDITY and "
-    "renames it over the old one, so every client downloads the folder again. Dovecot fails "
-    "the SELECT and leaves the file alone."))
 def test_an_unreadable_uidlist_is_not_replaced(pair):
     p, dc = pair
     maildir = p.maildir(ALICE)

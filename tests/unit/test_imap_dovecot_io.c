@@ -149,6 +149,15 @@ static void test_uidlist_broken(void **state)
 	err = NULL;
 	assert_int_equal(imap_uidlist_read(dir, &ul, &err), -1);
 	free(err);
+	char path[512]; /* unreadable (a directory: root reads any file): -2, never "broken" */
+
+	snprintf(path, sizeof(path), "%s/dovecot-uidlist", dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	err = NULL;
+	assert_int_equal(imap_uidlist_read(dir, &ul, &err), -2);
+	free(err);
+	assert_int_equal(rmdir(path), 0);
 	imap_uidlist_clear(&ul);
 }
 
