@@ -135,7 +135,7 @@ const char *imap_capabilities(const struct imap_session *s, char *buf, size_t si
 		return buf;
 	}
 	imap_cmd_add(buf, size, "NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN LIST-EXTENDED "
-				"LIST-STATUS SPECIAL-USE ESEARCH");
+				"LIST-STATUS SPECIAL-USE ESEARCH CONDSTORE QRESYNC");
 	if (!s->compressed)
 		imap_cmd_add(buf, size, "COMPRESS=DEFLATE");
 	return buf;
@@ -218,6 +218,10 @@ static uint8_t imap_cmd_enable_one(const struct imap_arg *a)
 		return 0;
 	if (strcasecmp(a->u.str.data, "IMAP4rev2") == 0)
 		return IMAP_EN_REV2;
+	if (strcasecmp(a->u.str.data, "CONDSTORE") == 0)
+		return IMAP_EN_CONDSTORE;
+	if (strcasecmp(a->u.str.data, "QRESYNC") == 0) /* RFC 7162 3.2.3: implies CONDSTORE */
+		return IMAP_EN_QRESYNC | IMAP_EN_CONDSTORE;
 	return 0;
 }
 
@@ -233,7 +237,7 @@ static void imap_cmd_enable(struct imap_session *s, const struct imap_call *c)
 	for (size_t i = 0; i < c->count; i++) {
 		uint8_t bit = imap_cmd_enable_one(&c->args[i]);
 
-		if (bit != 0 && !(s->enabled & bit)) {
+		if (bit != 0 && (s->enabled & bit) != bit) {
 			s->enabled |= bit;
 			imap_cmd_add(list, sizeof(list), c->args[i].u.str.data);
 		}

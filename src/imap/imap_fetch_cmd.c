@@ -21,6 +21,7 @@
 #include "imap/imap_mailbox.h"
 #include "imap/imap_mime.h"
 #include "imap/imap_msgfile.h"
+#include "imap/imap_qresync.h"
 #include "imap/imap_section.h"
 #include "imap/imap_seqset.h"
 #include "util/log.h"
@@ -114,6 +115,9 @@ static int imap_fetch_item(struct imap_session *s, struct evbuffer *out, size_t 
 	switch (it->attr) {
 	case IMAP_FETCH_UID:
 		evbuffer_add_printf(out, "UID %u", m->uid);
+		return 0;
+	case IMAP_FETCH_MODSEQ:
+		evbuffer_add_printf(out, "MODSEQ (%llu)", (unsigned long long)m->modseq);
 		return 0;
 	case IMAP_FETCH_FLAGS:
 		evbuffer_add_printf(out, "FLAGS (%s)", imap_mailbox_flags(s->mbox, i, buf, sizeof(buf)));
@@ -209,10 +213,12 @@ void imap_stream_pump(struct imap_session *s)
 	imap_resume(s);
 }
 
-/* imap_fetch_select - the UIDs of the messages the set names; -1 on a sequence number too high. */
+/* imap_fetch_select - the UIDs of the messages the set names (changed since CHANGEDSINCE); -1 on
+ * a sequence number too high. */
 static int imap_fetch_select(struct imap_session *s, const struct imap_seqset *set, bool uid,
 			     struct imap_stream *st)
 {
+	uint64_t since = st->items.changedsince ? st->items.changedsince_modseq : 0;
 	const struct imap_folder_state *fs = &s->mbox->st;
 	uint32_t max = uid ? (fs->n ? fs->msgs[fs->n - 1].uid : 0) : (uint32_t)fs->n;
 
@@ -220,24 +226,42 @@ static int imap_fetch_select(struct imap_session *s, const struct imap_seqset *s
 		return -1;
 	st->uids = xcalloc(fs->n + 1, sizeof(*st->uids));
 	for (size_t i = 0; i < fs->n; i++) {
-		if (imap_seqset_contains(set, uid ? fs->msgs[i].uid : (uint32_t)i + 1, max))
+		if (imap_seqset_contains(set, uid ? fs->msgs[i].uid : (uint32_t)i + 1, max) &&
+		    (since == 0 || fs->msgs[i].modseq > since))
 			st->uids[st->n++] = fs->msgs[i].uid;
 	}
 	return 0;
 }
 
-/* imap_fetch_unsupported - an item this server does not answer (BINARY, MODSEQ); NULL if none. */
-static const char *imap_fetch_unsupported(const struct imap_fetch_items *items)
+/* imap_fetch_unsupported - what this session cannot answer (BINARY; VANISHED without QRESYNC). */
+static const char *imap_fetch_unsupported(const struct imap_session *s,
+					  const struct imap_fetch_items *items)
 {
 	for (size_t k = 0; k < items->count; k++) {
 		enum imap_fetch_attr a = items->items[k].attr;
 
 		if (a == IMAP_FETCH_BINARY || a == IMAP_FETCH_BINARY_SIZE)
 			return "BINARY is not supported";
-		if (a == IMAP_FETCH_MODSEQ)
-			return "MODSEQ needs CONDSTORE, which is not supported";
 	}
-	return items->changedsince || items->vanished ? "FETCH modifiers are not supported" : NULL;
+	if (items->vanished && !(s->enabled & IMAP_EN_QRESYNC))
+		return "VANISHED needs ENABLE QRESYNC";
+	return NULL;
+}
+
+/* imap_fetch_vanished - UID FETCH (CHANGEDSINCE n VANISHED): "* VANISHED (EARLIER) uids" first. */
+static void imap_fetch_vanished(struct imap_session *s, const struct imap_seqset *set,
+				const struct imap_fetch_items *items)
+{
+	const struct imap_folder_state *st = &s->mbox->st;
+	char *uids;
+
+	if (!items->vanished || st->highestmodseq == 0)
+		return;
+	uids = imap_qresync_vanished(s->mbox->dir, st->uidvalidity, items->changedsince_modseq,
+				     set, st->uidnext);
+	if (uids != NULL)
+		imap_reply(s, "* VANISHED (EARLIER) %s", uids);
+	free(uids);
 }
 
 void imap_fetch_cmd(struct imap_session *s, const struct imap_call *c)
@@ -255,13 +279,16 @@ void imap_fetch_cmd(struct imap_session *s, const struct imap_call *c)
 	}
 	if (imap_fetch_items_parse(c->args + 1, c->count - 1, c->uid, IMAP_FETCH_ITEMS_MAX, &st->items,
 				   &error) < 0 ||
-	    (error = imap_fetch_unsupported(&st->items)) != NULL ||
+	    (error = imap_fetch_unsupported(s, &st->items)) != NULL ||
 	    (error = "Invalid message sequence number", imap_fetch_select(s, &set, c->uid, st) < 0)) {
 		imap_seqset_clear(&set);
 		imap_stream_free(&st);
 		imap_bad(s, "%s", error);
 		return;
 	}
+	if (st->items.modseq)
+		s->enabled |= IMAP_EN_CONDSTORE; /* RFC 7162 3.1: MODSEQ and CHANGEDSINCE enable it */
+	imap_fetch_vanished(s, &set, &st->items);
 	imap_seqset_clear(&set);
 	st->uid = c->uid;
 	st->tmp = evbuffer_new();

@@ -32,10 +32,13 @@ enum imap_status_item {
 	IMAP_STATUS_RECENT = 1 << 4,
 	IMAP_STATUS_SIZE = 1 << 5,
 	IMAP_STATUS_DELETED = 1 << 6,
+	IMAP_STATUS_HIGHESTMODSEQ = 1 << 7,
 };
+#define IMAP_STATUS_N 8
 
-static const char *const imap_status_names[] = { "MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN",
-						 "RECENT", "SIZE", "DELETED" };
+static const char *const imap_status_names[IMAP_STATUS_N] = {
+	"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "RECENT", "SIZE", "DELETED", "HIGHESTMODSEQ",
+};
 
 struct imap_folder_job *imap_folder_job_new(struct imap_session *s, imap_folder_work_fn *work)
 {
@@ -294,7 +297,8 @@ void imap_folder_subscribe(struct imap_session *s, const struct imap_call *c)
 void imap_folder_status_line(struct evbuffer *out, const char *quoted, unsigned items,
 			     const struct imap_folder_state *st)
 {
-	uint64_t v[7] = { st->n, st->uidnext, st->uidvalidity, 0, 0, 0, 0 };
+	uint64_t v[IMAP_STATUS_N] = { st->n, st->uidnext, st->uidvalidity, 0, 0, 0, 0,
+				      st->highestmodseq };
 	const char *sep = "";
 
 	for (size_t i = 0; i < st->n; i++) {
@@ -303,7 +307,7 @@ void imap_folder_status_line(struct evbuffer *out, const char *quoted, unsigned 
 		v[6] += (st->msgs[i].flags & IMAP_FLAG_DELETED) != 0;
 	}
 	evbuffer_add_printf(out, "* STATUS %s (", quoted);
-	for (size_t i = 0; i < 7; i++) {
+	for (size_t i = 0; i < IMAP_STATUS_N; i++) {
 		if (items & (1u << i)) {
 			evbuffer_add_printf(out, "%s%s %llu", sep, imap_status_names[i],
 					    (unsigned long long)v[i]);
@@ -348,10 +352,10 @@ unsigned imap_folder_status_items(const struct imap_arg *list)
 		const struct imap_arg *a = &list->u.list.args[i];
 		size_t k = 0;
 
-		while (k < 7 && (a->type != IMAP_ARG_ATOM || strcasecmp(a->u.str.data,
-									 imap_status_names[k]) != 0))
+		while (k < IMAP_STATUS_N &&
+		       (a->type != IMAP_ARG_ATOM || strcasecmp(a->u.str.data, imap_status_names[k]) != 0))
 			k++;
-		if (k == 7)
+		if (k == IMAP_STATUS_N)
 			return 0;
 		items |= 1u << k;
 	}

@@ -2,6 +2,7 @@
 #include "imap/imap_mailbox.h"
 
 #include <errno.h>
+#include <event2/buffer.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,7 @@ const char *imap_mailbox_flags(const struct imap_mailbox *m, size_t i, char *buf
 static size_t imap_mailbox_expunged(struct imap_session *s, const struct imap_folder_state *st)
 {
 	const struct imap_folder_state *old = &s->mbox->st;
+	struct evbuffer *vanished = evbuffer_new(); /* UIDs, highest first: still a valid set */
 	size_t gone = 0;
 
 	for (size_t i = old->n; i-- > 0;) {
@@ -137,10 +139,18 @@ static size_t imap_mailbox_expunged(struct imap_session *s, const struct imap_fo
 				hi = mid;
 		}
 		if (lo == st->n || st->msgs[lo].uid != uid) {
-			imap_reply(s, "* %zu EXPUNGE", i + 1);
+			if (s->enabled & IMAP_EN_QRESYNC) /* RFC 7162 3.2.10: VANISHED, not EXPUNGE */
+				evbuffer_add_printf(vanished, "%s%u", gone ? "," : "", uid);
+			else
+				imap_reply(s, "* %zu EXPUNGE", i + 1);
 			gone++;
 		}
 	}
+	if (evbuffer_get_length(vanished) > 0) {
+		evbuffer_add(vanished, "", 1);
+		imap_reply(s, "* VANISHED %s", (const char *)evbuffer_pullup(vanished, -1));
+	}
+	evbuffer_free(vanished);
 	return gone;
 }
 
@@ -161,8 +171,9 @@ static void imap_mailbox_changed(struct imap_session *s, const struct imap_folde
 {
 	const struct imap_folder_state *st = &s->mbox->st;
 	bool same_keywords = imap_mailbox_keywords_same(old, st);
+	bool condstore = (s->enabled & IMAP_EN_CONDSTORE) != 0; /* RFC 7162 3.1.4: with MODSEQ */
 	size_t j = 0;
-	char flags[1024];
+	char flags[1024], modseq[48];
 
 	for (size_t i = 0; i < st->n; i++) {
 		while (j < old->n && old->msgs[j].uid < st->msgs[i].uid)
@@ -170,10 +181,12 @@ static void imap_mailbox_changed(struct imap_session *s, const struct imap_folde
 		if (j == old->n || old->msgs[j].uid != st->msgs[i].uid)
 			continue;
 		if (old->msgs[j].flags == st->msgs[i].flags && same_keywords &&
-		    old->msgs[j].keywords == st->msgs[i].keywords)
+		    old->msgs[j].keywords == st->msgs[i].keywords &&
+		    (!condstore || old->msgs[j].modseq == st->msgs[i].modseq))
 			continue;
-		imap_reply(s, "* %zu FETCH (UID %u FLAGS (%s))", i + 1, st->msgs[i].uid,
-			   imap_mailbox_flags(s->mbox, i, flags, sizeof(flags)));
+		snprintf(modseq, sizeof(modseq), " MODSEQ (%llu)", (unsigned long long)st->msgs[i].modseq);
+		imap_reply(s, "* %zu FETCH (UID %u FLAGS (%s)%s)", i + 1, st->msgs[i].uid,
+			   imap_mailbox_flags(s->mbox, i, flags, sizeof(flags)), condstore ? modseq : "");
 	}
 }
 

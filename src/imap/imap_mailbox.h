@@ -40,6 +40,7 @@ struct imap_msg {
 /* A folder's state: a worker's snapshot, or the session's view of it. */
 struct imap_folder_state {
 	uint32_t uidvalidity, uidnext;
+	uint64_t highestmodseq; /* RFC 7162 (postern-modseq); 0: not known (NOMODSEQ) */
 	struct imap_msg *msgs;
 	size_t n;
 	struct imap_keywords kw; /* dovecot-keywords: letter index -> name */
@@ -57,7 +58,8 @@ struct imap_mailbox {
 /*
  * imap_mailbox_scan - on a worker: dir's messages, UIDs given to new
  * files (dovecot-uidlist created if missing, UIDVALIDITY from the
- * account's dovecot-uidvalidity under home). 0, or -1 with error_r.
+ * account's dovecot-uidvalidity under home), MODSEQs brought up to date
+ * (imap_modseq.h; on failure the folder is NOMODSEQ). 0, or -1 with error_r.
  */
 int imap_mailbox_scan(const char *home, const char *dir, struct imap_folder_state *st_r,
 		      char *error_r, size_t size);

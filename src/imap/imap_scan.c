@@ -14,7 +14,9 @@
 #include "imap/imap_keywords.h"
 #include "imap/imap_mailbox.h"
 #include "imap/imap_mflags.h"
+#include "imap/imap_modseq.h"
 #include "imap/imap_uidlist.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 /* One file of new/ or cur/. */
@@ -255,6 +257,21 @@ static void imap_scan_state(struct imap_scan *sc, struct imap_folder_state *st)
 	qsort(st->msgs, st->n, sizeof(*st->msgs), imap_scan_msg_cmp);
 }
 
+/* imap_scan_modseq - the messages' MODSEQs from postern-modseq, changes given new ones. */
+static void imap_scan_modseq(const char *dir, struct imap_folder_state *st)
+{
+	char *error = NULL;
+
+	if (imap_modseq_update(dir, st->uidvalidity, st->msgs, st->n, imap_modseq_now_us(),
+			       IMAP_MODSEQ_ALL, &st->highestmodseq, NULL, &error) < 0) {
+		log_err("imap: %s: %s (the folder is NOMODSEQ)", dir, error);
+		st->highestmodseq = 0;
+		free(error);
+	} else if (st->highestmodseq == 0) {
+		st->highestmodseq = 1; /* an empty folder: later changes are all above it */
+	}
+}
+
 /* imap_scan_free - what a scan holds. */
 static void imap_scan_free(struct imap_scan *sc)
 {
@@ -284,6 +301,8 @@ int imap_mailbox_scan(const char *home, const char *dir, struct imap_folder_stat
 		imap_scan_state(&sc, st_r);
 		if (imap_keywords_read(dir, &st_r->kw, &sc.error) == 0)
 			rc = 0;
+		if (rc == 0)
+			imap_scan_modseq(dir, st_r);
 	}
 	if (rc < 0)
 		snprintf(error_r, size, "%s", sc.error ? sc.error : "error");

@@ -27,6 +27,7 @@ struct imap_search_job {
 	bool need_size, need_date;
 	uint32_t *hits; /* sequence numbers or UIDs, ascending */
 	size_t nhits;
+	uint64_t modseq; /* the highest MODSEQ of the hits (a MODSEQ key: RFC 7162 3.1.5) */
 	int rc;
 };
 
@@ -90,6 +91,7 @@ static int imap_search_msg_fill(struct imap_search_ctx *c, struct imap_search_ms
 	sm->uid_max = st->n ? st->msgs[st->n - 1].uid : 0;
 	sm->flags = m->flags;
 	sm->keywords = m->keywords;
+	sm->modseq = m->modseq;
 	sm->size = m->size;
 	sm->internal_date = (time_t)m->date;
 	sm->header_cb = imap_search_header_cb;
@@ -118,8 +120,11 @@ static void imap_search_work(void *arg)
 		struct imap_search_msg sm;
 		int r = imap_search_msg_fill(&c, &sm) < 0 ? 0 : imap_search_match(j->search, &sm);
 
-		if (r > 0)
+		if (r > 0) {
 			j->hits[j->nhits++] = j->uid ? st->msgs[i].uid : (uint32_t)i + 1;
+			if (st->msgs[i].modseq > j->modseq)
+				j->modseq = st->msgs[i].modseq;
+		}
 	}
 	imap_msgfile_free(&f);
 }
@@ -156,6 +161,8 @@ static void imap_search_esearch(struct imap_session *s, const struct imap_search
 		evbuffer_add(out, " ALL ", 5);
 		imap_search_set(out, j->hits, j->nhits);
 	}
+	if (j->search->modseq && j->nhits)
+		evbuffer_add_printf(out, " MODSEQ %llu", (unsigned long long)j->modseq);
 	evbuffer_add(out, "\r\n", 2);
 }
 
@@ -174,6 +181,8 @@ static void imap_search_done_cb(void *arg)
 			evbuffer_add(out, "* SEARCH", 8);
 			for (size_t i = 0; i < j->nhits; i++)
 				evbuffer_add_printf(out, " %u", j->hits[i]);
+			if (j->search->modseq && j->nhits)
+				evbuffer_add_printf(out, " (MODSEQ %llu)", (unsigned long long)j->modseq);
 			evbuffer_add(out, "\r\n", 2);
 		}
 		imap_tagged(s, "OK %sSEARCH completed", j->uid ? "UID " : "");
@@ -223,6 +232,8 @@ void imap_search_cmd(struct imap_session *s, const struct imap_call *c)
 	j->m = s->mbox;
 	j->search = search;
 	j->uid = c->uid;
+	if (search->modseq)
+		s->enabled |= IMAP_EN_CONDSTORE; /* RFC 7162 3.1 */
 	imap_search_resolve_keywords(search, imap_search_keyword_cb, &s->mbox->st);
 	imap_search_needs(j);
 	imap_busy(s);

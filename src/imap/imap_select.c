@@ -14,6 +14,7 @@
 #include "imap/imap_folder.h"
 #include "imap/imap_internal.h"
 #include "imap/imap_mailbox.h"
+#include "imap/imap_qresync.h"
 #include "imap/imap_seqset.h"
 #include "util/log.h"
 #include "util/workq.h"
@@ -24,6 +25,7 @@ struct imap_select_job {
 	struct imap_session *s;
 	struct imap_mailbox *m;
 	char *home;
+	struct imap_qresync q; /* RFC 7162 parameters */
 	int rc; /* 0, -1 error, -2 no such folder */
 	char error[256];
 };
@@ -49,6 +51,8 @@ static void imap_select_work(void *arg)
 		return;
 	}
 	j->rc = imap_mailbox_scan(j->home, j->m->dir, &j->m->st, j->error, sizeof(j->error));
+	if (j->rc == 0)
+		imap_qresync_work(&j->q, j->m->dir, &j->m->st);
 }
 
 /* imap_select_first_unseen - the sequence number of the first message without \Seen, or 0. */
@@ -84,6 +88,11 @@ static void imap_select_answer(struct imap_session *s)
 	}
 	imap_reply(s, "* OK [UIDVALIDITY %u] UIDs valid", m->st.uidvalidity);
 	imap_reply(s, "* OK [UIDNEXT %u] Predicted next UID", m->st.uidnext);
+	if ((s->enabled & IMAP_EN_CONDSTORE) && m->st.highestmodseq != 0)
+		imap_reply(s, "* OK [HIGHESTMODSEQ %llu] Highest",
+			   (unsigned long long)m->st.highestmodseq);
+	else if (s->enabled & IMAP_EN_CONDSTORE)
+		imap_reply(s, "* OK [NOMODSEQ] No permanent modsequences");
 }
 
 /* imap_select_done_cb - on the loop: the folder is selected, or NO. */
@@ -95,6 +104,7 @@ static void imap_select_done_cb(void *arg)
 	free(j->home);
 	if (!imap_wait_done(s)) {
 		imap_mailbox_close(&j->m);
+		imap_qresync_clear(&j->q);
 		free(j);
 		return;
 	}
@@ -109,9 +119,11 @@ static void imap_select_done_cb(void *arg)
 		s->mbox = j->m;
 		imap_set_state(s, IMAP_S_SELECTED);
 		imap_select_answer(s);
+		imap_qresync_answer(s, &j->q);
 		imap_tagged(s, "OK [%s] %s completed", s->mbox->readonly ? "READ-ONLY" : "READ-WRITE",
 			    s->mbox->readonly ? "EXAMINE" : "SELECT");
 	}
+	imap_qresync_clear(&j->q);
 	free(j);
 	imap_resume(s);
 }
@@ -135,6 +147,15 @@ void imap_select_select(struct imap_session *s, const struct imap_call *c)
 		return;
 	}
 	struct imap_select_job *j = xcalloc(1, sizeof(*j));
+
+	if (c->count == 2 && imap_qresync_parse(s, &c->args[1], &j->q, &error) < 0) {
+		imap_qresync_clear(&j->q);
+		free(j);
+		imap_bad(s, "%s", error);
+		return;
+	}
+	if (j->q.condstore)
+		s->enabled |= IMAP_EN_CONDSTORE; /* RFC 7162 3.1.8 */
 
 	j->s = s;
 	j->home = xstrdup(s->home);

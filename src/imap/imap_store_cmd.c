@@ -21,6 +21,7 @@
 #include "imap/imap_internal.h"
 #include "imap/imap_mailbox.h"
 #include "imap/imap_mflags.h"
+#include "imap/imap_modseq.h"
 #include "imap/imap_seqset.h"
 #include "imap/imap_uidlist.h"
 #include "util/log.h"
@@ -39,6 +40,11 @@ struct imap_store_job {
 	bool silent;
 	struct imap_flaglist fl;
 	bool missing;
+	bool unchanged;          /* (UNCHANGEDSINCE n), RFC 7162 3.1.3 */
+	uint64_t unchangedsince;
+	size_t *modified;        /* indexes it kept from changing: [MODIFIED ...] */
+	size_t nmodified;
+	bool condstore;          /* answers carry MODSEQ */
 	/* COPY / MOVE */
 	bool move;
 	char *home, *host;
@@ -51,6 +57,7 @@ struct imap_store_job {
 /* imap_store_job_free - the job and what it holds. */
 static void imap_store_job_free(struct imap_store_job *j)
 {
+	free(j->modified);
 	free(j->idx);
 	free(j->items);
 	free(j->home);
@@ -103,26 +110,84 @@ static void imap_store_new_flags(const struct imap_store_job *j, const struct im
 	}
 }
 
-/* imap_store_work - on a worker: new keywords into the folder's file, then the renames. */
+/* imap_store_modseq - new MODSEQs for the messages whose flags changed (changed[0..n)). */
+static void imap_store_modseq(struct imap_store_job *j, const size_t *changed, size_t n)
+{
+	struct imap_mailbox *m = j->s->mbox;
+	struct imap_msg *copy = xcalloc(n + 1, sizeof(*copy));
+	char *error = NULL;
+
+	for (size_t k = 0; k < n; k++)
+		copy[k] = m->st.msgs[changed[k]];
+	if (imap_modseq_update(m->dir, m->st.uidvalidity, copy, n, imap_modseq_now_us(),
+			       IMAP_MODSEQ_SUBSET, &m->st.highestmodseq, NULL, &error) < 0) {
+		log_err("imap store: %s", error);
+		free(error);
+	}
+	for (size_t k = 0; k < n; k++)
+		m->st.msgs[changed[k]].modseq = copy[k].modseq;
+	free(copy);
+}
+
+/* imap_store_work - on a worker: new keywords into the folder's file, the renames, MODSEQs. */
 static void imap_store_work(void *arg)
 {
 	struct imap_store_job *j = arg;
 	struct imap_mailbox *m = j->s->mbox;
+	size_t *changed = xcalloc(j->n + 1, sizeof(*changed)), nchanged = 0;
 	uint32_t kw = 0;
 
+	j->modified = xcalloc(j->n + 1, sizeof(*j->modified));
 	if (imap_flaglist_keywords(&j->fl, m->dir, &m->st.kw, j->mode != IMAP_STORE_REMOVE, &kw,
-				   &j->error) < 0)
-		return;
-	for (size_t k = 0; k < j->n; k++) {
-		struct imap_msg *msg = &m->st.msgs[j->idx[k]];
-		unsigned flags;
-		uint32_t keywords;
+				   &j->error) == 0) {
+		for (size_t k = 0; k < j->n; k++) {
+			struct imap_msg *msg = &m->st.msgs[j->idx[k]];
+			unsigned flags;
+			uint32_t keywords;
 
-		imap_store_new_flags(j, msg, kw, &flags, &keywords);
-		if ((flags != msg->flags || keywords != msg->keywords) &&
-		    imap_mailbox_set_flags(m, j->idx[k], flags, keywords) < 0)
-			j->missing = true;
+			if (j->unchanged && msg->modseq > j->unchangedsince) {
+				j->modified[j->nmodified++] = j->idx[k];
+				continue;
+			}
+			imap_store_new_flags(j, msg, kw, &flags, &keywords);
+			if (flags == msg->flags && keywords == msg->keywords)
+				continue;
+			if (imap_mailbox_set_flags(m, j->idx[k], flags, keywords) < 0)
+				j->missing = true;
+			else
+				changed[nchanged++] = j->idx[k];
+		}
+		if (nchanged > 0 && m->st.highestmodseq != 0)
+			imap_store_modseq(j, changed, nchanged);
 	}
+	free(changed);
+}
+
+/* imap_store_modified - "OK [MODIFIED set]": what UNCHANGEDSINCE kept from changing. */
+static void imap_store_modified(struct imap_session *s, const struct imap_store_job *j)
+{
+	struct evbuffer *set = evbuffer_new();
+
+	for (size_t k = 0; k < j->nmodified; k++)
+		evbuffer_add_printf(set, "%s%u", k ? "," : "",
+				    j->uid ? s->mbox->st.msgs[j->modified[k]].uid
+					   : (uint32_t)j->modified[k] + 1);
+	evbuffer_add(set, "", 1);
+	imap_tagged(s, "OK [MODIFIED %s] Conditional STORE failed for some messages",
+		    (const char *)evbuffer_pullup(set, -1));
+	evbuffer_free(set);
+}
+
+/* imap_store_extra - " UID u" (UID STORE) and " MODSEQ (m)" (CONDSTORE) of message i. */
+static void imap_store_extra(const struct imap_session *s, const struct imap_store_job *j, size_t i,
+			     char *buf, size_t size)
+{
+	const struct imap_msg *m = &s->mbox->st.msgs[i];
+	int n = j->uid ? snprintf(buf, size, " UID %u", m->uid) : 0;
+
+	buf[n] = '\0';
+	if (j->condstore)
+		snprintf(buf + n, size - (size_t)n, " MODSEQ (%llu)", (unsigned long long)m->modseq);
 }
 
 /* imap_store_done_cb - on the loop: the new flags (unless .SILENT), then the tagged answer. */
@@ -135,15 +200,16 @@ static void imap_store_done_cb(void *arg)
 	if (imap_wait_done(s)) {
 		for (size_t k = 0; k < j->n && !j->silent && j->error == NULL; k++) {
 			size_t i = j->idx[k];
-			char uid[24] = "";
+			char extra[64];
 
-			if (j->uid)
-				snprintf(uid, sizeof(uid), " UID %u", s->mbox->st.msgs[i].uid);
+			imap_store_extra(s, j, i, extra, sizeof(extra));
 			imap_reply(s, "* %zu FETCH (FLAGS (%s)%s)", i + 1,
-				   imap_mailbox_flags(s->mbox, i, flags, sizeof(flags)), uid);
+				   imap_mailbox_flags(s->mbox, i, flags, sizeof(flags)), extra);
 		}
 		if (j->error != NULL)
 			imap_tagged(s, "NO [SERVERBUG] %s", j->error);
+		else if (j->nmodified > 0)
+			imap_store_modified(s, j);
 		else if (j->missing)
 			imap_tagged(s, "NO [EXPUNGEISSUED] Some messages were changed elsewhere, try again");
 		else
@@ -152,6 +218,21 @@ static void imap_store_done_cb(void *arg)
 	}
 	imap_flaglist_clear(&j->fl);
 	imap_store_job_free(j);
+}
+
+/* imap_store_unchanged - "(UNCHANGEDSINCE n)" into the job; -1 if malformed. */
+static int imap_store_unchanged(const struct imap_arg *a, struct imap_store_job *j)
+{
+	const struct imap_arg *v = a->u.list.args;
+	char *end;
+
+	if (a->u.list.count != 2 || v[0].type != IMAP_ARG_ATOM || v[1].type != IMAP_ARG_ATOM ||
+	    strcasecmp(v[0].u.str.data, "UNCHANGEDSINCE") != 0 || v[1].u.str.data[0] < '0' ||
+	    v[1].u.str.data[0] > '9')
+		return -1;
+	j->unchangedsince = strtoull(v[1].u.str.data, &end, 10);
+	j->unchanged = true;
+	return *end == '\0' ? 0 : -1;
 }
 
 /* imap_store_item - "FLAGS", "+FLAGS.SILENT", ... into the job; -1 if unknown. */
@@ -173,10 +254,21 @@ void imap_store_cmd(struct imap_session *s, const struct imap_call *c)
 	struct imap_store_job *j = xcalloc(1, sizeof(*j));
 	const char *error = "STORE needs a message set, FLAGS, +FLAGS or -FLAGS, and flags";
 
+	const struct imap_arg *a = c->args;
+	size_t n = c->count;
+
 	j->s = s;
 	j->uid = c->uid;
-	if (c->count < 3 || imap_store_item(&c->args[1], j) < 0 ||
-	    imap_flaglist_parse(c->args + 2, c->count - 2, &j->fl, &error) < 0 ||
+	bool bad = false;
+
+	if (n > 1 && a[1].type == IMAP_ARG_LIST) { /* STORE set (UNCHANGEDSINCE n) item flags */
+		bad = imap_store_unchanged(&a[1], j) < 0;
+		a++, n--;
+		s->enabled |= IMAP_EN_CONDSTORE; /* RFC 7162 3.1 */
+	}
+	j->condstore = (s->enabled & IMAP_EN_CONDSTORE) != 0;
+	if (bad || n < 3 || imap_store_item(&a[1], j) < 0 ||
+	    imap_flaglist_parse(a + 2, n - 2, &j->fl, &error) < 0 ||
 	    imap_store_targets(s, &c->args[0], c->uid, j, &error) < 0) {
 		imap_flaglist_clear(&j->fl);
 		imap_store_job_free(j);

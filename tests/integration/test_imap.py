@@ -404,3 +404,53 @@ def test_compress_deflate_both_ways(mx):
     z.send(b"f LOGOUT\r\n")
     assert z.line() == "* BYE Logging out"
     r.close()
+
+
+def modseqs(data):
+    """{uid: modseq} of FETCH responses."""
+    lines = [x if isinstance(x, bytes) else x[0] for x in data if x is not None]
+    return {int(re.search(rb"UID (\d+)", x).group(1)): int(re.search(rb"MODSEQ \((\d+)\)", x).group(1))
+            for x in lines}
+
+
+def test_condstore_and_qresync(mx):
+    for i in range(3):
+        deliver(mx, "sync %d" % i)
+    m = login(mx)
+    assert m._simple_command("ENABLE", "QRESYNC")[0] == "OK"
+    assert m.untagged_responses.pop("ENABLED") == [b"QRESYNC"]
+    assert m._simple_command("SELECT", "INBOX", "(CONDSTORE)")[0] == "OK"
+    m.state = "SELECTED"  # imaplib tracks only its own select()
+    uidvalidity = int(m.untagged_responses["UIDVALIDITY"][-1])
+    h0 = int(m.untagged_responses.pop("HIGHESTMODSEQ")[-1])
+    before = modseqs(m.uid("FETCH", "1:*", "(MODSEQ)")[1])
+    assert set(before) == {1, 2, 3} and max(before.values()) <= h0
+    typ, data = m.uid("STORE", "1", "+FLAGS", "(\\Seen)")
+    m1 = modseqs(data)[1]
+    assert m1 > h0
+    assert modseqs(m.uid("FETCH", "1:*", "(FLAGS)", "(CHANGEDSINCE %d)" % h0)[1]) == {1: m1}
+    typ, data = m._simple_command("UID", "STORE", "1", "(UNCHANGEDSINCE %d)" % h0, "+FLAGS",
+                                  "(\\Flagged)")
+    assert typ == "OK" and data[0].startswith(b"[MODIFIED 1]")
+    m._simple_command("SEARCH", "MODSEQ", str(h0 + 1))
+    assert m.untagged_responses.pop("SEARCH")[-1] == b"1 (MODSEQ %d)" % m1
+    m.store("2", "+FLAGS", "(\\Deleted)")
+    m.expunge()
+    assert m.untagged_responses.pop("VANISHED") == [b"2"]  # QRESYNC: no EXPUNGE
+    typ, data = m.status("Trash", "(HIGHESTMODSEQ)")
+    assert re.match(rb'"Trash" \(HIGHESTMODSEQ \d+\)', data[0])
+    m.logout()
+    # a client coming back with what it knew: what vanished and what changed since h0
+    m = login(mx)
+    m._simple_command("ENABLE", "QRESYNC")
+    typ, data = m._simple_command("SELECT", "INBOX", "(QRESYNC (%d %d 1:3))" % (uidvalidity, h0))
+    assert typ == "OK"
+    m.state = "SELECTED"
+    assert m.untagged_responses.pop("VANISHED") == [b"(EARLIER) 2"]
+    assert b"1 (UID 1 FLAGS (\\Seen) MODSEQ (%d))" % m1 in m.untagged_responses.pop("FETCH")
+    m._simple_command("UID", "FETCH", "1:*", "(FLAGS)", "(CHANGEDSINCE %d VANISHED)" % h0)
+    assert m.untagged_responses.pop("VANISHED") == [b"(EARLIER) 2"]
+    with pytest.raises(imaplib.IMAP4.error, match="ENABLE QRESYNC"):
+        m2 = login(mx)
+        m2._simple_command("SELECT", "INBOX", "(QRESYNC (%d %d))" % (uidvalidity, h0))
+    m.logout()
