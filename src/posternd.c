@@ -24,6 +24,7 @@
 #include "dmarc/dmarc.h"
 #include "dns/dns.h"
 #include "metrics/metrics_http.h"
+#include "imap/imap_cache.h"
 #include "imap/imap_notify.h"
 #include "imap/imap_session.h"
 #include "pop3/pop3_session.h"
@@ -36,6 +37,8 @@
 #include "util/log.h"
 #include "util/workq.h"
 #include "util/xalloc.h"
+
+#define POSTERND_IMAP_CACHE_BYTES ((size_t)64 << 20) /* ENVELOPEs of about 200,000 messages */
 
 static void posternd_usage(void)
 {
@@ -321,6 +324,7 @@ static int posternd_open(struct daemon *d, char **error_r)
 	auth_set_limits(d->auth, d->cfg->auth_max_failures, d->cfg->auth_lockout);
 	d->io = workq_new(d->base, 2, "io");
 	d->imap_notify = imap_notify_new(d->base);
+	d->imap_cache = imap_cache_new(POSTERND_IMAP_CACHE_BYTES);
 	d->accounts = accounts_open(d->base, d->io, d->cfg);
 	daemon_loops_start(d, posternd_cores());
 	if ((d->store = store_open(d->base, d->cfg->data_dir, d->cfg->hostname, error_r)) == NULL ||
@@ -379,6 +383,7 @@ static void posternd_teardown(struct daemon *d)
 	accounts_free(&d->accounts);
 	workq_free(&d->io);
 	imap_notify_free(&d->imap_notify); /* after the last session's watch */
+	imap_cache_free(&d->imap_cache);
 	SSL_CTX_free(d->tls);
 	SSL_CTX_free(d->tls_client);
 	log_info("stopped: messages=%lu batches=%lu syncs=%lu", st.messages, st.batches, st.syncs);

@@ -32,6 +32,7 @@ struct dkim_keys;
 struct dmarc_psl;
 struct dns;
 struct imap_notify;
+struct imap_cache;
 
 /* A connection of any service, linked into the daemon's list. */
 struct daemon_conn {
@@ -73,6 +74,7 @@ struct daemon {
 	size_t n_old_keys;
 	struct workq *crypto;        /* DKIM signing off the loop */
 	struct imap_notify *imap_notify; /* folder changes for IDLE (imap/imap_notify.h); NULL: none */
+	struct imap_cache *imap_cache;   /* ENVELOPEs FETCH computed (imap/imap_cache.h) */
 	struct mailauth_env mailauth; /* what the inbound checks share */
 	struct daemon_conn conns; /* list head: the connections on this loop */
 	unsigned long n_conns;    /* on every loop */

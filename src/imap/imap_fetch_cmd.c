@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "imap/imap_bodystructure.h"
+#include "imap/imap_cache.h"
 #include "imap/imap_date.h"
 #include "imap/imap_envelope.h"
 #include "imap/imap_fetch_items.h"
@@ -104,6 +105,27 @@ static int imap_fetch_section(struct imap_session *s, struct evbuffer *out, size
 	return 0;
 }
 
+/* imap_fetch_envelope - "ENVELOPE (...)": from the cache, or from the header (then cached). */
+static int imap_fetch_envelope(struct imap_session *s, struct evbuffer *out, size_t i)
+{
+	struct imap_stream *st = s->stream;
+	struct imap_cache *cache = s->daemon->imap_cache;
+	const char *file = s->mbox->st.msgs[i].file, *v;
+	size_t base = strcspn(file, ":"), len;
+
+	evbuffer_add(out, "ENVELOPE ", 9);
+	if (cache != NULL && (v = imap_cache_get(cache, file, base, &len)) != NULL)
+		return evbuffer_add(out, v, len);
+	if (imap_fetch_load(s, i, 1) < 0 ||
+	    imap_envelope_write(st->tmp, st->file.data,
+				imap_mime_header_end(st->file.data, st->file.len)) < 0)
+		return -1;
+	if (cache != NULL)
+		imap_cache_put(cache, file, base, (const char *)evbuffer_pullup(st->tmp, -1),
+			       evbuffer_get_length(st->tmp));
+	return evbuffer_add_buffer(out, st->tmp);
+}
+
 /* imap_fetch_item - one item of message i into out; -1 when its file is gone. */
 static int imap_fetch_item(struct imap_session *s, struct evbuffer *out, size_t i,
 			   const struct imap_fetch_item *it)
@@ -134,11 +156,7 @@ static int imap_fetch_item(struct imap_session *s, struct evbuffer *out, size_t 
 		evbuffer_add_printf(out, "INTERNALDATE \"%s\"", buf);
 		return 0;
 	case IMAP_FETCH_ENVELOPE:
-		if (imap_fetch_load(s, i, 1) < 0)
-			return -1;
-		evbuffer_add(out, "ENVELOPE ", 9);
-		return imap_envelope_write(out, st->file.data,
-					   imap_mime_header_end(st->file.data, st->file.len));
+		return imap_fetch_envelope(s, out, i);
 	case IMAP_FETCH_BODY:
 	case IMAP_FETCH_BODYSTRUCTURE:
 		if (imap_fetch_load(s, i, 2) < 0)

@@ -75,7 +75,8 @@ static bool imap_msgfile_header_done(const struct imap_msgfile *f)
 static int imap_msgfile_read(struct imap_msgfile *f, int fd, size_t size, bool header_only)
 {
 	while (f->len < size) {
-		size_t want = header_only ? IMAP_MSGFILE_CHUNK : size - f->len;
+		/* a header: 4 KB first (most are shorter), then larger steps */
+		size_t want = !header_only ? size - f->len : f->len == 0 ? 4096 : IMAP_MSGFILE_CHUNK;
 		ssize_t n;
 
 		imap_msgfile_reserve(f, want);

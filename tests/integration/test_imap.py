@@ -454,3 +454,25 @@ def test_condstore_and_qresync(mx):
         m2 = login(mx)
         m2._simple_command("SELECT", "INBOX", "(QRESYNC (%d %d))" % (uidvalidity, h0))
     m.logout()
+
+
+def test_envelope_comes_from_the_cache_the_second_time(mx):
+    """Maildir files never change under one name, so an ENVELOPE, once computed, is served
+    from memory (as Dovecot serves it from its index cache): here the file is rewritten
+    behind the server's back, and the second session still sees the first envelope."""
+    deliver(mx, "cached subject")
+    m = login(mx)
+    m.select("INBOX")
+    first = m.fetch("1", "(ENVELOPE)")[1][0]
+    m.logout()
+    (name,) = files(mx, "", "new")
+    path = os.path.join(mx.maildir(ALICE), "new", name)
+    with open(path, "rb") as f:
+        text = f.read()
+    with open(path, "wb") as f:
+        f.write(text.replace(b"cached subject", b"changed subject"))
+    m = login(mx)
+    m.select("INBOX")
+    assert m.fetch("1", "(ENVELOPE)")[1][0] == first and b"cached subject" in first
+    assert b"changed subject" in m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")[1][0][1]
+    m.logout()

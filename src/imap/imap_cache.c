@@ -1,0 +1,177 @@
+/* imap_cache - a byte-bounded LRU map from message base names to what FETCH computed. */
+#include "imap/imap_cache.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xalloc.h"
+
+/* One entry: key and value stored after the struct. */
+struct imap_cache_entry {
+	struct imap_cache_entry *chain;      /* hash bucket */
+	struct imap_cache_entry *prev, *next; /* LRU: head is the newest */
+	uint32_t hash;
+	size_t key_len, len;
+	char data[]; /* key, then value */
+};
+
+struct imap_cache {
+	struct imap_cache_entry **buckets;
+	size_t nbuckets; /* a power of two */
+	size_t count;
+	struct imap_cache_entry *head, *tail;
+	size_t bytes, max_bytes;
+};
+
+/* imap_cache_hash - FNV-1a of the key. */
+static uint32_t imap_cache_hash(const char *key, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)key[i]) * 16777619u;
+	return h;
+}
+
+/* imap_cache_size - what an entry costs against the bound. */
+static size_t imap_cache_size(const struct imap_cache_entry *e)
+{
+	return sizeof(*e) + e->key_len + e->len + sizeof(void *);
+}
+
+struct imap_cache *imap_cache_new(size_t max_bytes)
+{
+	struct imap_cache *c = xcalloc(1, sizeof(*c));
+
+	c->nbuckets = 1024;
+	c->buckets = xcalloc(c->nbuckets, sizeof(*c->buckets));
+	c->max_bytes = max_bytes;
+	return c;
+}
+
+void imap_cache_free(struct imap_cache **cp)
+{
+	struct imap_cache *c = *cp;
+
+	if (c == NULL)
+		return;
+	for (struct imap_cache_entry *e = c->head, *next; e != NULL; e = next) {
+		next = e->next;
+		free(e);
+	}
+	free(c->buckets);
+	free(c);
+	*cp = NULL;
+}
+
+/* imap_cache_slot - the link that points at key's entry, or at the NULL ending its chain. */
+static struct imap_cache_entry **imap_cache_slot(struct imap_cache *c, const char *key,
+						 size_t key_len, uint32_t hash)
+{
+	struct imap_cache_entry **pp = &c->buckets[hash & (c->nbuckets - 1)];
+
+	while (*pp != NULL && ((*pp)->hash != hash || (*pp)->key_len != key_len ||
+			       memcmp((*pp)->data, key, key_len) != 0))
+		pp = &(*pp)->chain;
+	return pp;
+}
+
+/* imap_cache_unlink - take e off the LRU list. */
+static void imap_cache_unlink(struct imap_cache *c, struct imap_cache_entry *e)
+{
+	if (e->prev != NULL)
+		e->prev->next = e->next;
+	else
+		c->head = e->next;
+	if (e->next != NULL)
+		e->next->prev = e->prev;
+	else
+		c->tail = e->prev;
+}
+
+/* imap_cache_front - put e at the head of the LRU list. */
+static void imap_cache_front(struct imap_cache *c, struct imap_cache_entry *e)
+{
+	e->prev = NULL;
+	e->next = c->head;
+	if (c->head != NULL)
+		c->head->prev = e;
+	c->head = e;
+	if (c->tail == NULL)
+		c->tail = e;
+}
+
+/* imap_cache_remove - drop the entry that *pp points at. */
+static void imap_cache_remove(struct imap_cache *c, struct imap_cache_entry **pp)
+{
+	struct imap_cache_entry *e = *pp;
+
+	*pp = e->chain;
+	imap_cache_unlink(c, e);
+	c->bytes -= imap_cache_size(e);
+	c->count--;
+	free(e);
+}
+
+/* imap_cache_grow - twice the buckets when chains get long. */
+static void imap_cache_grow(struct imap_cache *c)
+{
+	size_t n = c->nbuckets * 2;
+	struct imap_cache_entry **b = xcalloc(n, sizeof(*b));
+
+	for (struct imap_cache_entry *e = c->head; e != NULL; e = e->next) {
+		e->chain = b[e->hash & (n - 1)];
+		b[e->hash & (n - 1)] = e;
+	}
+	free(c->buckets);
+	c->buckets = b;
+	c->nbuckets = n;
+}
+
+const char *imap_cache_get(struct imap_cache *c, const char *key, size_t key_len, size_t *len_r)
+{
+	struct imap_cache_entry *e = *imap_cache_slot(c, key, key_len, imap_cache_hash(key, key_len));
+
+	if (e == NULL)
+		return NULL;
+	imap_cache_unlink(c, e);
+	imap_cache_front(c, e);
+	*len_r = e->len;
+	return e->data + e->key_len;
+}
+
+void imap_cache_put(struct imap_cache *c, const char *key, size_t key_len, const char *value,
+		    size_t len)
+{
+	uint32_t hash = imap_cache_hash(key, key_len);
+	struct imap_cache_entry **pp = imap_cache_slot(c, key, key_len, hash), *e;
+
+	if (*pp != NULL)
+		imap_cache_remove(c, pp);
+	e = xmalloc(sizeof(*e) + key_len + len);
+	e->hash = hash;
+	e->key_len = key_len;
+	e->len = len;
+	memcpy(e->data, key, key_len);
+	memcpy(e->data + key_len, value, len);
+	if (imap_cache_size(e) > c->max_bytes) {
+		free(e);
+		return;
+	}
+	while (c->bytes + imap_cache_size(e) > c->max_bytes && c->tail != NULL)
+		imap_cache_remove(c, imap_cache_slot(c, c->tail->data, c->tail->key_len, c->tail->hash));
+	if (c->count >= c->nbuckets)
+		imap_cache_grow(c);
+	pp = &c->buckets[hash & (c->nbuckets - 1)];
+	e->chain = *pp;
+	*pp = e;
+	imap_cache_front(c, e);
+	c->bytes += imap_cache_size(e);
+	c->count++;
+}
+
+size_t imap_cache_bytes(const struct imap_cache *c)
+{
+	return c->bytes;
+}

@@ -1,0 +1,35 @@
+/*
+ * imap_cache - what FETCH learned from message files, kept in memory for
+ * the next session: a message's ENVELOPE, keyed by its Maildir base name
+ * (the name before ":2,", which never changes while the file lives, and
+ * which a copy never shares unless it is the same file). Dovecot keeps the
+ * same in dovecot.index.cache; a mail program that opens a mailbox of
+ * 1,000 messages asks for 1,000 envelopes every time, and without this
+ * each is an open, a read and a parse.
+ *
+ * Bounded by bytes, least recently used first out. One loop's: no locking.
+ */
+#ifndef POSTERN_IMAP_CACHE_H
+#define POSTERN_IMAP_CACHE_H
+
+#include <stddef.h>
+
+struct imap_cache;
+
+/* imap_cache_new - an empty cache of at most max_bytes (keys, values and overhead). */
+struct imap_cache *imap_cache_new(size_t max_bytes);
+
+/* imap_cache_free - free it all; *cp becomes NULL. */
+void imap_cache_free(struct imap_cache **cp);
+
+/* imap_cache_get - the value of key (valid until the next put), or NULL; a hit is now the newest. */
+const char *imap_cache_get(struct imap_cache *c, const char *key, size_t key_len, size_t *len_r);
+
+/* imap_cache_put - remember value under key (replacing), evicting the oldest past the bound. */
+void imap_cache_put(struct imap_cache *c, const char *key, size_t key_len, const char *value,
+		    size_t len);
+
+/* imap_cache_bytes - what it holds now (for tests and metrics). */
+size_t imap_cache_bytes(const struct imap_cache *c);
+
+#endif
