@@ -37,6 +37,7 @@ struct imap_stream {
 	struct imap_msgfile file;
 	int loaded; /* for the current message: 0 nothing, 1 header, 2 whole */
 	struct evbuffer *tmp;
+	struct evbuffer *line; /* one message's answer, until it is whole */
 };
 
 void imap_stream_free(struct imap_stream **stp)
@@ -49,6 +50,8 @@ void imap_stream_free(struct imap_stream **stp)
 	imap_msgfile_free(&st->file);
 	if (st->tmp != NULL)
 		evbuffer_free(st->tmp);
+	if (st->line != NULL)
+		evbuffer_free(st->line);
 	free(st->uids);
 	free(st);
 	*stp = NULL;
@@ -187,7 +190,7 @@ static bool imap_fetch_seen(struct imap_session *s, size_t i)
 static bool imap_fetch_one(struct imap_session *s, size_t i)
 {
 	struct imap_stream *st = s->stream;
-	struct evbuffer *line = evbuffer_new();
+	struct evbuffer *line = st->line;
 	bool seen = imap_fetch_seen(s, i), ok = true, flags = false;
 	char buf[1024];
 
@@ -204,7 +207,8 @@ static bool imap_fetch_one(struct imap_session *s, size_t i)
 	evbuffer_add(line, ")\r\n", 3);
 	if (ok)
 		evbuffer_add_buffer(bufferevent_get_output(s->bev), line);
-	evbuffer_free(line);
+	else
+		evbuffer_drain(line, evbuffer_get_length(line));
 	return ok;
 }
 
@@ -310,6 +314,7 @@ void imap_fetch_cmd(struct imap_session *s, const struct imap_call *c)
 	imap_seqset_clear(&set);
 	st->uid = c->uid;
 	st->tmp = evbuffer_new();
+	st->line = evbuffer_new();
 	s->stream = st;
 	s->mode = IMAP_M_STREAM;
 	imap_stream_pump(s);
