@@ -377,6 +377,78 @@ service imap-login {{
         return out
 
 
+class DovecotImap(Dovecot):
+    """A private Dovecot serving IMAP (dovecot-imapd) instead of POP3: the same passwd-file
+    and Maildirs; Sent is created and subscribed at login (APPEND goes there); a process
+    per connection, as Debian ships it, with room for process_limit connections."""
+
+    def __init__(self, dir, users, process_limit=None):
+        super().__init__(dir, users)
+        limit = max(process_limit or 0, 100)
+        with open(self.conf, "w") as f:
+            f.write("""\
+base_dir = {d}/run
+state_dir = {d}/state
+instance_name = dovecot-bench-{port}
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+log_path = {d}/dovecot.log
+mail_location = maildir:~
+default_client_limit = {clients}
+mail_max_userip_connections = 100
+namespace inbox {{
+  inbox = yes
+  separator = /
+  mailbox Sent {{
+    special_use = \\Sent
+    auto = subscribe
+  }}
+}}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {d}/passwd
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {d}/passwd
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+  process_limit = {limit}
+}}
+service imap {{
+  process_limit = {limit}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    port = 0
+  }}
+  inet_listener pop3s {{
+    port = 0
+  }}
+}}
+""".format(d=dir, port=self.port, limit=limit, clients=max(1000, limit + 100)))
+
+    def fill_user(self, user, count, body):
+        """user's INBOX with count copies of body, owned by the mail user."""
+        ids = _mail_ids()
+        write_messages(self.maildir(user), count, body, uid=ids)
+        os.chown(os.path.join(self.dir, "mail", user.split("@")[1]), *ids)
+
+
+def dovecot_imap_installed():
+    return os.path.exists(DOVECOT) and os.path.exists("/usr/lib/dovecot/imap")
+
+
 def postfix_installed():
     return os.path.exists(POSTFIX) and os.path.exists("/usr/sbin/smtp-source")
 

@@ -1,0 +1,996 @@
+/* imapload - an IMAP load generator cheap enough to measure fast servers.
+ *
+ * make bench compares postern's IMAP with Dovecot's (bench/imap_bench.py).
+ * Like pop3load it is one thread on non-blocking sockets and epoll; each of
+ * the -c clients logs in to its own account ("%d" in -u is its number) and
+ * runs sessions back to back, one of these workloads (-m):
+ *
+ *   login:  LOGIN, SELECT INBOX, UID FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE), LOGOUT
+ *   full:   LOGIN, SELECT INBOX, UID FETCH 1:* BODY.PEEK[], LOGOUT
+ *   append: LOGIN, then APPEND of -s bytes to folder -F (a LITERAL+ literal)
+ *           one after the other, each waiting for its tagged OK, then LOGOUT
+ *           when the run ends (one session per client; -n counts APPENDs)
+ *   idle:   LOGIN, SELECT INBOX, IDLE; the client stays idling (see below)
+ *
+ * login and full send their commands in lock-step, or with -p all four in
+ * one write. A FETCH must answer for every message SELECT counted. After
+ * LOGOUT's OK the client waits for the server to close. Any NO, BAD,
+ * unexpected tag, reset or stall (30 s) is an error; the first few are
+ * described on stderr. Literals ({n} and {n+}) are skipped by count.
+ *
+ * Idle mode: at most -C clients log in at a time until all -c idle; then
+ * "idling=K connect_s=T" is printed and flushed, and imapload waits for a
+ * line on stdin (its measurement point, e.g. for the server's memory). Then
+ * with -D N it delivers N messages, each to a different idling client's
+ * account, one at a time (-g ms apart): over SMTP to port -S (MAIL, RCPT,
+ * DATA: the time is taken at the 250 after the data) or, with -M FMT, as a
+ * file written into FMT/tmp and renamed into FMT/new ("%d" in FMT is the
+ * client's number; the time is taken after the rename). The latency is
+ * from that time to the client's "* n EXISTS" (negative if the EXISTS came
+ * first); a delivery whose EXISTS does not come within 10 s is lost (an
+ * error). It prints "push=N lost=L p50_ms= p99_ms= max_ms=", then ends
+ * every IDLE (DONE) and logs out.
+ *
+ * Usage: imapload [-H addr] -P port -m login|full|append|idle [-c clients]
+ *                 (-t seconds | -n count) [-u user] [-w password] [-p]
+ *                 [-F folder] [-s size] [-C ramp] [-D n (-S port | -M fmt)] [-g ms]
+ * The last line printed: sessions, errors, seconds, sessions_per_s, appends,
+ * appends_per_s, fetched (messages), bytes (all octets received), mb_per_s,
+ * client_cpu_s. Exit 0, or 1 when anything failed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define IL_BUF (64 * 1024)       /* per client; answers are scanned, not kept */
+#define IL_MAX_CLIENTS 20000
+#define IL_STALL_S 30.0          /* a session silent this long is an error */
+#define IL_GRACE_S 30.0          /* sessions still open this long after the end are errors */
+#define IL_PUSH_WAIT_S 10.0      /* an EXISTS later than this after its delivery is lost */
+#define IL_ERRORS_SHOWN 5
+
+enum il_mode { IL_LOGIN, IL_FULL, IL_APPEND, IL_IDLE };
+enum il_phase { IL_OFF, IL_TALK, IL_IDLING, IL_CLOSING };
+
+struct il_client {
+	int fd;
+	int num;
+	enum il_phase phase;
+	int resp;           /* step of the next tagged answer expected (0 = greeting) */
+	int sent;           /* last step sent */
+	long exists;        /* from SELECT */
+	long fetched;       /* FETCH answers in this session */
+	bool logout;        /* LOGOUT sent */
+	bool first;         /* the next line starts a new response */
+	bool untagged;      /* the current response is untagged */
+	unsigned long long lit; /* literal bytes still to skip */
+	double last;
+	double t_push, t_exists; /* idle: delivery time, first EXISTS time (0: none) */
+	char user[256];
+	char *in;
+	size_t off, len;
+	char *out;
+	size_t out_off, out_len, out_cap;
+};
+
+/* The SMTP client of the push measurement. */
+struct il_smtp {
+	int fd;
+	int step;    /* 0 greeting, 1 EHLO, 2 MAIL, 3 RCPT, 4 DATA, 5 data sent */
+	int target;  /* the client the current message is for */
+	char in[4096];
+	size_t len;
+};
+
+struct il {
+	const char *host, *user_fmt, *password, *folder, *maildir_fmt;
+	int port, smtp_port, nclients, ramp, deliveries, gap_ms;
+	enum il_mode mode;
+	double seconds;
+	long max_count;
+	bool pipeline;
+	int ep;
+	struct sockaddr_in addr;
+	char *msg;
+	size_t msg_len;
+	double t0, deadline;
+	long started, sessions, errors, appends, fetched, count_started;
+	unsigned long long bytes;
+	int active, idling, next_start;
+	bool ending;             /* idle: DONE sent to everyone */
+	int pushed;              /* idle: deliveries made */
+	double push_next;        /* idle: time of the next delivery */
+	double push_end;         /* idle: last delivery's time */
+	int stage;               /* idle: 0 ramping, 1 stdin, 2 delivering, 3 waiting, 4 ending */
+	struct il_smtp smtp;
+	struct il_client *clients;
+};
+
+/* il_now - monotonic seconds (the clock Python's time.monotonic reads). */
+static double il_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* il_die - print and exit; only for bad arguments and setup failures. */
+static void il_die(const char *what)
+{
+	perror(what);
+	exit(2);
+}
+
+/* il_error - count an error; describe the first few on stderr. */
+static void il_error(struct il *l, const struct il_client *c, const char *what, const char *line,
+		     size_t n)
+{
+	if (l->errors++ < IL_ERRORS_SHOWN)
+		fprintf(stderr, "imapload: client %d step %d: %s: %.*s\n", c ? c->num : -1,
+			c ? c->resp : -1, what, (int)(n > 200 ? 200 : n), line ? line : "");
+}
+
+/* il_queue - append bytes to the client's output. */
+static void il_queue(struct il_client *c, const char *data, size_t n)
+{
+	if (c->out_len + n > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 512;
+		while (cap < c->out_len + n)
+			cap *= 2;
+		char *p = realloc(c->out, cap);
+		if (p == NULL)
+			il_die("realloc");
+		c->out = p;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, data, n);
+	c->out_len += n;
+}
+
+/* il_fetch_items - what the FETCH of the workload asks for. */
+static const char *il_fetch_items(const struct il *l)
+{
+	return l->mode == IL_FULL ? "BODY.PEEK[]" : "(UID FLAGS RFC822.SIZE ENVELOPE)";
+}
+
+/* il_queue_cmd - append the command of step i (1 = LOGIN) of this session. */
+static void il_queue_cmd(const struct il *l, struct il_client *c, int i)
+{
+	char line[600];
+	int n;
+
+	if (i == 1)
+		n = snprintf(line, sizeof line, "a1 LOGIN \"%s\" \"%s\"\r\n", c->user, l->password);
+	else if (c->logout)
+		n = snprintf(line, sizeof line, "a%d LOGOUT\r\n", i);
+	else if (l->mode == IL_APPEND)
+		n = snprintf(line, sizeof line, "a%d APPEND \"%s\" (\\Seen) {%zu+}\r\n", i, l->folder,
+			     l->msg_len);
+	else if (i == 2)
+		n = snprintf(line, sizeof line, "a2 SELECT INBOX\r\n");
+	else if (i == 3 && l->mode == IL_IDLE)
+		n = snprintf(line, sizeof line, "a3 IDLE\r\n");
+	else
+		n = snprintf(line, sizeof line, "a3 UID FETCH 1:* %s\r\n", il_fetch_items(l));
+	il_queue(c, line, (size_t)n);
+	if (l->mode == IL_APPEND && i > 1 && !c->logout) {
+		il_queue(c, l->msg, l->msg_len);
+		il_queue(c, "\r\n", 2);
+	}
+	c->sent = i;
+}
+
+/* il_watch - the epoll events the client wants. */
+static int il_watch(struct il *l, struct il_client *c)
+{
+	bool more = c->out_off < c->out_len;
+	struct epoll_event ev = {.events = EPOLLIN | (more ? EPOLLOUT : 0), .data.ptr = c};
+
+	return epoll_ctl(l->ep, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/* il_flush - write what is queued; 0, or -1 on a socket error. */
+static int il_flush(struct il *l, struct il_client *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n < 0)
+			return -1;
+		c->out_off += (size_t)n;
+	}
+	if (c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	return il_watch(l, c);
+}
+
+/* il_run_over - whether the run's time or count is used up. */
+static bool il_run_over(const struct il *l)
+{
+	if (l->max_count > 0)
+		return l->count_started >= l->max_count;
+	return il_now() >= l->deadline;
+}
+
+/* il_close - end the client's session; counted as done or as an error. */
+static void il_close(struct il *l, struct il_client *c, bool ok)
+{
+	if (c->fd >= 0) {
+		epoll_ctl(l->ep, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+	}
+	if (c->phase == IL_IDLING)
+		l->idling--;
+	c->fd = -1;
+	c->phase = IL_OFF;
+	l->active--;
+	if (ok)
+		l->sessions++;
+	else
+		il_error(l, c, "session failed", NULL, 0);
+}
+
+/* il_may_start - whether a new session may begin now. */
+static bool il_may_start(struct il *l, struct il_client *c)
+{
+	if (l->errors > 1000)
+		return false; /* a server that refuses everything: do not spin */
+	if (l->mode == IL_IDLE)
+		return l->active - l->idling < l->ramp;
+	if (l->mode == IL_APPEND)
+		return c->sent == 0 && !il_run_over(l);
+	if (il_run_over(l))
+		return false;
+	l->count_started++;
+	return true;
+}
+
+/* il_start - open a new session for the client, if the run goes on. */
+static void il_start(struct il *l, struct il_client *c)
+{
+	if (!il_may_start(l, c))
+		return;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		il_die("socket");
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	l->started++;
+	l->active++;
+	c->fd = fd;
+	c->phase = IL_TALK;
+	c->resp = c->sent = 0;
+	c->exists = c->fetched = 0;
+	c->logout = false;
+	c->first = true;
+	c->lit = 0;
+	c->off = c->len = c->out_off = c->out_len = 0;
+	c->last = il_now();
+	if (connect(fd, (struct sockaddr *)&l->addr, sizeof l->addr) < 0 && errno != EINPROGRESS) {
+		il_close(l, c, false);
+		return;
+	}
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+	if (epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+		il_die("epoll_ctl");
+}
+
+/* il_next - after the tagged answer of step r (0: greeting), queue what comes next. */
+static void il_next(struct il *l, struct il_client *c, int r)
+{
+	if (l->mode == IL_APPEND && r >= 1 && !c->logout) {
+		l->appends += r >= 2;
+		if (il_run_over(l))
+			c->logout = true;
+		else
+			l->count_started++;
+	}
+	if (l->mode == IL_IDLE && r == 3)
+		c->logout = true; /* IDLE ended with DONE */
+	if (l->pipeline && (l->mode == IL_LOGIN || l->mode == IL_FULL)) {
+		if (r == 0) {
+			for (int i = 1; i <= 3; i++)
+				il_queue_cmd(l, c, i);
+			c->logout = true;
+			il_queue_cmd(l, c, 4);
+		}
+		return;
+	}
+	if (l->mode != IL_APPEND && l->mode != IL_IDLE && r == 3)
+		c->logout = true;
+	il_queue_cmd(l, c, r + 1);
+}
+
+/* il_tagged - a tagged answer; 0 to go on, 1 when LOGOUT's came, -1 on error. */
+static int il_tagged(struct il *l, struct il_client *c, const char *p, size_t n)
+{
+	char tag[16];
+	int tl = snprintf(tag, sizeof tag, "a%d OK", c->resp);
+
+	if (n < (size_t)tl || memcmp(p, tag, (size_t)tl) != 0) {
+		il_error(l, c, "unexpected answer", p, n);
+		return -1;
+	}
+	if (c->resp == 3 && l->mode != IL_APPEND && l->mode != IL_IDLE && c->fetched != c->exists) {
+		il_error(l, c, "FETCH answered for fewer messages than EXISTS", p, n);
+		return -1;
+	}
+	int r = c->resp++;
+	if (c->logout && r == c->sent)
+		return 1;
+	il_next(l, c, r);
+	return 0;
+}
+
+/* il_untagged - an untagged line (after "* "): EXISTS, FETCH counted; BYE checked. */
+static int il_untagged(struct il *l, struct il_client *c, const char *p, size_t n)
+{
+	char tmp[64];
+	size_t k = n < sizeof tmp - 1 ? n : sizeof tmp - 1;
+	long num;
+	char word[16];
+
+	memcpy(tmp, p, k);
+	tmp[k] = '\0';
+	if (strncmp(tmp, "BYE", 3) == 0 && !c->logout) {
+		il_error(l, c, "BYE before LOGOUT", p, n);
+		return -1;
+	}
+	if (sscanf(tmp, "%ld %15s", &num, word) != 2)
+		return 0;
+	if (strcmp(word, "FETCH") == 0) {
+		c->fetched++;
+		l->fetched++;
+	} else if (strcmp(word, "EXISTS") == 0) {
+		if (c->phase == IL_IDLING && c->t_exists == 0 && num > c->exists)
+			c->t_exists = il_now();
+		c->exists = num;
+	}
+	return 0;
+}
+
+/* il_idle_begun - the "+ idling" of IDLE: the client now waits. */
+static int il_idle_begun(struct il *l, struct il_client *c)
+{
+	if (l->mode != IL_IDLE || c->sent != 3 || c->phase != IL_TALK) {
+		il_error(l, c, "unexpected continuation", NULL, 0);
+		return -1;
+	}
+	c->phase = IL_IDLING;
+	l->idling++;
+	return 0;
+}
+
+/* il_line - the first line of one response (a literal may follow it); 0, 1 at the end, -1. */
+static int il_line(struct il *l, struct il_client *c, const char *p, size_t n)
+{
+	if (c->resp == 0) {
+		if (n < 4 || memcmp(p, "* OK", 4) != 0) {
+			il_error(l, c, "bad greeting", p, n);
+			return -1;
+		}
+		c->resp = 1;
+		il_next(l, c, 0);
+		return 0;
+	}
+	if (n >= 2 && memcmp(p, "* ", 2) == 0)
+		return il_untagged(l, c, p + 2, n - 2);
+	if (n >= 1 && p[0] == '+')
+		return il_idle_begun(l, c);
+	return il_tagged(l, c, p, n);
+}
+
+/* il_literal_size - the n of a line ending in "{n}" or "{n+}", or -1. */
+static long long il_literal_size(const char *p, size_t n)
+{
+	if (n < 3 || p[n - 1] != '}')
+		return -1;
+	size_t i = n - 1;
+	if (p[i - 1] == '+')
+		i--;
+	size_t end = i;
+	while (i > 0 && p[i - 1] >= '0' && p[i - 1] <= '9')
+		i--;
+	if (i == 0 || p[i - 1] != '{' || i == end || end - i > 12)
+		return -1;
+	return strtoll(p + i, NULL, 10);
+}
+
+/* il_parse - consume what is complete in the input; 0, 1 when LOGOUT's OK came, -1. */
+static int il_parse(struct il *l, struct il_client *c)
+{
+	for (;;) {
+		if (c->lit > 0) {
+			size_t k = c->len - c->off < c->lit ? c->len - c->off : (size_t)c->lit;
+			c->off += k;
+			c->lit -= k;
+			if (c->lit > 0)
+				return 0;
+		}
+		char *p = c->in + c->off;
+		size_t n = c->len - c->off;
+		char *e = memmem(p, n, "\r\n", 2);
+		if (e == NULL)
+			return n >= IL_BUF / 2 ? -1 : 0;
+		size_t ll = (size_t)(e - p);
+		c->off += ll + 2;
+		long long lit = il_literal_size(p, ll);
+		int rc = c->first ? il_line(l, c, p, ll) : 0;
+		if (rc != 0)
+			return rc;
+		c->first = lit < 0;
+		c->lit = lit > 0 ? (unsigned long long)lit : 0;
+	}
+}
+
+/* il_readable - read and parse; ends the session when done or broken. */
+static void il_readable(struct il *l, struct il_client *c)
+{
+	for (int i = 0; i < 64; i++) {
+		if (c->off > 0) {
+			memmove(c->in, c->in + c->off, c->len - c->off);
+			c->len -= c->off;
+			c->off = 0;
+		}
+		ssize_t n = recv(c->fd, c->in + c->len, IL_BUF - c->len, 0);
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			/* after LOGOUT's OK the server's close is the end of a good session */
+			il_close(l, c, n == 0 && c->phase == IL_CLOSING);
+			return;
+		}
+		l->bytes += (unsigned long long)n;
+		c->len += (size_t)n;
+		c->last = il_now();
+		if (c->phase == IL_CLOSING) {
+			c->off = c->len;
+			continue; /* nothing more is expected; wait for the close */
+		}
+		int rc = il_parse(l, c);
+		if (rc < 0) {
+			il_close(l, c, false);
+			return;
+		}
+		if (rc == 1)
+			c->phase = IL_CLOSING;
+		else if (c->out_len > c->out_off && il_flush(l, c) < 0) {
+			il_close(l, c, false);
+			return;
+		}
+		if ((size_t)n < IL_BUF / 4)
+			break;
+	}
+}
+
+/* il_message - the message APPEND and the push deliveries send: headers, then lines of x, CRLF. */
+static void il_message(struct il *l, size_t size)
+{
+	static const char head[] =
+		"From: Bench <bench@remote.test>\r\nTo: <user@example.test>\r\n"
+		"Subject: imap bench\r\nDate: Sat, 05 Dec 2026 00:00:00 +0000\r\n"
+		"Message-ID: <imapload@remote.test>\r\nMIME-Version: 1.0\r\n"
+		"Content-Type: text/plain\r\n\r\n";
+	size_t hl = sizeof head - 1;
+
+	if (size < hl + 2)
+		size = hl + 2;
+	l->msg = malloc(size);
+	if (l->msg == NULL)
+		il_die("malloc");
+	memcpy(l->msg, head, hl);
+	for (size_t i = hl; i < size; i++)
+		l->msg[i] = (i - hl) % 78 == 76 ? '\r' : (i - hl) % 78 == 77 ? '\n' : 'x';
+	l->msg[size - 2] = '\r';
+	l->msg[size - 1] = '\n';
+	l->msg_len = size;
+}
+
+/* il_usage - print the usage and exit 2. */
+static void il_usage(void)
+{
+	fprintf(stderr, "usage: imapload [-H addr] -P port -m login|full|append|idle [-c clients]\n"
+	                "                (-t seconds | -n count) [-u user] [-w password] [-p]\n"
+	                "                [-F folder] [-s size] [-C ramp] [-D n (-S port | -M fmt)] [-g ms]\n");
+	exit(2);
+}
+
+/* il_mode_arg - the workload named by -m. */
+static enum il_mode il_mode_arg(const char *s)
+{
+	static const char *names[] = {"login", "full", "append", "idle"};
+
+	for (int i = 0; i < 4; i++) {
+		if (strcmp(s, names[i]) == 0)
+			return (enum il_mode)i;
+	}
+	il_usage();
+	return IL_LOGIN;
+}
+
+/* il_check_args - refuse settings that make no sense. */
+static void il_check_args(struct il *l)
+{
+	if (l->port <= 0 || l->port > 65535 || l->nclients <= 0 || l->nclients > IL_MAX_CLIENTS ||
+	    (l->seconds <= 0) == (l->max_count <= 0) || strlen(l->user_fmt) > 200 ||
+	    strlen(l->password) > 200 || strlen(l->folder) > 200 || l->ramp <= 0 ||
+	    l->deliveries < 0 || (l->deliveries > 0 && (l->smtp_port > 0) == (l->maildir_fmt != NULL)))
+		il_usage();
+	if (l->deliveries > l->nclients)
+		l->deliveries = l->nclients; /* each idling client gets at most one */
+	l->addr.sin_family = AF_INET;
+	l->addr.sin_port = htons((uint16_t)l->port);
+	if (inet_pton(AF_INET, l->host, &l->addr.sin_addr) != 1)
+		il_usage();
+}
+
+/* il_args - parse the command line into l. */
+static void il_args(struct il *l, int argc, char **argv)
+{
+	int opt;
+	long size = 10240;
+
+	l->host = "127.0.0.1";
+	l->nclients = 20;
+	l->ramp = 100;
+	l->gap_ms = 10;
+	l->user_fmt = "u%d@example.test";
+	l->password = "secret";
+	l->folder = "Sent";
+	while ((opt = getopt(argc, argv, "H:P:m:c:t:n:u:w:pF:s:C:D:S:M:g:")) != -1) {
+		switch (opt) {
+		case 'H': l->host = optarg; break;
+		case 'P': l->port = atoi(optarg); break;
+		case 'm': l->mode = il_mode_arg(optarg); break;
+		case 'c': l->nclients = atoi(optarg); break;
+		case 't': l->seconds = atof(optarg); break;
+		case 'n': l->max_count = atol(optarg); break;
+		case 'u': l->user_fmt = optarg; break;
+		case 'w': l->password = optarg; break;
+		case 'p': l->pipeline = true; break;
+		case 'F': l->folder = optarg; break;
+		case 's': size = atol(optarg); break;
+		case 'C': l->ramp = atoi(optarg); break;
+		case 'D': l->deliveries = atoi(optarg); break;
+		case 'S': l->smtp_port = atoi(optarg); break;
+		case 'M': l->maildir_fmt = optarg; break;
+		case 'g': l->gap_ms = atoi(optarg); break;
+		default: il_usage();
+		}
+	}
+	if (size <= 0 || size > 64L * 1024 * 1024)
+		il_usage();
+	il_check_args(l);
+	il_message(l, (size_t)size);
+}
+
+/* il_fmt - fmt with "%d" replaced by num. */
+static void il_fmt(const char *fmt, int num, char *out, size_t size)
+{
+	const char *d = strstr(fmt, "%d");
+
+	if (d == NULL)
+		snprintf(out, size, "%s", fmt);
+	else
+		snprintf(out, size, "%.*s%d%s", (int)(d - fmt), fmt, num, d + 2);
+}
+
+/* il_sweep - sessions that stalled, or outlived the grace period, are errors. */
+static void il_sweep(struct il *l, double now)
+{
+	bool late = l->mode != IL_IDLE && now > l->deadline + IL_GRACE_S;
+
+	if (l->mode == IL_IDLE && now > l->deadline)
+		late = true; /* -t bounds the whole idle run */
+	for (int i = 0; i < l->nclients; i++) {
+		struct il_client *c = &l->clients[i];
+		if (c->phase == IL_OFF || (c->phase == IL_IDLING && !late))
+			continue;
+		if (late || now - c->last > IL_STALL_S)
+			il_close(l, c, false);
+	}
+}
+
+/* il_cpu - this process's user + system CPU seconds. */
+static double il_cpu(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* il_push_target - the client delivery d goes to (each a different one). */
+static int il_push_target(const struct il *l, int d)
+{
+	return (int)((long)d * l->nclients / l->deliveries);
+}
+
+/* il_smtp_send - write a whole command or message to the SMTP socket; -1 on error. */
+static int il_smtp_send(struct il *l, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = send(l->smtp.fd, p, n, MSG_NOSIGNAL);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* il_smtp_open - connect to the SMTP port (blocking: loopback) and watch it. */
+static int il_smtp_open(struct il *l)
+{
+	struct sockaddr_in a = l->addr;
+
+	a.sin_port = htons((uint16_t)l->smtp_port);
+	l->smtp.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l->smtp.fd < 0 || connect(l->smtp.fd, (struct sockaddr *)&a, sizeof a) < 0)
+		return -1;
+	int one = 1;
+	setsockopt(l->smtp.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &l->smtp};
+	return epoll_ctl(l->ep, EPOLL_CTL_ADD, l->smtp.fd, &ev);
+}
+
+/* il_smtp_close - QUIT and close the SMTP connection. */
+static void il_smtp_close(struct il *l)
+{
+	if (l->smtp.fd < 0)
+		return;
+	il_smtp_send(l, "QUIT\r\n", 6);
+	epoll_ctl(l->ep, EPOLL_CTL_DEL, l->smtp.fd, NULL);
+	close(l->smtp.fd);
+	l->smtp.fd = -1;
+}
+
+/* il_smtp_mail - start the next delivery: MAIL FROM. */
+static int il_smtp_mail(struct il *l)
+{
+	static const char mail[] = "MAIL FROM:<bench@remote.test>\r\n";
+
+	l->smtp.target = il_push_target(l, l->pushed);
+	l->smtp.step = 2;
+	return il_smtp_send(l, mail, sizeof mail - 1);
+}
+
+/* il_smtp_reply - the SMTP server answered code to the current step; -1 on error. */
+static int il_smtp_reply(struct il *l, int code)
+{
+	static const int want[] = {220, 250, 250, 250, 354, 250};
+	char line[400];
+	struct il_smtp *s = &l->smtp;
+
+	if (s->step > 5 || code != want[s->step])
+		return -1;
+	switch (s->step++) {
+	case 0:
+		return il_smtp_send(l, "EHLO bench.test\r\n", 17);
+	case 1:
+		return il_smtp_mail(l);
+	case 2:
+		snprintf(line, sizeof line, "RCPT TO:<%s>\r\n", l->clients[s->target].user);
+		return il_smtp_send(l, line, strlen(line));
+	case 3:
+		return il_smtp_send(l, "DATA\r\n", 6);
+	case 4:
+		if (il_smtp_send(l, l->msg, l->msg_len) < 0)
+			return -1;
+		return il_smtp_send(l, ".\r\n", 3);
+	default:
+		l->clients[s->target].t_push = il_now();
+		l->push_next = il_now() + l->gap_ms / 1000.0;
+		l->pushed++;
+		return 0;
+	}
+}
+
+/* il_smtp_readable - read SMTP replies (the last line of each: "ddd "). */
+static void il_smtp_readable(struct il *l)
+{
+	struct il_smtp *s = &l->smtp;
+	ssize_t n = recv(s->fd, s->in + s->len, sizeof s->in - 1 - s->len, MSG_DONTWAIT);
+
+	if (n <= 0) {
+		il_error(l, NULL, "SMTP connection closed", NULL, 0);
+		il_smtp_close(l);
+		return;
+	}
+	s->len += (size_t)n;
+	char *e;
+	while ((e = memmem(s->in, s->len, "\r\n", 2)) != NULL) {
+		size_t ll = (size_t)(e - s->in);
+		if (ll >= 4 && s->in[3] == ' ' && il_smtp_reply(l, atoi(s->in)) < 0) {
+			il_error(l, NULL, "SMTP", s->in, ll);
+			il_smtp_close(l);
+			return;
+		}
+		memmove(s->in, e + 2, s->len - ll - 2);
+		s->len -= ll + 2;
+	}
+}
+
+/* il_drop - deliver the next message as a file renamed from tmp/ into new/; -1 on error. */
+static int il_drop(struct il *l)
+{
+	int target = il_push_target(l, l->pushed);
+	char dir[400], name[200], from[700], to[700];
+	size_t lf = 0;
+
+	il_fmt(l->maildir_fmt, target, dir, sizeof dir);
+	for (size_t i = 0; i < l->msg_len; i++)
+		lf += l->msg[i] != '\r';
+	snprintf(name, sizeof name, "%ld.M%dP%dQ%d.imapload,S=%zu,W=%zu", (long)time(NULL),
+		 l->pushed, (int)getpid(), target, lf, l->msg_len);
+	snprintf(from, sizeof from, "%s/tmp/%s", dir, name);
+	snprintf(to, sizeof to, "%s/new/%s", dir, name);
+	FILE *f = fopen(from, "w");
+	if (f == NULL)
+		return -1;
+	for (size_t i = 0; i < l->msg_len; i++)
+		if (l->msg[i] != '\r')
+			fputc(l->msg[i], f);
+	if (fclose(f) != 0 || rename(from, to) < 0)
+		return -1;
+	l->clients[target].t_push = il_now();
+	l->push_next = il_now() + l->gap_ms / 1000.0;
+	l->pushed++;
+	return 0;
+}
+
+/* il_push_event - an event of stdin or of the SMTP socket: handled here (true), else false. */
+static bool il_push_event(struct il *l, void *ptr)
+{
+	char buf[256];
+
+	if (ptr == &l->smtp) {
+		il_smtp_readable(l);
+		return true;
+	}
+	if (ptr != l)
+		return false;
+	ssize_t n = read(0, buf, sizeof buf);
+	(void)n;
+	epoll_ctl(l->ep, EPOLL_CTL_DEL, 0, NULL);
+	l->stage = 2;
+	if (l->smtp_port > 0 && l->deliveries > 0 && il_smtp_open(l) < 0) {
+		il_error(l, NULL, "cannot connect to the SMTP port", NULL, 0);
+		l->stage = 4;
+	}
+	return true;
+}
+
+/* il_push_timeout - how long epoll may wait, in ms. */
+static int il_push_timeout(const struct il *l)
+{
+	if (l->stage == 2) {
+		double ms = (l->push_next - il_now()) * 1000;
+		return ms < 0 ? 0 : ms > 100 ? 100 : (int)ms;
+	}
+	return 100;
+}
+
+/* il_push_waited - stage 3: every delivered client has its EXISTS, or the wait is over. */
+static bool il_push_waited(const struct il *l)
+{
+	if (il_now() > l->push_end + IL_PUSH_WAIT_S)
+		return true;
+	for (int d = 0; d < l->pushed; d++) {
+		const struct il_client *c = &l->clients[il_push_target(l, d)];
+		if (c->t_exists == 0 && c->phase == IL_IDLING)
+			return false;
+	}
+	return true;
+}
+
+/* il_push_deliver - stage 2: the next delivery when its time has come. */
+static void il_push_deliver(struct il *l)
+{
+	if (l->pushed >= l->deliveries || (l->smtp_port > 0 && l->smtp.fd < 0)) {
+		il_smtp_close(l);
+		l->push_end = il_now();
+		l->stage = 3;
+		return;
+	}
+	if (il_now() < l->push_next)
+		return;
+	if (l->maildir_fmt != NULL) {
+		if (il_drop(l) < 0) {
+			il_error(l, NULL, "cannot drop a message into the Maildir", NULL, 0);
+			l->stage = 3;
+		}
+	} else if (l->smtp.step == 6 && il_smtp_mail(l) < 0) {
+		il_smtp_close(l);
+	}
+}
+
+/* il_push_end - stage 4: every idling client sends DONE (then LOGOUT after its OK). */
+static void il_push_end(struct il *l)
+{
+	for (int i = 0; i < l->nclients; i++) {
+		struct il_client *c = &l->clients[i];
+		if (c->phase != IL_IDLING)
+			continue;
+		c->phase = IL_TALK;
+		l->idling--;
+		c->last = il_now();
+		il_queue(c, "DONE\r\n", 6);
+		if (il_flush(l, c) < 0)
+			il_close(l, c, false);
+	}
+	l->stage = 5;
+}
+
+/* il_push_step - idle mode: announce, wait for stdin, deliver, wait, end. */
+static void il_push_step(struct il *l)
+{
+	if (l->stage == 0 && l->next_start == l->nclients && l->active == l->idling) {
+		printf("idling=%d connect_s=%.3f errors=%ld\n", l->idling, il_now() - l->t0, l->errors);
+		fflush(stdout);
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = l};
+		if (epoll_ctl(l->ep, EPOLL_CTL_ADD, 0, &ev) < 0)
+			il_die("epoll_ctl stdin");
+		l->stage = 1;
+	}
+	if (l->stage == 2)
+		il_push_deliver(l);
+	if (l->stage == 3 && il_push_waited(l))
+		l->stage = 4;
+	if (l->stage == 4)
+		il_push_end(l);
+}
+
+/* il_cmp - qsort order of doubles. */
+static int il_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* il_push_report - the latencies from delivery to EXISTS; a lost one is an error. */
+static void il_push_report(struct il *l)
+{
+	double *v = calloc((size_t)l->pushed + 1, sizeof *v);
+	int n = 0, lost = 0;
+
+	if (l->mode != IL_IDLE || l->deliveries == 0 || v == NULL) {
+		free(v);
+		return;
+	}
+	for (int d = 0; d < l->pushed; d++) {
+		const struct il_client *c = &l->clients[il_push_target(l, d)];
+		if (c->t_exists > 0)
+			v[n++] = (c->t_exists - c->t_push) * 1000;
+		else
+			lost++;
+	}
+	l->errors += lost + (l->deliveries - l->pushed);
+	qsort(v, (size_t)n, sizeof *v, il_cmp);
+	size_t p99 = n > 0 ? (size_t)((n * 99 + 99) / 100) - 1 : 0;
+	printf("push=%d lost=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f min_ms=%.2f\n", l->pushed, lost,
+	       n ? v[(n - 1) / 2] : 0.0, n ? v[p99] : 0.0, n ? v[n - 1] : 0.0, n ? v[0] : 0.0);
+	free(v);
+}
+
+/* il_event - one epoll event of a client. */
+static void il_event(struct il *l, struct il_client *c, unsigned events)
+{
+	if (c->phase == IL_OFF)
+		return; /* closed earlier in this batch */
+	if (events & EPOLLOUT && il_flush(l, c) < 0)
+		il_close(l, c, false);
+	else if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		il_readable(l, c);
+}
+
+/* il_start_more - start whatever sessions may start now. */
+static void il_start_more(struct il *l)
+{
+	if (l->mode == IL_IDLE) {
+		while (l->next_start < l->nclients && l->active - l->idling < l->ramp &&
+		       l->errors <= 1000)
+			il_start(l, &l->clients[l->next_start++]);
+		return;
+	}
+	for (int i = 0; i < l->nclients; i++)
+		if (l->clients[i].phase == IL_OFF)
+			il_start(l, &l->clients[i]);
+}
+
+/* il_loop - run until no session is left. */
+static void il_loop(struct il *l)
+{
+	struct epoll_event evs[256];
+	double swept = l->t0;
+
+	il_start_more(l);
+	while (l->active > 0) {
+		int n = epoll_wait(l->ep, evs, (int)(sizeof evs / sizeof evs[0]), il_push_timeout(l));
+		if (n < 0 && errno != EINTR)
+			il_die("epoll_wait");
+		for (int i = 0; i < n; i++) {
+			if (il_push_event(l, evs[i].data.ptr))
+				continue;
+			struct il_client *c = evs[i].data.ptr;
+			il_event(l, c, evs[i].events);
+			if (c->phase == IL_OFF && l->mode != IL_IDLE)
+				il_start(l, c);
+		}
+		if (l->mode == IL_IDLE) {
+			il_start_more(l);
+			il_push_step(l);
+		}
+		double now = il_now();
+		if (now - swept >= 1.0) {
+			il_sweep(l, now);
+			il_start_more(l);
+			swept = now;
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct il l = {0};
+
+	il_args(&l, argc, argv);
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	l.ep = epoll_create1(EPOLL_CLOEXEC);
+	if (l.ep < 0)
+		il_die("epoll_create1");
+	l.clients = calloc((size_t)l.nclients, sizeof *l.clients);
+	if (l.clients == NULL)
+		il_die("calloc");
+	l.smtp.fd = -1;
+	double cpu0 = il_cpu();
+	l.t0 = il_now();
+	/* -n: bounded by count; the deadline only bounds a stuck run */
+	l.deadline = l.t0 + (l.seconds > 0 ? l.seconds : 3600);
+	for (int i = 0; i < l.nclients; i++) {
+		struct il_client *c = &l.clients[i];
+		c->fd = -1;
+		c->num = i;
+		c->in = malloc(IL_BUF);
+		if (c->in == NULL)
+			il_die("malloc");
+		il_fmt(l.user_fmt, i, c->user, sizeof c->user);
+	}
+	il_loop(&l);
+	il_push_report(&l);
+	double elapsed = il_now() - l.t0;
+	printf("sessions=%ld errors=%ld seconds=%.3f sessions_per_s=%.1f appends=%ld "
+	       "appends_per_s=%.1f fetched=%ld bytes=%llu mb_per_s=%.1f client_cpu_s=%.3f\n",
+	       l.sessions, l.errors, elapsed, (double)l.sessions / elapsed, l.appends,
+	       (double)l.appends / elapsed, l.fetched, l.bytes, (double)l.bytes / elapsed / 1e6,
+	       il_cpu() - cpu0);
+	for (int i = 0; i < l.nclients; i++) {
+		free(l.clients[i].in);
+		free(l.clients[i].out);
+	}
+	free(l.clients);
+	free(l.msg);
+	close(l.ep);
+	return l.errors > 0 ? 1 : 0;
+}
