@@ -37,6 +37,15 @@ check openssl "openssl s_client -starttls" 'openssl s_client -help 2>&1 | grep -
 check msmtp "msmtp with TLS" 'msmtp --version | grep -q "^TLS/SSL library: [A-Za-z]"'
 check mpop "mpop with TLS" 'mpop --version | grep -q "^TLS/SSL library: [A-Za-z]"'
 check fetchmail "fetchmail with SSL" 'fetchmail -V 2>&1 | grep -q "release .*+SSL"'
+# IMAP clients: test_imap_clients.py
+check curl "curl imap and imaps" 'v=$(curl -V) && echo "$v" | grep -qw imap && echo "$v" | grep -qw imaps'
+check openssl "openssl s_client -starttls imap" \
+	'openssl s_client -starttls no-such-protocol 2>&1 | grep -qx "[[:space:]]*imap"'
+check fetchmail "fetchmail speaking IMAP" 'fetchmail -V 2>&1 | grep -q "This is fetchmail release"'
+check isync "mbsync with TLS (OpenSSL)" 'mbsync --version && ldd "$(command -v mbsync)" | grep -q libssl'
+check libsasl2-modules "mbsync's AUTHENTICATE PLAIN (Cyrus SASL's plain module)" \
+	'ls /usr/lib/*/sasl2/libplain.so* >/dev/null'
+check offlineimap3 "offlineimap (imaplib2 and ssl)" 'offlineimap --version'
 check ca-certificates "the system trust store" 'test -s /etc/ssl/certs/ca-certificates.crt'
 check socat "socat (a fetchmail plugin in test_pop_before_smtp.py)" 'socat -V'
 check redis-server "redis-server (the shared grant store)" 'redis-server --version'

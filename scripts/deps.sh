@@ -22,8 +22,10 @@ build="gcc libc6-dev make pkg-config libevent-dev libssl-dev libcrypt-dev liblmd
 #   python3-dnslib (the tests' DNS server), python3-authheaders, python3-yaml
 #   (the RFC 7208 suite), opendkim and opendkim-tools (an independent verifier).
 #   postfix: smtp-source, the load of make bench, which test_bench.py runs small.
+#   IMAP clients (test_imap_clients.py): isync (mbsync), whose AUTHENTICATE PLAIN goes
+#   through Cyrus SASL and needs libsasl2-modules (a Recommends); offlineimap3.
 #   dovecot-imapd: test_imap_dovecot.py runs its imap binary (no listener) on postern's Maildirs.
-test="$build python3-dkim python3-nacl python3-spf python3-dns python3-dnslib python3-authheaders python3-yaml opendkim opendkim-tools postfix clang libclang-rt-dev libcmocka-dev python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl libdigest-hmac-perl perl netbase ca-certificates curl openssl msmtp fetchmail mpop redis-server socat man-db groff-base systemd procps util-linux mount dovecot-imapd"
+test="$build python3-dkim python3-nacl python3-spf python3-dns python3-dnslib python3-authheaders python3-yaml opendkim opendkim-tools postfix clang libclang-rt-dev libcmocka-dev python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl libdigest-hmac-perl perl netbase ca-certificates curl openssl msmtp fetchmail mpop redis-server socat man-db groff-base systemd procps util-linux mount dovecot-imapd isync libsasl2-modules offlineimap3"
 bench="$build python3 python3-pytest postfix python3-dkim python3-dnslib"
 # the peers make bench compares with; their services must never start here
 peers="postfix dovecot-core dovecot-pop3d dovecot-imapd opendkim"

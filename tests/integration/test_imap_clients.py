@@ -23,7 +23,8 @@ TOOL_TIMEOUT = 30
 
 def deliver(p, n, rcpt=ALICE):
     """An SMTP delivery of "msg N" with the body "body N"."""
-    msg = "From: Bob <bob@remote.test>\r\nTo: %s\r\nSubject: msg %d\r\n\r\nbody %d\r\n" % (rcpt, n, n)
+    msg = "From: Bob <bob@remote.test>\r\nTo: %s\r\nSubject: msg %d\r\n\r\nbody %d\r\n" % (
+        rcpt, n, n)
     with smtplib.SMTP("127.0.0.1", p.smtp_port) as s:
         s.sendmail("bob@remote.test", [rcpt], msg)
 
@@ -106,7 +107,8 @@ def test_curl_list_fetch_append_search(mx, tmp_path, port):
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == [
         b'* LIST (\\HasNoChildren) "/" "INBOX"', b'* LIST (\\HasNoChildren \\Drafts) "/" "Drafts"',
-        b'* LIST (\\HasNoChildren \\Junk) "/" "Junk"', b'* LIST (\\HasNoChildren \\Sent) "/" "Sent"',
+        b'* LIST (\\HasNoChildren \\Junk) "/" "Junk"',
+        b'* LIST (\\HasNoChildren \\Sent) "/" "Sent"',
         b'* LIST (\\HasNoChildren \\Trash) "/" "Trash"']
     err = r.stderr.decode()
     assert "SSL connection using TLS" in err
@@ -121,7 +123,8 @@ def test_curl_list_fetch_append_search(mx, tmp_path, port):
     assert r.stdout == wire(content)
     assert curl("/INBOX;UID=3;SECTION=TEXT").stdout == b"body 2\r\n"  # BODY[TEXT]: seen too
     assert server_flags(mx) == {1: set(), 2: {"\\Seen"}, 3: {"\\Seen"}}
-    assert with_subject(server_files(mx), 1)[0] == "cur/" + name.split("/", 1)[1].split(":")[0] + ":2,S"
+    base = os.path.basename(name).split(":")[0]
+    assert with_subject(server_files(mx), 1)[0] == "cur/" + base + ":2,S"
 
     assert curl("/INBOX", "-X", 'SEARCH SUBJECT "msg 1"').stdout == b"* SEARCH 2\r\n"
     assert curl("/INBOX", "-X", "UID SEARCH UNSEEN").stdout == b"* SEARCH 1\r\n"
@@ -180,8 +183,9 @@ def no_tuid(data):
 
 def assert_nothing_changed(commands, before, after):
     """No IMAP command that changes or downloads anything; both Maildirs as they were."""
-    changing = [c for c in commands if re.match(r"(UID )?(STORE|APPEND|EXPUNGE|COPY|MOVE|CREATE|DELETE)"
-                                                r"|.*BODY(\.PEEK)?\[", c)]
+    changing = [c for c in commands
+                if re.match(r"(UID )?(STORE|APPEND|EXPUNGE|COPY|MOVE|CREATE|DELETE)"
+                            r"|.*BODY(\.PEEK)?\[", c)]
     assert changing == [], changing
     assert after == before
 
@@ -255,12 +259,13 @@ def test_mbsync_pushes_new_folder_message_and_deletion_over_imaps(mx, tmp_path):
 # offlineimap3 -----------------------------------------------------------------
 
 def offlineimap_setup(p, tmp_path, port):
+    """A configuration for offlineimap on port (imaps), and a sync function returning
+    the commands it sent."""
     local = tmp_path / "oi-mail"
     local.mkdir()
     with open(cert(p)) as f:
         fingerprint = hashlib.sha256(ssl.PEM_cert_to_DER_cert(f.read())).hexdigest()
-    tls = "ssl = yes\ncert_fingerprint = %s\n" % fingerprint if port == "imaps" else \
-        "ssl = no\nstarttls = yes\n"
+    tls = "ssl = yes\ncert_fingerprint = %s\n" % fingerprint
     conf = tmp_path / "offlineimaprc"
     conf.write_text(
         "[general]\naccounts = postern\nmetadata = %s\nui = basic\n\n"
@@ -271,7 +276,7 @@ def offlineimap_setup(p, tmp_path, port):
         % (tmp_path / "oi-meta", local, p.ports[port], ALICE, tls))
 
     def sync():
-        r = run_tool(["offlineimap", "-o", "-c", str(conf), "-d", "imap"], tmp_path)
+        r = run_tool(["offlineimap", "-o", "-u", "basic", "-c", str(conf), "-d", "imap"], tmp_path)
         out = r.stdout + r.stderr
         assert r.returncode == 0 and "ERROR" not in out, out[-4000:]
         return [c.decode() for c in
@@ -279,11 +284,13 @@ def offlineimap_setup(p, tmp_path, port):
     return local, sync
 
 
-@pytest.mark.parametrize("port", ["imap", "imaps"])
-def test_offlineimap_full_sync_then_nothing(mx, tmp_path, port):
-    local, sync = offlineimap_setup(mx, tmp_path, port)
+def test_offlineimap_full_sync_then_nothing_over_imaps(mx, tmp_path):
+    """IMAPS only: offlineimap's STARTTLS (imaplib2 on Python 3.11) hangs or crashes
+    in about one run of five against Dovecot 2.3 as well as postern: its reader thread
+    and its writer use the one SSL object at the same time after the handshake."""
+    local, sync = offlineimap_setup(mx, tmp_path, "imaps")
     commands = sync()
-    assert any(c.split()[1:2] == ["STARTTLS"] for c in commands) == (port == "imap")
+    assert not any(c.split()[1:2] == ["STARTTLS"] for c in commands)
     inbox = maildir_files(local / "INBOX")
     assert len(inbox) == 3
     for n in range(3):
@@ -299,7 +306,8 @@ def test_offlineimap_full_sync_then_nothing(mx, tmp_path, port):
     assert_nothing_changed([c.split(" ", 1)[1] for c in commands if " " in c], before, state())
 
     name = with_subject(maildir_files(local), 2)[0]  # a flag set locally reaches the server
-    os.rename(local / name, local / "INBOX" / "cur" / (os.path.basename(name).split(":")[0] + ":2,RS"))
+    base = os.path.basename(name).split(":")[0]
+    os.rename(local / name, local / "INBOX" / "cur" / (base + ":2,RS"))
     sync()
     assert server_flags(mx)[3] == {"\\Answered", "\\Seen"}
     assert with_subject(server_files(mx), 2)[0].endswith(":2,RS")
