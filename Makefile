@@ -136,7 +136,9 @@ test: deps-test
 BENCH_BIN := $(BUILD)/pop3load $(BUILD)/imapload $(BUILD)/diskprobe
 $(BENCH_BIN): $(BUILD)/%: bench/%.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_GNU_SOURCE -O2 $(WARN) -o $@ $< -lpthread
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 $(WARN) -o $@ $(filter %.c,$^) -lpthread
+# imapload is two files (the push-latency part is in imapload_push.c).
+$(BUILD)/imapload: bench/imapload_push.c bench/imapload.h
 
 # BENCH_QUICK=1 for one short run; the other BENCH_* settings are in bench/bench.py.
 bench: deps-bench
