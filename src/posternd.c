@@ -26,6 +26,7 @@
 #include "metrics/metrics_http.h"
 #include "imap/imap_cache.h"
 #include "imap/imap_notify.h"
+#include "imap/imap_snapshot.h"
 #include "imap/imap_session.h"
 #include "pop3/pop3_session.h"
 #include "queue/queue.h"
@@ -384,6 +385,7 @@ static void posternd_teardown(struct daemon *d)
 	workq_free(&d->io);
 	imap_notify_free(&d->imap_notify); /* after the last session's watch */
 	imap_cache_free(&d->imap_cache);
+	imap_snapshot_clear_all();
 	SSL_CTX_free(d->tls);
 	SSL_CTX_free(d->tls_client);
 	log_info("stopped: messages=%lu batches=%lu syncs=%lu", st.messages, st.batches, st.syncs);

@@ -15,6 +15,7 @@
 #include "imap/imap_mailbox.h"
 #include "imap/imap_mflags.h"
 #include "imap/imap_modseq.h"
+#include "imap/imap_snapshot.h"
 #include "imap/imap_uidlist.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -286,9 +287,13 @@ int imap_mailbox_scan(const char *home, const char *dir, struct imap_folder_stat
 		      char *error_r, size_t size)
 {
 	struct imap_scan sc = { .home = home, .dir = dir };
+	struct imap_snapshot_stamp stamp;
 	int r, rc = -1;
 
 	memset(st_r, 0, sizeof(*st_r));
+	imap_snapshot_stamp(dir, &stamp); /* before anything is read: a later change shows */
+	if (imap_snapshot_get(dir, &stamp, st_r))
+		return 0;
 	imap_uidlist_init(&sc.ul);
 	if (imap_scan_files(&sc) < 0)
 		r = -2;
@@ -306,6 +311,8 @@ int imap_mailbox_scan(const char *home, const char *dir, struct imap_folder_stat
 	}
 	if (rc < 0)
 		snprintf(error_r, size, "%s", sc.error ? sc.error : "error");
+	else
+		imap_snapshot_put(dir, &stamp, st_r);
 	imap_scan_free(&sc);
 	return rc;
 }
