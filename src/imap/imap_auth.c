@@ -202,6 +202,8 @@ static bool imap_auth_locked(struct imap_session *s, const char *login, const ch
 {
 	if (!auth_login_blocked(s->daemon->auth, s->ip))
 		return false;
+	s->mode = IMAP_M_COMMANDS; /* an AUTHENTICATE exchange ends here */
+	imap_session_wipe(&s->sasl_data);
 	free(s->user);
 	s->user = xstrdup(login);
 	s->method = method;

@@ -1,8 +1,8 @@
 /*
  * imap_cache - what FETCH learned from message files, kept in memory for
- * the next session: a message's ENVELOPE, keyed by its Maildir base name
- * (the name before ":2,", which never changes while the file lives, and
- * which a copy never shares unless it is the same file). Dovecot keeps the
+ * the next session: a message's ENVELOPE, keyed by its folder and Maildir
+ * base name (the name before ":2,", which never changes while the file
+ * lives). Dovecot keeps the
  * same in dovecot.index.cache; a mail program that opens a mailbox of
  * 1,000 messages asks for 1,000 envelopes every time, and without this
  * each is an open, a read and a parse.

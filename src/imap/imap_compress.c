@@ -24,6 +24,7 @@
 #define IMAP_COMPRESS_WBITS_OUT 12
 #define IMAP_COMPRESS_MEMLEVEL 5
 #define IMAP_COMPRESS_CHUNK 16384
+#define IMAP_COMPRESS_SLICE 1024 /* compressed input per inflate: at most about 1 MB out */
 
 struct imap_compress {
 	z_stream in, out;
@@ -62,19 +63,24 @@ static int imap_compress_run(z_stream *zs, bool inflating, const void *p, size_t
 	return 0;
 }
 
-/* imap_compress_pass - feed every chunk of src through zs into dst, src drained. */
+/*
+ * imap_compress_pass - feed src through zs into dst, at most limit bytes of
+ * dst (0: no limit) give or take what one slice inflates to: a small
+ * compressed input must not become megabytes in memory at once (the rest
+ * waits in src until the session has read what came out).
+ */
 static enum bufferevent_filter_result imap_compress_pass(z_stream *zs, bool inflating,
-							 struct evbuffer *src,
-							 struct evbuffer *dst)
+							 struct evbuffer *src, struct evbuffer *dst,
+							 ev_ssize_t limit)
 {
-	size_t len = evbuffer_get_length(src);
+	size_t len = evbuffer_get_length(src), start = evbuffer_get_length(dst);
 
-	while (len > 0) {
+	while (len > 0 && (limit <= 0 || evbuffer_get_length(dst) - start < (size_t)limit)) {
 		struct evbuffer_iovec v;
 		size_t n;
 
 		evbuffer_peek(src, -1, NULL, &v, 1);
-		n = v.iov_len;
+		n = inflating && v.iov_len > IMAP_COMPRESS_SLICE ? IMAP_COMPRESS_SLICE : v.iov_len;
 		if (imap_compress_run(zs, inflating, v.iov_base, n,
 				      n == len ? Z_SYNC_FLUSH : Z_NO_FLUSH, dst) < 0)
 			return BEV_ERROR;
@@ -91,9 +97,8 @@ static enum bufferevent_filter_result imap_compress_in_cb(struct evbuffer *src,
 {
 	struct imap_compress *z = ctx;
 
-	(void)limit;
 	(void)mode;
-	return imap_compress_pass(&z->in, true, src, dst);
+	return imap_compress_pass(&z->in, true, src, dst, limit);
 }
 
 /* imap_compress_out_cb - the session's output, deflated and flushed. */
@@ -105,7 +110,7 @@ static enum bufferevent_filter_result imap_compress_out_cb(struct evbuffer *src,
 
 	(void)limit;
 	(void)mode;
-	return imap_compress_pass(&z->out, false, src, dst);
+	return imap_compress_pass(&z->out, false, src, dst, 0);
 }
 
 struct bufferevent *imap_compress_wrap(struct bufferevent *under)

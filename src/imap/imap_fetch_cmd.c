@@ -18,6 +18,7 @@
 #include "imap/imap_date.h"
 #include "imap/imap_envelope.h"
 #include "imap/imap_fetch_items.h"
+#include "imap/imap_folder.h"
 #include "imap/imap_internal.h"
 #include "imap/imap_mailbox.h"
 #include "imap/imap_mime.h"
@@ -114,17 +115,21 @@ static int imap_fetch_envelope(struct imap_session *s, struct evbuffer *out, siz
 	struct imap_stream *st = s->stream;
 	struct imap_cache *cache = s->daemon->imap_cache;
 	const char *file = s->mbox->st.msgs[i].file, *v;
-	size_t base = strcspn(file, ":"), len;
+	char key[IMAP_FOLDER_PATH_MAX + 512]; /* folder and base name: one account's file */
+	int klen = snprintf(key, sizeof(key), "%s/%.*s", s->mbox->dir, (int)strcspn(file, ":"), file);
+	size_t len;
 
+	if (klen < 0 || (size_t)klen >= sizeof(key))
+		cache = NULL;
 	evbuffer_add(out, "ENVELOPE ", 9);
-	if (cache != NULL && (v = imap_cache_get(cache, file, base, &len)) != NULL)
+	if (cache != NULL && (v = imap_cache_get(cache, key, (size_t)klen, &len)) != NULL)
 		return evbuffer_add(out, v, len);
 	if (imap_fetch_load(s, i, 1) < 0 ||
 	    imap_envelope_write(st->tmp, st->file.data,
 				imap_mime_header_end(st->file.data, st->file.len)) < 0)
 		return -1;
 	if (cache != NULL)
-		imap_cache_put(cache, file, base, (const char *)evbuffer_pullup(st->tmp, -1),
+		imap_cache_put(cache, key, (size_t)klen, (const char *)evbuffer_pullup(st->tmp, -1),
 			       evbuffer_get_length(st->tmp));
 	return evbuffer_add_buffer(out, st->tmp);
 }

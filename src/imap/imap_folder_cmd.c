@@ -83,6 +83,11 @@ static void imap_folder_job_done_cb(void *arg)
 
 	if (imap_wait_done(s)) {
 		evbuffer_add_buffer(bufferevent_get_output(s->bev), j->out);
+		if (j->deselect && strncmp(j->reply, "OK", 2) == 0 && s->mbox != NULL) {
+			imap_mailbox_close(&s->mbox); /* the selected one is gone (RFC 9051 6.3.5) */
+			imap_set_state(s, IMAP_S_AUTH);
+			imap_reply(s, "* OK [CLOSED] The selected mailbox was deleted");
+		}
 		imap_tagged(s, "%s", j->reply);
 		imap_resume(s);
 	}
@@ -200,10 +205,7 @@ void imap_folder_delete(struct imap_session *s, const struct imap_call *c)
 
 	if (j == NULL)
 		return;
-	if (s->mbox != NULL && strcmp(s->mbox->dir, j->dir) == 0) {
-		imap_mailbox_close(&s->mbox); /* RFC 9051 6.3.5: deleting the selected one */
-		imap_set_state(s, IMAP_S_AUTH);
-	}
+	j->deselect = s->mbox != NULL && strcmp(s->mbox->dir, j->dir) == 0;
 	imap_folder_job_run(j);
 }
 
@@ -234,8 +236,12 @@ static void imap_folder_rename_work(struct imap_folder_job *j)
 	struct stat st;
 	const char *old = strrchr(j->dir, '/') + 1, *new = strrchr(j->dir2, '/') + 1;
 
+	size_t len = strlen(j->name);
+
 	if (strcmp(j->name, "INBOX") == 0 || strcmp(j->name2, "INBOX") == 0)
 		snprintf(j->reply, sizeof(j->reply), "NO [CANNOT] INBOX cannot be renamed");
+	else if (strncmp(j->name2, j->name, len) == 0 && j->name2[len] == '/')
+		snprintf(j->reply, sizeof(j->reply), "NO [CANNOT] A mailbox cannot move into itself");
 	else if (stat(j->dir, &st) < 0)
 		snprintf(j->reply, sizeof(j->reply), "NO [NONEXISTENT] Mailbox does not exist");
 	else if (stat(j->dir2, &st) == 0)

@@ -24,6 +24,7 @@ struct imap_folder_job {
 	char *home;
 	bool utf8;        /* names go out in UTF-8 (IMAP4rev2), else modified UTF-7 */
 	unsigned opts;    /* the command's own options */
+	bool deselect;    /* DELETE of the selected mailbox: deselect when it succeeds */
 	void *data;       /* the command's own arguments, freed with free_data */
 	void (*free_data)(void *data);
 	char name[IMAP_FOLDER_NAME_MAX], dir[IMAP_FOLDER_PATH_MAX];

@@ -32,6 +32,12 @@ static void imap_idle_changed_cb(void *arg)
 static void imap_idle_refreshed(struct imap_session *s, int rc)
 {
 	(void)rc;
+	if (atomic_load(&s->daemon->stopping)) {
+		imap_idle_stop(s);
+		imap_reply(s, "* BYE [UNAVAILABLE] Server shutting down");
+		imap_close(s);
+		return;
+	}
 	if (s->mode == IMAP_M_IDLE) {
 		if (s->mbox->rescan) {
 			s->mbox->rescan = false;
@@ -39,7 +45,11 @@ static void imap_idle_refreshed(struct imap_session *s, int rc)
 		}
 		return;
 	}
-	imap_tagged(s, "OK IDLE terminated"); /* DONE came during the scan */
+	if (s->idle_bad) /* the line that ended IDLE during the scan */
+		imap_bad(s, "Expected DONE");
+	else
+		imap_tagged(s, "OK IDLE terminated");
+	s->idle_bad = false;
 	imap_resume(s);
 }
 
@@ -87,8 +97,7 @@ void imap_idle_line(struct imap_session *s, const char *line, size_t len)
 	imap_idle_stop(s);
 	if (s->mbox != NULL && s->mbox->scanning) {
 		imap_busy(s); /* the answer after the scan's news (imap_idle_refreshed) */
-		if (!done)
-			s->errors++;
+		s->idle_bad = !done;
 		return;
 	}
 	s->mode = IMAP_M_COMMANDS;

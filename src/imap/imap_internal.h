@@ -75,6 +75,7 @@ struct imap_session {
 	bool waiting;      /* a worker, a hook or a timer holds a pointer to the session */
 	bool gone;         /* the client left while waiting: free when it answers */
 	bool skipping_sasl; /* discarding the rest of an overlong SASL line */
+	bool idle_bad;      /* IDLE ended by a line other than DONE while a scan ran */
 	char ip[INET6_ADDRSTRLEN];
 	char tag[IMAP_TAG_MAX + 1]; /* the tag of the command in progress */
 	char *user;                 /* the login, once authenticated (or being verified) */

@@ -123,13 +123,25 @@ static void imap_session_free(struct imap_session *s)
 	free(s);
 }
 
+/* imap_session_end - the last answer left: free now, or when the worker holding s answers. */
+static void imap_session_end(struct imap_session *s)
+{
+	if (s->waiting) {
+		s->gone = true; /* imap_wait_done frees it */
+		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+		return;
+	}
+	imap_session_free(s);
+}
+
 void imap_close(struct imap_session *s)
 {
+	imap_idle_stop(s); /* no new scan may start from here */
 	imap_session_unwrap(s); /* the last answers are compressed already */
 	imap_set_state(s, IMAP_S_LOGOUT);
 	bufferevent_disable(s->bev, EV_READ);
 	if (!s->draining && evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-		imap_session_free(s);
+		imap_session_end(s);
 }
 
 void imap_busy(struct imap_session *s)
@@ -278,7 +290,7 @@ static void imap_session_drain(struct imap_session *s)
 	}
 	s->draining = false;
 	if (s->state == IMAP_S_LOGOUT && evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-		imap_session_free(s);
+		imap_session_end(s);
 }
 
 /* imap_session_read_cb - input arrived. */
@@ -294,8 +306,8 @@ static void imap_session_write_cb(struct bufferevent *bev, void *arg)
 	struct imap_session *s = arg;
 
 	if (s->state == IMAP_S_LOGOUT) {
-		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			imap_session_free(s);
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0 && !s->gone)
+			imap_session_end(s);
 	} else if (s->mode == IMAP_M_STREAM) {
 		imap_stream_pump(s);
 	} else if (s->paused) {

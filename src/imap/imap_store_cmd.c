@@ -420,6 +420,11 @@ void imap_copy_cmd(struct imap_session *s, const struct imap_call *c)
 		imap_tagged(s, "NO %s", error);
 		return;
 	}
+	if (j->n == 0) { /* nothing matched: no COPYUID, whose sets cannot be empty */
+		imap_store_job_free(j);
+		imap_tagged(s, "OK %s completed", c->name);
+		return;
+	}
 	j->home = xstrdup(s->home);
 	j->host = xstrdup(s->daemon->cfg->hostname);
 	imap_copy_items(s, j);

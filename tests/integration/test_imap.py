@@ -401,6 +401,12 @@ def test_compress_deflate_both_ways(mx):
     assert got[0] == "* 1 FETCH (BODY[TEXT] {400}" and got[1] == "text 0"
     assert got[-2] == "d OK FETCH completed"
     assert got[-1] == "e NO [COMPRESSIONACTIVE] DEFLATE is already active"
+    # 2 MB that compress to a few KB: inflated a slice at a time as the session reads it
+    big = b"Subject: big\r\n\r\n" + (b"y" * 76 + b"\r\n") * 27000
+    z.send(b"g APPEND Drafts {%d+}\r\n" % len(big) + big + b"\r\n")
+    assert re.match(r"g OK \[APPENDUID \d+ 1\]", z.line())
+    (name,) = files(mx, ".Drafts")
+    assert ",W=%d:2," % len(big) in name
     z.send(b"f LOGOUT\r\n")
     assert z.line() == "* BYE Logging out"
     r.close()
