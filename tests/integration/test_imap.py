@@ -482,3 +482,36 @@ def test_envelope_comes_from_the_cache_the_second_time(mx):
     assert m.fetch("1", "(ENVELOPE)")[1][0] == first and b"cached subject" in first
     assert b"changed subject" in m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")[1][0][1]
     m.logout()
+
+
+def test_review_fixes_edge_cases(make_postern):
+    """Cases a review found: AUTHENTICATE on a locked-out address ends the exchange; a failed
+    DELETE of the selected mailbox keeps it selected; RENAME into its own child is refused;
+    a UID COPY that matches nothing answers OK without an empty COPYUID."""
+    p = make_postern({"auth": {"max_failures": "1"}})
+    p.add_user(ALICE)
+    p.start()
+    m = imaplib.IMAP4("127.0.0.1", p.ports["imap"])
+    with pytest.raises(imaplib.IMAP4.error):
+        m.login(ALICE, "wrong")
+    typ, data = m._simple_command("AUTHENTICATE", "PLAIN", "AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQ=")
+    assert typ == "NO" and b"Too many failed logins" in data[0]
+    assert m.noop()[0] == "OK"  # a command again, not a SASL line
+    m.logout()
+    p.stop()
+    p.write_config({})
+    p.start()
+    deliver(p, "kept")
+    m = login(p)
+    m.select("INBOX")
+    typ, data = m.delete("INBOX")
+    assert typ == "NO" and data[0].startswith(b"[CANNOT]")
+    assert m.fetch("1", "(UID)")[0] == "OK"  # still selected
+    typ, data = m._simple_command("UID", "COPY", "999", "Trash")
+    assert typ == "OK" and data == [b"COPY completed"]
+    assert m.create("a/c")[0] == "OK" and m.create("a")[0] == "OK"
+    typ, data = m.rename("a", "a/b")
+    assert typ == "NO" and data[0].startswith(b"[CANNOT]")
+    names = [x.decode().rsplit(" ", 1)[1].strip('"') for x in m.list('""', "a*")[1]]
+    assert sorted(names) == ["a", "a/c"]
+    m.logout()
