@@ -363,8 +363,9 @@ def verdict_lines(results):
                 out.append(("IMAP %s (%s) >= %gx Dovecot" % (what, mode, TARGETS[workload]),
                             rate / peer >= TARGETS[workload],
                             "%.1fx (%.0f vs %.0f)" % (rate / peer, rate, peer)))
-    for key, (kb, p99) in results.items():
-        if key.startswith("imap idle postern"):
+    for key, value in results.items():
+        if key.startswith("imap idle postern"):  # other parts' results have other shapes
+            kb, p99 = value
             k = int(key.split()[-1])
             how = key.split()[3]
             if how == "SMTP":

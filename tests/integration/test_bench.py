@@ -30,3 +30,16 @@ def test_mailauth_part_checks_and_signs():
                 "postern, signed (RSA-2048)"):
         assert "\n" + row in r.stdout, r.stdout
     assert "Signed submission (RSA-2048) >= 60% of without" in r.stdout, r.stdout
+
+
+def test_verdicts_of_several_parts_together():
+    """Each part's verdicts read only its own results (the IMAP part once unpacked the
+    mail-authentication part's 3-tuples and the whole bench died at its last line)."""
+    code = ("import sys; sys.path.insert(0, 'bench'); import imap_bench, mailauth_bench\n"
+            "r = {'mailauth postern, signed (RSA-2048)': (39.0, 1642.0, 4160.0),\n"
+            "     'imap idle postern SMTP 1000': (4.6, 0.9)}\n"
+            "print(len(imap_bench.verdict_lines(r)), len(mailauth_bench.verdict_lines(r)))")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["2", "1"]
