@@ -20,6 +20,7 @@
 #include "daemon/listen.h"
 #include "daemon/loops.h"
 #include "daemon/privdrop.h"
+#include "dkim/dkim.h"
 #include "dkim/dkim_keys.h"
 #include "dmarc/dmarc.h"
 #include "dns/dns.h"
@@ -291,6 +292,7 @@ static void posternd_mailauth_close(struct daemon *d)
 	free(d->old_keys);
 	dmarc_psl_free(&d->psl);
 	dns_free(&d->dns);
+	dkim_verify_forget_keys();
 }
 
 /*

@@ -187,6 +187,12 @@ enum dkim_result dkim_verify(const struct dkim_headers *h, size_t sig_field, con
 			     const struct dkim_key *key, const uint8_t *body_hash, size_t body_hash_len,
 			     time_t now, const char **reason_r);
 
+/*
+ * dkim_verify_forget_keys - drop the RSA keys dkim_verify remembers
+ * decoded (a few, by their DER bytes, shared by all threads): at exit.
+ */
+void dkim_verify_forget_keys(void);
+
 /* dkim_sign - a DKIM-Signature, relaxed/relaxed, a= from the key (RSA: rsa-sha256, Ed25519: ed25519-sha256),
    h= each present instance of From, To, Cc, Subject, Date, Message-ID, In-Reply-To, References, Reply-To,
    Sender, MIME-Version, Content-Type, Content-Transfer-Encoding, plus From once more; t=now. body_hash:

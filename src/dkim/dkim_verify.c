@@ -1,6 +1,7 @@
 /* dkim_verify - one DKIM-Signature checked against its key and body hash (RFC 6376 6.1, RFC 8301, RFC 8463). */
 #include "dkim/dkim.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -72,12 +73,77 @@ static const char *dkim_verify_key_checks(const struct dkim_sig *sig, const stru
 	return NULL;
 }
 
+/*
+ * Decoded RSA keys, by their DER bytes: OpenSSL 3 decodes a public key
+ * through its decoder framework (locks, string compares, allocations),
+ * which cost more than the verification itself; a busy sender's key is
+ * the same in every message. A few entries, replaced round robin, shared
+ * by every thread under a mutex; EVP_PKEY is safe to verify with
+ * concurrently.
+ */
+#define DKIM_VERIFY_KEYS_CACHED 32
+static struct {
+	unsigned char *der;
+	size_t len;
+	EVP_PKEY *pk;
+} dkim_verify_keys[DKIM_VERIFY_KEYS_CACHED];
+static unsigned dkim_verify_keys_next;
+static pthread_mutex_t dkim_verify_keys_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* dkim_verify_key_lookup - a new reference to the key decoded from der, or NULL. */
+static EVP_PKEY *dkim_verify_key_lookup(const unsigned char *der, size_t len)
+{
+	EVP_PKEY *pk = NULL;
+
+	pthread_mutex_lock(&dkim_verify_keys_lock);
+	for (size_t i = 0; i < DKIM_VERIFY_KEYS_CACHED && pk == NULL; i++) {
+		if (dkim_verify_keys[i].pk != NULL && dkim_verify_keys[i].len == len &&
+		    memcmp(dkim_verify_keys[i].der, der, len) == 0 &&
+		    EVP_PKEY_up_ref(dkim_verify_keys[i].pk) == 1)
+			pk = dkim_verify_keys[i].pk;
+	}
+	pthread_mutex_unlock(&dkim_verify_keys_lock);
+	return pk;
+}
+
+/* dkim_verify_key_remember - keep a reference to pk, decoded from der. */
+static void dkim_verify_key_remember(const unsigned char *der, size_t len, EVP_PKEY *pk)
+{
+	if (EVP_PKEY_up_ref(pk) != 1)
+		return;
+	pthread_mutex_lock(&dkim_verify_keys_lock);
+	unsigned i = dkim_verify_keys_next++ % DKIM_VERIFY_KEYS_CACHED;
+
+	EVP_PKEY_free(dkim_verify_keys[i].pk);
+	free(dkim_verify_keys[i].der);
+	dkim_verify_keys[i].der = xmalloc(len);
+	memcpy(dkim_verify_keys[i].der, der, len);
+	dkim_verify_keys[i].len = len;
+	dkim_verify_keys[i].pk = pk;
+	pthread_mutex_unlock(&dkim_verify_keys_lock);
+}
+
+void dkim_verify_forget_keys(void)
+{
+	pthread_mutex_lock(&dkim_verify_keys_lock);
+	for (size_t i = 0; i < DKIM_VERIFY_KEYS_CACHED; i++) {
+		EVP_PKEY_free(dkim_verify_keys[i].pk);
+		free(dkim_verify_keys[i].der);
+		dkim_verify_keys[i].pk = NULL;
+		dkim_verify_keys[i].der = NULL;
+	}
+	pthread_mutex_unlock(&dkim_verify_keys_lock);
+}
+
 /* dkim_verify_rsa_key - p= as SubjectPublicKeyInfo or bare RSAPublicKey DER; NULL with *why_r. */
 static EVP_PKEY *dkim_verify_rsa_key(const struct dkim_key *key, const char **why_r)
 {
 	const unsigned char *p = key->p;
-	EVP_PKEY *pk = d2i_PUBKEY(NULL, &p, (long)key->p_len);
+	EVP_PKEY *pk = dkim_verify_key_lookup(key->p, key->p_len);
 
+	if (pk != NULL)
+		return pk; /* it passed the checks below when it was remembered */
+	pk = d2i_PUBKEY(NULL, &p, (long)key->p_len);
 	if (pk == NULL) {
 		p = key->p;
 		pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)key->p_len);
@@ -88,6 +154,7 @@ static EVP_PKEY *dkim_verify_rsa_key(const struct dkim_key *key, const char **wh
 	} else if (EVP_PKEY_get_bits(pk) < DKIM_VERIFY_MIN_RSA_BITS) {
 		*why_r = "RSA key shorter than 1024 bits";
 	} else {
+		dkim_verify_key_remember(key->p, key->p_len, pk);
 		return pk;
 	}
 	EVP_PKEY_free(pk);
