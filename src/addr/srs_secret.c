@@ -126,18 +126,6 @@ static int srs_secret_write_tmp(const char *tmp, const char *data_dir)
 	return ret;
 }
 
-/* srs_secret_fsync_dir - make the new name in dir durable. */
-static int srs_secret_fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret;
-
-	if (fd < 0)
-		return -1;
-	ret = fsync(fd);
-	close(fd);
-	return ret;
-}
-
 /*
  * srs_secret_create - make path with a new secret: tmp, fsync, link. link()
  * never replaces a file, so of two processes starting at once both end up
@@ -152,7 +140,7 @@ static int srs_secret_create(const char *path, const char *data_dir, char **erro
 		failed = "write";
 	else if (link(tmp, path) < 0 && errno != EEXIST)
 		failed = "link";
-	else if (srs_secret_fsync_dir(data_dir) < 0)
+	else if (file_fsync_dir(data_dir) < 0)
 		failed = "fsync";
 	if (failed != NULL)
 		*error_r = xasprintf("%s: %s: %s", path, failed, strerror(errno));

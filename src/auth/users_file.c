@@ -225,19 +225,6 @@ static int users_chown_like(int fd, const char *path, const char *dir)
 	return fchown(fd, st.st_uid, st.st_gid);
 }
 
-/* users_fsync_dir - make a rename in dir durable. */
-static int users_fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int ret;
-
-	if (fd < 0)
-		return -1;
-	ret = fsync(fd);
-	close(fd);
-	return ret;
-}
-
 /* users_write_tmp - write text into a new file tmp (0600), synced to disk. */
 static int users_write_tmp(const char *text, size_t len, const char *tmp, const char *path,
 			   const char *dir)
@@ -265,7 +252,7 @@ static const char *users_save_steps(const char *text, size_t len, const char *pa
 		return "write";
 	if (rename(tmp, path) < 0)
 		return "rename";
-	if (users_fsync_dir(dir) < 0)
+	if (file_fsync_dir(dir) < 0)
 		return "fsync";
 	return NULL;
 }

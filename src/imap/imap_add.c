@@ -15,6 +15,7 @@
 #include "imap/imap_types.h"
 #include "imap/imap_uidlist.h"
 #include "store/maildir.h"
+#include "util/file.h"
 #include "util/xalloc.h"
 
 /* The Q field of IMAP's file names: a process-wide counter above the store's (which counts from 0). */
@@ -105,24 +106,13 @@ static int imap_add_one(struct imap_add *a, struct imap_add_item *it, char **err
 	return 0;
 }
 
-/* imap_add_sync_dir - make the links in dir/cur durable. */
-static int imap_add_sync_dir(const char *dir)
-{
-	char path[4096];
-	int fd, rc;
-
-	snprintf(path, sizeof(path), "%s/cur", dir);
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 /* imap_add_commit - the links, the keywords and the UIDs on disk. */
 static int imap_add_commit(struct imap_add *a, char **error_r)
 {
-	if (imap_add_sync_dir(a->dir) < 0) {
+	char cur[4096];
+
+	snprintf(cur, sizeof(cur), "%s/cur", a->dir);
+	if (file_fsync_dir(cur) < 0) {
 		*error_r = xasprintf("fsync %s/cur: %s", a->dir, strerror(errno));
 		return -1;
 	}

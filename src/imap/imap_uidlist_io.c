@@ -183,18 +183,6 @@ void imap_uidlist_local_unlock(const char *dir)
 	pthread_mutex_unlock(imap_uidlist_local_stripe(dir));
 }
 
-/* imap_uidlist_fsync_dir - make a rename in dir durable. */
-static int imap_uidlist_fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret;
-
-	if (fd < 0)
-		return -1;
-	ret = fsync(fd);
-	close(fd);
-	return ret;
-}
-
 /* imap_uidlist_write_tmp - the formatted list into tmp, synced; its inode in *st_r. */
 static int imap_uidlist_write_tmp(const char *tmp, struct imap_uidlist *ul, struct stat *st_r)
 {
@@ -231,7 +219,7 @@ int imap_uidlist_write(const char *dir, struct imap_uidlist *ul, char **error_r)
 	} else if (rename(tmp, path) < 0) {
 		ret = imap_uidlist_io_fail(error_r, "rename to", path);
 		(void)unlink(tmp);
-	} else if (imap_uidlist_fsync_dir(dir) < 0) {
+	} else if (file_fsync_dir(dir) < 0) {
 		ret = imap_uidlist_io_fail(error_r, "fsync", dir);
 	}
 	if (ret == 0) {

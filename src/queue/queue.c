@@ -39,18 +39,6 @@ void queue_path(const struct queue *q, const char *sub, const char *id, char *bu
 	snprintf(buf, size, "%s/%s/%s", q->dir, sub, id);
 }
 
-/* queue_fsync_dir - make a rename or unlink in dir durable. */
-static int queue_fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 /* queue_write_file - tmp, write, fsync, rename over path, fsync the directory. */
 static int queue_write_file(struct queue_io *io)
 {
@@ -74,7 +62,7 @@ static int queue_write_file(struct queue_io *io)
 	}
 	if (fsync(fd) < 0 || close(fd) < 0 || rename(io->tmp, io->env) < 0)
 		return -1;
-	return queue_fsync_dir(io->dir);
+	return file_fsync_dir(io->dir);
 }
 
 /* queue_io_work - on the worker: rewrite the envelope, or remove env then msg. */
@@ -88,7 +76,7 @@ static void queue_io_work(void *arg)
 	}
 	if (unlink(io->env) < 0 && errno != ENOENT)
 		io->err = errno;
-	queue_fsync_dir(io->dir); /* env gone first: a crash now leaves an orphan msg, dropped at start */
+	file_fsync_dir(io->dir); /* env gone first: a crash now leaves an orphan msg, dropped at start */
 	if (unlink(io->msg) < 0 && errno != ENOENT && io->err == 0)
 		io->err = errno;
 }

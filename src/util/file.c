@@ -51,3 +51,16 @@ int file_write_all(int fd, const char *buf, size_t len)
 	}
 	return 0;
 }
+
+int file_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret, err;
+
+	if (fd < 0)
+		return -1;
+	ret = fsync(fd);
+	err = errno;
+	close(fd);
+	errno = err;
+	return ret;
+}
