@@ -192,6 +192,13 @@ static void imap_mailbox_changed(struct imap_session *s, const struct imap_folde
 
 void imap_mailbox_merge(struct imap_session *s, struct imap_folder_state *st)
 {
+	if (st->uidvalidity != s->mbox->st.uidvalidity) {
+		/* the folder was made anew (its uidlist lost): nothing the client knows holds */
+		imap_folder_state_clear(st);
+		imap_reply(s, "* BYE [UNAVAILABLE] The mailbox was recreated (UIDVALIDITY changed)");
+		imap_close(s);
+		return;
+	}
 	struct imap_folder_state old = s->mbox->st;
 	size_t left = old.n - imap_mailbox_expunged(s, st);
 

@@ -515,3 +515,21 @@ def test_review_fixes_edge_cases(make_postern):
     names = [x.decode().rsplit(" ", 1)[1].strip('"') for x in m.list('""', "a*")[1]]
     assert sorted(names) == ["a", "a/c"]
     m.logout()
+
+
+def test_uidvalidity_change_under_a_selected_mailbox_ends_the_session(mx):
+    """The uidlist replaced behind the session's back (another UIDVALIDITY): every UID the
+    client holds is void, so the session ends rather than report nonsense."""
+    deliver(mx, "one")
+    m = login(mx)
+    m.select("INBOX")
+    path = os.path.join(mx.maildir(ALICE), "dovecot-uidlist")
+    with open(path) as f:
+        text = f.read()
+    header, rest = text.split("\n", 1)
+    v = re.search(r" V(\d+)", header).group(1)
+    with open(path + ".new", "w") as f:
+        f.write(header.replace(" V" + v, " V%d" % (int(v) + 7)) + "\n" + rest)
+    os.rename(path + ".new", path)
+    with pytest.raises(imaplib.IMAP4.abort, match="UIDVALIDITY changed"):
+        m.noop()
