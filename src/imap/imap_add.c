@@ -29,6 +29,8 @@ struct imap_add {
 	bool kw_changed;
 	bool append; /* the uidlist read is intact: new records can be appended */
 	size_t from; /* the first new record */
+	char **linked; /* the links made, undone if any item fails */
+	size_t nlinked;
 };
 
 /* imap_add_open - read the locked folder's uidlist (made when missing) and keywords. */
@@ -94,6 +96,7 @@ static int imap_add_one(struct imap_add *a, struct imap_add_item *it, char **err
 		*error_r = xasprintf("link %s: %s", it->src, strerror(errno));
 		return -1;
 	}
+	a->linked[a->nlinked++] = xstrdup(path);
 	if (it->mtime >= 0) {
 		struct timespec t[2] = { { .tv_sec = it->mtime }, { .tv_sec = it->mtime } };
 
@@ -123,6 +126,23 @@ static int imap_add_commit(struct imap_add *a, char **error_r)
 	return imap_uidlist_write(a->dir, &a->ul, error_r);
 }
 
+/*
+ * imap_add_finish - forget the links; after a failure, undo them first: a
+ * COPY or APPEND that fails leaves the folder as it was (RFC 9051 6.4.7,
+ * RFC 3502 6), and the UIDs it took are simply never used.
+ */
+static void imap_add_finish(struct imap_add *a, struct imap_add_item *items, size_t n, bool ok)
+{
+	for (size_t i = 0; i < a->nlinked; i++) {
+		if (!ok)
+			unlink(a->linked[i]);
+		free(a->linked[i]);
+	}
+	free(a->linked);
+	for (size_t i = 0; i < n && !ok; i++)
+		items[i].uid = 0;
+}
+
 int imap_add_messages(const char *home, const char *dir, const char *host,
 		      struct imap_add_item *items, size_t n, uint32_t *uidvalidity_r,
 		      char **error_r)
@@ -137,19 +157,13 @@ int imap_add_messages(const char *home, const char *dir, const char *host,
 		return -1;
 	}
 	imap_uidlist_init(&a.ul);
+	a.linked = xcalloc(n + 1, sizeof(*a.linked));
 	rc = imap_add_open(&a, error_r);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = imap_add_one(&a, &items[i], error_r);
-	if (a.ul.count > a.from) { /* what was linked gets its UIDs even after a failure */
-		char *error = NULL;
-
-		if (imap_add_commit(&a, &error) < 0 && rc == 0) {
-			*error_r = error;
-			error = NULL;
-			rc = -1;
-		}
-		free(error);
-	}
+	if (rc == 0 && a.ul.count > a.from)
+		rc = imap_add_commit(&a, error_r);
+	imap_add_finish(&a, items, n, rc == 0);
 	*uidvalidity_r = a.ul.uidvalidity;
 	imap_uidlist_unlock(&lock);
 	imap_uidlist_clear(&a.ul);

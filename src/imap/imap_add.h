@@ -28,8 +28,8 @@ struct imap_add_item {
 /*
  * imap_add_messages - add n items to the folder dir of the account at
  * home (host names the files). *uidvalidity_r is the folder's. 0 when
- * every item was added, -1 with *error_r (caller frees) otherwise (the
- * ones with uid != 0 were added).
+ * every item was added, -1 with *error_r (caller frees) when none was:
+ * the links already made are undone (a COPY or APPEND is all or nothing).
  */
 int imap_add_messages(const char *home, const char *dir, const char *host,
 		      struct imap_add_item *items, size_t n, uint32_t *uidvalidity_r,

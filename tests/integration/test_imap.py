@@ -533,3 +533,19 @@ def test_uidvalidity_change_under_a_selected_mailbox_ends_the_session(mx):
     os.rename(path + ".new", path)
     with pytest.raises(imaplib.IMAP4.abort, match="UIDVALIDITY changed"):
         m.noop()
+
+
+def test_copy_is_all_or_nothing(mx):
+    """A COPY that fails half way leaves the destination as it was (RFC 9051 6.4.7): here the
+    second message's file vanished behind the session's back."""
+    deliver(mx, "first")
+    deliver(mx, "second")
+    m = login(mx)
+    m.select("INBOX")
+    second = sorted(files(mx, "", "new"))[1]
+    os.unlink(os.path.join(mx.maildir(ALICE), "new", second))
+    typ, data = m.copy("1:2", "Trash")
+    assert typ == "NO"
+    assert files(mx, ".Trash") == [] and files(mx, ".Trash", "new") == []
+    assert m.status("Trash", "(MESSAGES)")[1] == [b'"Trash" (MESSAGES 0)']
+    m.logout()
