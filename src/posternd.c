@@ -26,7 +26,6 @@
 #include "dns/dns.h"
 #include "metrics/metrics_http.h"
 #include "imap/imap_cache.h"
-#include "imap/imap_notify.h"
 #include "imap/imap_snapshot.h"
 #include "imap/imap_session.h"
 #include "pop3/pop3_session.h"
@@ -326,7 +325,6 @@ static int posternd_open(struct daemon *d, char **error_r)
 	d->auth = auth_new(d->base);
 	auth_set_limits(d->auth, d->cfg->auth_max_failures, d->cfg->auth_lockout);
 	d->io = workq_new(d->base, 2, "io");
-	d->imap_notify = imap_notify_new(d->base);
 	d->imap_cache = imap_cache_new(POSTERND_IMAP_CACHE_BYTES);
 	d->accounts = accounts_open(d->base, d->io, d->cfg);
 	daemon_loops_start(d, posternd_cores());
@@ -385,7 +383,6 @@ static void posternd_teardown(struct daemon *d)
 	auth_free(&d->auth);
 	accounts_free(&d->accounts);
 	workq_free(&d->io);
-	imap_notify_free(&d->imap_notify); /* after the last session's watch */
 	imap_cache_free(&d->imap_cache);
 	imap_snapshot_clear_all();
 	SSL_CTX_free(d->tls);

@@ -31,7 +31,6 @@ struct daemon_loops;
 struct dkim_keys;
 struct dmarc_psl;
 struct dns;
-struct imap_notify;
 struct imap_cache;
 
 /* A connection of any service, linked into the daemon's list. */
@@ -73,7 +72,6 @@ struct daemon {
 	struct dkim_keys **old_keys; /* tables SIGHUP replaced, kept to the end: a signing job may hold one */
 	size_t n_old_keys;
 	struct workq *crypto;        /* DKIM signing off the loop */
-	struct imap_notify *imap_notify; /* folder changes for IDLE (imap/imap_notify.h); NULL: none */
 	struct imap_cache *imap_cache;   /* ENVELOPEs FETCH computed (imap/imap_cache.h) */
 	struct mailauth_env mailauth; /* what the inbound checks share */
 	struct daemon_conn conns; /* list head: the connections on this loop */

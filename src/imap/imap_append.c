@@ -105,7 +105,7 @@ static struct imap_append *imap_append_begin(struct imap_session *s, const struc
 		return NULL;
 	}
 	a->home = xstrdup(s->home);
-	a->host = xstrdup(s->daemon->cfg->hostname);
+	a->host = xstrdup(s->hostname);
 	return a;
 }
 
@@ -165,7 +165,7 @@ void imap_append_literal(struct imap_session *s)
 		imap_append_refuse(s, "APPEND is not valid before login");
 		return;
 	}
-	if (size > s->daemon->cfg->max_message_size) {
+	if (size > s->max_message_size) {
 		imap_append_refuse(s, "[TOOBIG] Message too large");
 		return;
 	}
@@ -309,5 +309,5 @@ void imap_append_cmd(struct imap_session *s, const struct imap_call *c)
 	}
 	imap_busy(s);
 	s->waiting = true;
-	workq_submit(s->daemon->io, imap_append_work, imap_append_done_cb, a);
+	imap_submit(s, imap_append_work, imap_append_done_cb, a);
 }

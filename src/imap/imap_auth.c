@@ -94,8 +94,10 @@ static void imap_auth_granted_cb(void *arg, enum relay_store_status st, const ch
 	imap_auth_metric(s, METRICS_LOGIN_OK);
 	imap_set_state(s, IMAP_S_AUTH);
 	imap_parser_set_limits(s->parser, &imap_auth_limits);
+	s->hostname = xstrdup(s->daemon->cfg->hostname);
+	s->max_message_size = s->daemon->cfg->max_message_size;
 	imap_tagged(s, "OK [CAPABILITY %s] Logged in", imap_capabilities(s, caps, sizeof(caps)));
-	imap_resume(s);
+	imap_enter_auth(s);
 }
 
 /* imap_auth_prepare_work - on a worker: the Maildir, Sent, Drafts, Trash and Junk. */

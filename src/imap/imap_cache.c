@@ -1,6 +1,8 @@
 /* imap_cache - a byte-bounded LRU map from message base names to what FETCH computed. */
 #include "imap/imap_cache.h"
 
+#include <event2/buffer.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@ struct imap_cache_entry {
 };
 
 struct imap_cache {
+	pthread_mutex_t lock;
 	struct imap_cache_entry **buckets;
 	size_t nbuckets; /* a power of two */
 	size_t count;
@@ -44,6 +47,7 @@ struct imap_cache *imap_cache_new(size_t max_bytes)
 {
 	struct imap_cache *c = xcalloc(1, sizeof(*c));
 
+	pthread_mutex_init(&c->lock, NULL);
 	c->nbuckets = 1024;
 	c->buckets = xcalloc(c->nbuckets, sizeof(*c->buckets));
 	c->max_bytes = max_bytes;
@@ -61,6 +65,7 @@ void imap_cache_free(struct imap_cache **cp)
 		free(e);
 	}
 	free(c->buckets);
+	pthread_mutex_destroy(&c->lock);
 	free(c);
 	*cp = NULL;
 }
@@ -129,20 +134,24 @@ static void imap_cache_grow(struct imap_cache *c)
 	c->nbuckets = n;
 }
 
-const char *imap_cache_get(struct imap_cache *c, const char *key, size_t key_len, size_t *len_r)
+bool imap_cache_get(struct imap_cache *c, const char *key, size_t key_len, struct evbuffer *out)
 {
-	struct imap_cache_entry *e = *imap_cache_slot(c, key, key_len, imap_cache_hash(key, key_len));
+	uint32_t hash = imap_cache_hash(key, key_len);
+	struct imap_cache_entry *e;
 
-	if (e == NULL)
-		return NULL;
-	imap_cache_unlink(c, e);
-	imap_cache_front(c, e);
-	*len_r = e->len;
-	return e->data + e->key_len;
+	pthread_mutex_lock(&c->lock);
+	if ((e = *imap_cache_slot(c, key, key_len, hash)) != NULL) {
+		imap_cache_unlink(c, e);
+		imap_cache_front(c, e);
+		evbuffer_add(out, e->data + e->key_len, e->len);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return e != NULL;
 }
 
-void imap_cache_put(struct imap_cache *c, const char *key, size_t key_len, const char *value,
-		    size_t len)
+/* imap_cache_insert - put under the lock. */
+static void imap_cache_insert(struct imap_cache *c, const char *key, size_t key_len,
+			      const char *value, size_t len)
 {
 	uint32_t hash = imap_cache_hash(key, key_len);
 	struct imap_cache_entry **pp = imap_cache_slot(c, key, key_len, hash), *e;
@@ -171,7 +180,20 @@ void imap_cache_put(struct imap_cache *c, const char *key, size_t key_len, const
 	c->count++;
 }
 
-size_t imap_cache_bytes(const struct imap_cache *c)
+void imap_cache_put(struct imap_cache *c, const char *key, size_t key_len, const char *value,
+		    size_t len)
 {
-	return c->bytes;
+	pthread_mutex_lock(&c->lock);
+	imap_cache_insert(c, key, key_len, value, len);
+	pthread_mutex_unlock(&c->lock);
+}
+
+size_t imap_cache_bytes(struct imap_cache *c)
+{
+	size_t bytes;
+
+	pthread_mutex_lock(&c->lock);
+	bytes = c->bytes;
+	pthread_mutex_unlock(&c->lock);
+	return bytes;
 }

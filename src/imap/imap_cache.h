@@ -7,11 +7,13 @@
  * 1,000 messages asks for 1,000 envelopes every time, and without this
  * each is an open, a read and a parse.
  *
- * Bounded by bytes, least recently used first out. One loop's: no locking.
+ * Bounded by bytes, least recently used first out. Shared by every loop
+ * thread: a mutex guards it, and a hit is copied out under it.
  */
 #ifndef POSTERN_IMAP_CACHE_H
 #define POSTERN_IMAP_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct imap_cache;
@@ -22,14 +24,16 @@ struct imap_cache *imap_cache_new(size_t max_bytes);
 /* imap_cache_free - free it all; *cp becomes NULL. */
 void imap_cache_free(struct imap_cache **cp);
 
-/* imap_cache_get - the value of key (valid until the next put), or NULL; a hit is now the newest. */
-const char *imap_cache_get(struct imap_cache *c, const char *key, size_t key_len, size_t *len_r);
+struct evbuffer;
+
+/* imap_cache_get - append key's value to out; false if none. A hit is now the newest. */
+bool imap_cache_get(struct imap_cache *c, const char *key, size_t key_len, struct evbuffer *out);
 
 /* imap_cache_put - remember value under key (replacing), evicting the oldest past the bound. */
 void imap_cache_put(struct imap_cache *c, const char *key, size_t key_len, const char *value,
 		    size_t len);
 
 /* imap_cache_bytes - what it holds now (for tests and metrics). */
-size_t imap_cache_bytes(const struct imap_cache *c);
+size_t imap_cache_bytes(struct imap_cache *c);
 
 #endif

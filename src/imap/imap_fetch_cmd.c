@@ -114,16 +114,15 @@ static int imap_fetch_envelope(struct imap_session *s, struct evbuffer *out, siz
 {
 	struct imap_stream *st = s->stream;
 	struct imap_cache *cache = s->daemon->imap_cache;
-	const char *file = s->mbox->st.msgs[i].file, *v;
+	const char *file = s->mbox->st.msgs[i].file;
 	char key[IMAP_FOLDER_PATH_MAX + 512]; /* folder and base name: one account's file */
 	int klen = snprintf(key, sizeof(key), "%s/%.*s", s->mbox->dir, (int)strcspn(file, ":"), file);
-	size_t len;
 
 	if (klen < 0 || (size_t)klen >= sizeof(key))
 		cache = NULL;
 	evbuffer_add(out, "ENVELOPE ", 9);
-	if (cache != NULL && (v = imap_cache_get(cache, key, (size_t)klen, &len)) != NULL)
-		return evbuffer_add(out, v, len);
+	if (cache != NULL && imap_cache_get(cache, key, (size_t)klen, out))
+		return 0;
 	if (imap_fetch_load(s, i, 1) < 0 ||
 	    imap_envelope_write(st->tmp, st->file.data,
 				imap_mime_header_end(st->file.data, st->file.len)) < 0)

@@ -98,7 +98,7 @@ void imap_folder_job_run(struct imap_folder_job *j)
 {
 	imap_busy(j->s);
 	j->s->waiting = true;
-	workq_submit(j->s->daemon->io, imap_folder_job_work, imap_folder_job_done_cb, j);
+	imap_submit(j->s, imap_folder_job_work, imap_folder_job_done_cb, j);
 }
 
 /* imap_folder_arg - the job for a command whose first argument names a folder; NULL: answered. */

@@ -79,9 +79,8 @@ void imap_idle_cmd(struct imap_session *s, const struct imap_call *c)
 		return;
 	}
 	if (s->mbox != NULL)
-		s->idle_watch = imap_notify_add(s->daemon->imap_notify, s->mbox->dir,
-						imap_idle_changed_cb, s);
-	s->idle_timer = event_new(s->daemon->base, -1, EV_PERSIST, imap_idle_keepalive_cb, s);
+		s->idle_watch = imap_notify_add(imap_base(s), s->mbox->dir, imap_idle_changed_cb, s);
+	s->idle_timer = event_new(imap_base(s), -1, EV_PERSIST, imap_idle_keepalive_cb, s);
 	if (s->idle_timer != NULL)
 		event_add(s->idle_timer, &tv);
 	s->mode = IMAP_M_IDLE;

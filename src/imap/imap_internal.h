@@ -54,10 +54,16 @@ struct imap_mailbox;
 struct imap_append;
 struct imap_stream;
 
+struct daemon_loop;
+struct evbuffer;
+
 struct imap_session {
 	struct daemon_conn conn; /* first: the daemon's list links it */
 	struct daemon *daemon;
+	struct daemon_loop *loop; /* after login on a loop thread; NULL: the daemon's loop */
 	struct bufferevent *bev;
+	struct evbuffer *move_in, *move_out; /* what the session carries to its loop */
+	evutil_socket_t fd;
 	struct imap_parser *parser;
 	uint32_t id;
 	unsigned timeout;
@@ -80,6 +86,8 @@ struct imap_session {
 	char tag[IMAP_TAG_MAX + 1]; /* the tag of the command in progress */
 	char *user;                 /* the login, once authenticated (or being verified) */
 	char *home;                 /* the account's Maildir root, once authenticated */
+	char *hostname;             /* server.hostname at login: a loop thread never reads cfg */
+	size_t max_message_size;    /* smtp.max_message_size at login */
 	const char *method;         /* the login method in progress */
 	char *sasl_data;            /* AUTHENTICATE LOGIN: the user name */
 	int sasl_mech;              /* AUTHENTICATE: the mechanism in progress */
@@ -125,6 +133,19 @@ bool imap_wait_done(struct imap_session *s);
 
 /* imap_start_tls - after "OK Begin TLS": drop pipelined plaintext, wrap in TLS; -1 if stuck. */
 int imap_start_tls(struct imap_session *s);
+
+/* imap_base - the event base the session lives on (the daemon's, or its loop's). */
+struct event_base *imap_base(const struct imap_session *s);
+
+/*
+ * imap_submit - work(arg) on the io workers, then done(arg) on the
+ * session's own thread (through the daemon's loop when it lives on a loop).
+ */
+void imap_submit(struct imap_session *s, void (*work)(void *arg), void (*done)(void *arg),
+		 void *arg);
+
+/* imap_enter_auth - logged in: on a loop thread of its own when there is one (plaintext only). */
+void imap_enter_auth(struct imap_session *s);
 
 /* imap_start_compress - after "OK DEFLATE active": both directions DEFLATE from here; -1 if not. */
 int imap_start_compress(struct imap_session *s);

@@ -262,5 +262,5 @@ void imap_mailbox_refresh(struct imap_session *s, imap_mailbox_done_fn *done)
 	j->done = done;
 	s->mbox->scanning = true;
 	s->waiting = true;
-	workq_submit(s->daemon->io, imap_mailbox_work, imap_mailbox_scanned_cb, j);
+	imap_submit(s, imap_mailbox_work, imap_mailbox_scanned_cb, j);
 }

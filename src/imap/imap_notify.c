@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,8 @@ struct imap_notify_watch {
 };
 
 struct imap_notify {
+	struct event_base *base;
+	unsigned dispatching; /* inside imap_notify_read_cb: freeing waits */
 	int fd;
 	struct event *ev;
 	struct imap_notify_dir *buckets[IMAP_NOTIFY_BUCKETS];
@@ -128,26 +131,33 @@ static void imap_notify_event(struct imap_notify *n, const struct inotify_event 
 	imap_notify_fire(n, d);
 }
 
+static void imap_notify_release(struct imap_notify *n);
+
 /* imap_notify_read_cb - the descriptor is readable: every queued event. */
 static void imap_notify_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	struct imap_notify *n = arg;
 	ssize_t len;
 
 	(void)what;
+	n->dispatching++;
 	while ((len = read(fd, buf, sizeof(buf))) > 0) {
 		for (char *p = buf; p < buf + len;) {
 			const struct inotify_event *e = (const struct inotify_event *)p;
 
-			imap_notify_event(arg, e);
+			imap_notify_event(n, e);
 			p += sizeof(*e) + e->len;
 		}
 	}
 	if (len < 0 && errno != EAGAIN && errno != EINTR)
 		log_err("imap notify: read: %s", strerror(errno));
+	if (--n->dispatching == 0 && n->dirs == 0)
+		imap_notify_release(n); /* its last watch went in a callback */
 }
 
-struct imap_notify *imap_notify_new(struct event_base *base)
+/* imap_notify_new - a notifier on base; NULL (logged) when inotify is unavailable. */
+static struct imap_notify *imap_notify_new(struct event_base *base)
 {
 	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 
@@ -165,18 +175,58 @@ struct imap_notify *imap_notify_new(struct event_base *base)
 	return n;
 }
 
-void imap_notify_free(struct imap_notify **np)
+/* imap_notify_free - close a notifier that watches nothing any more. */
+static void imap_notify_free(struct imap_notify *n)
 {
-	struct imap_notify *n = *np;
-
-	if (n == NULL)
-		return;
-	if (n->dirs != 0)
-		log_err("imap notify: %lu directories still watched at exit", n->dirs);
 	event_free(n->ev);
 	close(n->fd);
 	free(n);
-	*np = NULL;
+}
+
+/* Each loop's notifier, by event base: made by its first watch, freed with its last. */
+#define IMAP_NOTIFY_LOOPS 64
+static struct {
+	struct event_base *base;
+	struct imap_notify *n;
+} imap_notify_loops[IMAP_NOTIFY_LOOPS];
+static pthread_mutex_t imap_notify_loops_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* imap_notify_of - base's notifier, made when it has none; NULL if inotify fails. */
+static struct imap_notify *imap_notify_of(struct event_base *base)
+{
+	struct imap_notify *n = NULL;
+	size_t i, free_slot = IMAP_NOTIFY_LOOPS;
+
+	pthread_mutex_lock(&imap_notify_loops_lock);
+	for (i = 0; i < IMAP_NOTIFY_LOOPS && n == NULL; i++) {
+		if (imap_notify_loops[i].base == base)
+			n = imap_notify_loops[i].n;
+		else if (imap_notify_loops[i].base == NULL && free_slot == IMAP_NOTIFY_LOOPS)
+			free_slot = i;
+	}
+	if (n == NULL && free_slot < IMAP_NOTIFY_LOOPS && (n = imap_notify_new(base)) != NULL) {
+		n->base = base;
+		imap_notify_loops[free_slot].base = base;
+		imap_notify_loops[free_slot].n = n;
+	}
+	pthread_mutex_unlock(&imap_notify_loops_lock);
+	return n;
+}
+
+/* imap_notify_release - the loop's last watch is gone: close its notifier. */
+static void imap_notify_release(struct imap_notify *n)
+{
+	if (n->dirs != 0)
+		return;
+	pthread_mutex_lock(&imap_notify_loops_lock);
+	for (size_t i = 0; i < IMAP_NOTIFY_LOOPS; i++) {
+		if (imap_notify_loops[i].n == n) {
+			imap_notify_loops[i].base = NULL;
+			imap_notify_loops[i].n = NULL;
+		}
+	}
+	pthread_mutex_unlock(&imap_notify_loops_lock);
+	imap_notify_free(n);
 }
 
 /* imap_notify_dir_get - the entry of path's kernel watch, made or shared; NULL if refused. */
@@ -230,10 +280,11 @@ static void imap_notify_link_out(struct imap_notify *n, struct imap_notify_link 
 	imap_notify_dir_put(n, d);
 }
 
-struct imap_notify_watch *imap_notify_add(struct imap_notify *n, const char *folder_dir,
+struct imap_notify_watch *imap_notify_add(struct event_base *base, const char *folder_dir,
 					  imap_notify_cb *cb, void *arg)
 {
 	static const char *const subs[2] = { "new", "cur" };
+	struct imap_notify *n = imap_notify_of(base);
 	struct imap_notify_watch *w;
 
 	if (n == NULL)
@@ -260,11 +311,15 @@ struct imap_notify_watch *imap_notify_add(struct imap_notify *n, const char *fol
 void imap_notify_remove(struct imap_notify_watch **wp)
 {
 	struct imap_notify_watch *w = *wp;
+	struct imap_notify *n;
 
 	if (w == NULL)
 		return;
-	imap_notify_link_out(w->n, &w->link[0]);
-	imap_notify_link_out(w->n, &w->link[1]);
+	n = w->n;
+	imap_notify_link_out(n, &w->link[0]);
+	imap_notify_link_out(n, &w->link[1]);
 	free(w);
 	*wp = NULL;
+	if (n->dispatching == 0)
+		imap_notify_release(n); /* inside a callback: once the events are handled */
 }

@@ -1,7 +1,7 @@
 /*
  * imap_notify - "something changed in this folder", pushed to IDLE
- * sessions through one inotify descriptor on the daemon's loop (issue 14:
- * new mail reaches IDLE clients at once, never by polling each session).
+ * sessions through one inotify descriptor per event loop (issue 14: new
+ * mail reaches IDLE clients at once, never by polling each session).
  *
  * A session watching a folder watches its new/ and cur/: a delivery links
  * into new/, flag changes and expunges rename or unlink in cur/, whoever
@@ -20,21 +20,17 @@ struct imap_notify_watch;
 /* The callback: the folder may have changed (several changes may give one call). */
 typedef void imap_notify_cb(void *arg);
 
-/* imap_notify_new - the daemon's notifier on base; NULL (logged) when inotify is unavailable. */
-struct imap_notify *imap_notify_new(struct event_base *base);
-
-/* imap_notify_free - close it; every watch must be gone. *np becomes NULL. */
-void imap_notify_free(struct imap_notify **np);
-
 /*
- * imap_notify_add - call cb(arg) when folder_dir/new or folder_dir/cur
- * changes; NULL (n is NULL, or the kernel refused: the session then sees
- * changes at its next command only).
+ * imap_notify_add - on base's thread: call cb(arg) there when
+ * folder_dir/new or folder_dir/cur changes. Each event loop has its own
+ * inotify descriptor, made with its first watch and closed with its last.
+ * NULL when the kernel refused (the session then sees changes at its next
+ * command only).
  */
-struct imap_notify_watch *imap_notify_add(struct imap_notify *n, const char *folder_dir,
+struct imap_notify_watch *imap_notify_add(struct event_base *base, const char *folder_dir,
 					  imap_notify_cb *cb, void *arg);
 
-/* imap_notify_remove - stop calling; *wp becomes NULL. Safe inside the callback. */
+/* imap_notify_remove - on the same thread: stop calling; *wp becomes NULL. Safe inside the callback. */
 void imap_notify_remove(struct imap_notify_watch **wp);
 
 #endif

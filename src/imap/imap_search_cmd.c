@@ -238,5 +238,5 @@ void imap_search_cmd(struct imap_session *s, const struct imap_call *c)
 	imap_search_needs(j);
 	imap_busy(s);
 	s->waiting = true;
-	workq_submit(s->daemon->io, imap_search_work, imap_search_done_cb, j);
+	imap_submit(s, imap_search_work, imap_search_done_cb, j);
 }

@@ -165,7 +165,7 @@ void imap_select_select(struct imap_session *s, const struct imap_call *c)
 	j->m->readonly = strcmp(c->name, "EXAMINE") == 0;
 	imap_busy(s);
 	s->waiting = true;
-	workq_submit(s->daemon->io, imap_select_work, imap_select_done_cb, j);
+	imap_submit(s, imap_select_work, imap_select_done_cb, j);
 }
 
 /* imap_select_check_done - CHECK's refresh is merged. */
@@ -244,7 +244,7 @@ static void imap_expunge_start(struct imap_session *s, const struct imap_seqset 
 	}
 	imap_busy(s);
 	s->waiting = true;
-	workq_submit(s->daemon->io, imap_expunge_work, imap_expunge_done_cb, j);
+	imap_submit(s, imap_expunge_work, imap_expunge_done_cb, j);
 }
 
 void imap_select_expunge(struct imap_session *s, const struct imap_call *c)

@@ -15,9 +15,11 @@
 #include "imap/imap_compress.h"
 #include "imap/imap_internal.h"
 #include "imap/imap_mailbox.h"
+#include "daemon/loops.h"
 #include "metrics/metrics.h"
 #include "tls/tls.h"
 #include "util/log.h"
+#include "util/workq.h"
 #include "util/xalloc.h"
 
 /* Before login a client may make the server hold little (RFC 9051 11.1). */
@@ -115,10 +117,14 @@ static void imap_session_free(struct imap_session *s)
 		event_free(s->delay);
 	imap_session_unwrap(s);
 	bufferevent_free(s->bev);
-	daemon_conn_remove(s->daemon, &s->conn);
+	if (s->loop != NULL)
+		daemon_loop_release(s->loop, &s->conn);
+	else
+		daemon_conn_remove(s->daemon, &s->conn);
 	imap_parser_free(&s->parser);
 	free(s->user);
 	free(s->home);
+	free(s->hostname);
 	imap_session_wipe(&s->sasl_data);
 	free(s);
 }
@@ -411,6 +417,104 @@ int imap_start_compress(struct imap_session *s)
 		bufferevent_trigger(under, EV_READ, BEV_TRIG_IGNORE_WATERMARKS);
 	log_info("%08x imap compress ip=%s", s->id, s->ip);
 	return 0;
+}
+
+struct event_base *imap_base(const struct imap_session *s)
+{
+	return s->loop != NULL ? daemon_loop_base(s->loop) : s->daemon->base;
+}
+
+/* A worker's answer on its way back to a session that lives on a loop thread. */
+struct imap_session_hop {
+	struct daemon_loop *loop;
+	void (*work)(void *arg);
+	void (*done)(void *arg);
+	void *arg;
+};
+
+/* imap_session_hop_work - on a worker: the real work. */
+static void imap_session_hop_work(void *p)
+{
+	struct imap_session_hop *h = p;
+
+	h->work(h->arg);
+}
+
+/* imap_session_hop_done - on the daemon's loop: on to the session's loop thread. */
+static void imap_session_hop_done(void *p)
+{
+	struct imap_session_hop *h = p;
+
+	daemon_loop_post(h->loop, h->done, h->arg);
+	free(h);
+}
+
+void imap_submit(struct imap_session *s, void (*work)(void *arg), void (*done)(void *arg),
+		 void *arg)
+{
+	struct imap_session_hop *h;
+
+	if (s->loop == NULL) {
+		workq_submit(s->daemon->io, work, done, arg);
+		return;
+	}
+	h = xmalloc(sizeof(*h));
+	h->loop = s->loop;
+	h->work = work;
+	h->done = done;
+	h->arg = arg;
+	workq_submit(s->daemon->io, imap_session_hop_work, imap_session_hop_done, h);
+}
+
+/* imap_session_arrive_cb - on the session's loop thread: a new bufferevent, and on with the input. */
+static void imap_session_arrive_cb(void *arg)
+{
+	struct imap_session *s = arg;
+
+	s->bev = bufferevent_socket_new(daemon_loop_base(s->loop), s->fd, BEV_OPT_CLOSE_ON_FREE);
+	if (s->bev == NULL)
+		fatal("bufferevent_socket_new failed");
+	imap_session_setup(s);
+	evbuffer_add_buffer(bufferevent_get_output(s->bev), s->move_out);
+	evbuffer_prepend_buffer(bufferevent_get_input(s->bev), s->move_in);
+	evbuffer_free(s->move_out);
+	evbuffer_free(s->move_in);
+	s->move_in = s->move_out = NULL;
+	daemon_loop_adopt(s->loop, &s->conn);
+	if (atomic_load(&s->daemon->stopping))
+		imap_session_stop(&s->conn); /* SIGTERM came while it moved */
+	else
+		imap_resume(s);
+}
+
+/*
+ * imap_enter_auth - what a logged-in session does is its own (its Maildir,
+ * its socket): a plaintext one moves to the loop thread with the fewest
+ * connections, with what it read and did not send. A TLS session stays,
+ * as POP3's do (pop3_enter_trans: libevent frees an OpenSSL bufferevent
+ * later, on its own loop, so its SSL cannot go to another thread).
+ */
+void imap_enter_auth(struct imap_session *s)
+{
+	struct daemon_loop *l = s->tls ? NULL : daemon_loop_pick(s->daemon);
+
+	if (l == NULL || atomic_load(&s->daemon->stopping)) {
+		imap_resume(s);
+		return;
+	}
+	s->move_in = evbuffer_new();
+	s->move_out = evbuffer_new();
+	evbuffer_add_buffer(s->move_in, bufferevent_get_input(s->bev));
+	evbuffer_unfreeze(bufferevent_get_output(s->bev), 1);
+	evbuffer_add_buffer(s->move_out, bufferevent_get_output(s->bev));
+	s->fd = bufferevent_getfd(s->bev);
+	bufferevent_setfd(s->bev, -1); /* the socket goes with the session */
+	bufferevent_free(s->bev);
+	s->bev = NULL;
+	daemon_conn_detach(&s->conn);
+	s->loop = l;
+	s->mode = IMAP_M_BUSY; /* nothing is read before it arrives */
+	daemon_loop_post(l, imap_session_arrive_cb, s);
 }
 
 /* imap_session_open - a new session on fd, TLS from the first byte when tls. */

@@ -283,7 +283,7 @@ void imap_store_cmd(struct imap_session *s, const struct imap_call *c)
 	}
 	imap_busy(s);
 	s->waiting = true;
-	workq_submit(s->daemon->io, imap_store_work, imap_store_done_cb, j);
+	imap_submit(s, imap_store_work, imap_store_done_cb, j);
 }
 
 /* imap_copy_items - the add items of the messages to copy, from the session's view. */
@@ -426,9 +426,9 @@ void imap_copy_cmd(struct imap_session *s, const struct imap_call *c)
 		return;
 	}
 	j->home = xstrdup(s->home);
-	j->host = xstrdup(s->daemon->cfg->hostname);
+	j->host = xstrdup(s->hostname);
 	imap_copy_items(s, j);
 	imap_busy(s);
 	s->waiting = true;
-	workq_submit(s->daemon->io, imap_copy_work, imap_copy_done_cb, j);
+	imap_submit(s, imap_copy_work, imap_copy_done_cb, j);
 }

@@ -7,16 +7,18 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <event2/buffer.h>
 
 #include "imap/imap_cache.h"
 
 /* test_get - the value under key, as a string ("" when absent, for assert_string_equal). */
 static const char *test_get(struct imap_cache *c, const char *key, char *buf, size_t size)
 {
-	size_t len;
-	const char *v = imap_cache_get(c, key, strlen(key), &len);
+	struct evbuffer *out = evbuffer_new();
+	int n = imap_cache_get(c, key, strlen(key), out) ? evbuffer_remove(out, buf, size - 1) : 0;
 
-	snprintf(buf, size, "%.*s", v != NULL ? (int)len : 0, v != NULL ? v : "");
+	buf[n > 0 ? n : 0] = '\0';
+	evbuffer_free(out);
 	return buf;
 }
 
