@@ -27,14 +27,25 @@ struct imap_cache {
 	size_t bytes, max_bytes;
 };
 
-/* imap_cache_hash - FNV-1a of the key. */
+/*
+ * imap_cache_hash - a hash of the key's last 64 bytes, 8 at a time: keys
+ * are "folder/base name", and the base names, which tell messages apart,
+ * are at the end; a byte-wise hash of the whole path cost a tenth of a
+ * login's CPU.
+ */
 static uint32_t imap_cache_hash(const char *key, size_t len)
 {
-	uint32_t h = 2166136261u;
+	uint64_t h = len * 0x9e3779b97f4a7c15u, w;
+	size_t i = len > 64 ? len - 64 : 0;
 
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)key[i]) * 16777619u;
-	return h;
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, key + i, 8);
+		h = ((h << 5) | (h >> 59)) ^ w;
+		h *= 0x517cc1b727220a95u;
+	}
+	for (; i < len; i++)
+		h = (((h << 5) | (h >> 59)) ^ (unsigned char)key[i]) * 0x517cc1b727220a95u;
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 /* imap_cache_size - what an entry costs against the bound. */
