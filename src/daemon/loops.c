@@ -1,6 +1,8 @@
 /* loops - session loop threads and the messages between loops. */
 #include "daemon/loops.h"
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -233,4 +235,34 @@ void daemon_loops_stop_conns(struct daemon *d, bool abort)
 	for (unsigned i = 0; ls != NULL && i < ls->n; i++)
 		daemon_loop_post(&ls->loops[i], abort ? daemon_loop_abort_cb : daemon_loop_stop_cb,
 				 &ls->loops[i]);
+}
+
+void daemon_move_out(struct bufferevent **bevp, struct daemon_move *m)
+{
+	struct bufferevent *bev = *bevp;
+
+	m->in = evbuffer_new();
+	m->out = evbuffer_new();
+	evbuffer_add_buffer(m->in, bufferevent_get_input(bev));
+	evbuffer_unfreeze(bufferevent_get_output(bev), 1); /* only the bufferevent drains it */
+	evbuffer_add_buffer(m->out, bufferevent_get_output(bev));
+	m->fd = bufferevent_getfd(bev);
+	bufferevent_setfd(bev, -1); /* the socket goes with the session */
+	bufferevent_free(bev);
+	*bevp = NULL;
+}
+
+struct bufferevent *daemon_move_in(struct daemon_loop *l, struct daemon_move *m)
+{
+	struct bufferevent *bev = bufferevent_socket_new(daemon_loop_base(l), m->fd,
+							 BEV_OPT_CLOSE_ON_FREE);
+
+	if (bev == NULL)
+		fatal("bufferevent_socket_new failed");
+	evbuffer_add_buffer(bufferevent_get_output(bev), m->out);
+	evbuffer_prepend_buffer(bufferevent_get_input(bev), m->in); /* its end is frozen */
+	evbuffer_free(m->out);
+	evbuffer_free(m->in);
+	m->in = m->out = NULL;
+	return bev;
 }

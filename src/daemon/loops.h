@@ -15,10 +15,14 @@
 #ifndef POSTERN_LOOPS_H
 #define POSTERN_LOOPS_H
 
+#include <event2/util.h>
+
 #include <stdbool.h>
 
+struct bufferevent;
 struct daemon;
 struct daemon_conn;
+struct evbuffer;
 struct daemon_loop;
 struct event_base;
 
@@ -49,6 +53,23 @@ void daemon_loop_adopt(struct daemon_loop *l, struct daemon_conn *conn);
 
 /* daemon_loop_release - on l's thread: the connection ended; the daemon's count goes down. */
 void daemon_loop_release(struct daemon_loop *l, struct daemon_conn *conn);
+
+/*
+ * A session's connection on its way to a loop thread: the socket, what was
+ * read and not yet handled, what was queued and not yet sent. Only a plain
+ * socket bufferevent can move (an OpenSSL one is freed later, on its own
+ * loop, with whatever socket its SSL then points to).
+ */
+struct daemon_move {
+	struct evbuffer *in, *out;
+	evutil_socket_t fd;
+};
+
+/* daemon_move_out - take the connection out of *bevp (freed, NULL; the socket stays open). */
+void daemon_move_out(struct bufferevent **bevp, struct daemon_move *m);
+
+/* daemon_move_in - on l's thread: a new bufferevent with the socket and both buffers back. */
+struct bufferevent *daemon_move_in(struct daemon_loop *l, struct daemon_move *m);
 
 /* daemon_loops_stop_conns - SIGTERM (abort false) or end of grace (true): reach every loop's connections. */
 void daemon_loops_stop_conns(struct daemon *d, bool abort);

@@ -16,6 +16,7 @@
 #include <event2/util.h>
 
 #include "daemon/daemon.h"
+#include "daemon/loops.h"
 #include "imap/imap_parser.h"
 
 #define IMAP_OUTPUT_MAX (256 * 1024) /* stop producing output past this much unsent */
@@ -62,8 +63,7 @@ struct imap_session {
 	struct daemon *daemon;
 	struct daemon_loop *loop; /* after login on a loop thread; NULL: the daemon's loop */
 	struct bufferevent *bev;
-	struct evbuffer *move_in, *move_out; /* what the session carries to its loop */
-	evutil_socket_t fd;
+	struct daemon_move move; /* its connection on the way to its loop (daemon/loops.h) */
 	struct imap_parser *parser;
 	uint32_t id;
 	unsigned timeout;

@@ -14,6 +14,7 @@
 #include <event2/util.h>
 
 #include "daemon/daemon.h"
+#include "daemon/loops.h"
 #include "pop3/pop3_maildrop.h"
 #include "pop3/pop3_parse.h"
 
@@ -50,8 +51,7 @@ struct pop3_session {
 	struct daemon *daemon;
 	struct daemon_loop *loop; /* in TRANSACTION on a loop thread; NULL: the daemon's loop */
 	struct bufferevent *bev;
-	struct evbuffer *move_in, *move_out; /* what the session carries to its loop */
-	evutil_socket_t fd;
+	struct daemon_move move; /* its connection on the way to its loop (daemon/loops.h) */
 	unsigned timeout; /* pop3.timeout, read once: a loop thread never reads the configuration */
 	uint32_t id;
 	uint8_t state;

@@ -332,15 +332,8 @@ static void pop3_session_arrive_cb(void *arg)
 {
 	struct pop3_session *s = arg;
 
-	s->bev = bufferevent_socket_new(daemon_loop_base(s->loop), s->fd, BEV_OPT_CLOSE_ON_FREE);
-	if (s->bev == NULL)
-		fatal("bufferevent_socket_new failed");
+	s->bev = daemon_move_in(s->loop, &s->move);
 	pop3_session_setup(s);
-	evbuffer_add_buffer(bufferevent_get_output(s->bev), s->move_out);
-	evbuffer_prepend_buffer(bufferevent_get_input(s->bev), s->move_in); /* its end is frozen */
-	evbuffer_free(s->move_out);
-	evbuffer_free(s->move_in);
-	s->move_in = s->move_out = NULL;
 	daemon_loop_adopt(s->loop, &s->conn);
 	if (atomic_load(&s->daemon->stopping))
 		pop3_session_stop(&s->conn); /* SIGTERM came while it moved */
@@ -364,15 +357,7 @@ void pop3_enter_trans(struct pop3_session *s)
 		pop3_resume(s, POP3_S_TRANS);
 		return;
 	}
-	s->move_in = evbuffer_new();
-	s->move_out = evbuffer_new();
-	evbuffer_add_buffer(s->move_in, bufferevent_get_input(s->bev));
-	evbuffer_unfreeze(bufferevent_get_output(s->bev), 1); /* only the bufferevent drains it */
-	evbuffer_add_buffer(s->move_out, bufferevent_get_output(s->bev));
-	s->fd = bufferevent_getfd(s->bev);
-	bufferevent_setfd(s->bev, -1); /* the socket goes with the session */
-	bufferevent_free(s->bev);
-	s->bev = NULL;
+	daemon_move_out(&s->bev, &s->move);
 	daemon_conn_detach(&s->conn);
 	s->loop = l;
 	pop3_set_state(s, POP3_S_TRANS);

@@ -549,3 +549,23 @@ def test_copy_is_all_or_nothing(mx):
     assert files(mx, ".Trash") == [] and files(mx, ".Trash", "new") == []
     assert m.status("Trash", "(MESSAGES)")[1] == [b'"Trash" (MESSAGES 0)']
     m.logout()
+
+
+def test_idle_client_timeout(make_postern):
+    """imap.timeout: a silent client is told and disconnected, before and after login (the
+    session then lives on a loop thread); an IDLE client counts as silent too."""
+    p = make_postern({"imap": {"timeout": "1s"}})
+    p.add_user(ALICE)
+    p.start()
+    r = Raw(p.ports["imap"])
+    r.line()
+    assert r.line() == "* BYE Disconnected for inactivity" and r.closed()
+    r = Raw(p.ports["imap"])
+    r.line()
+    r.sock.sendall(b"a LOGIN alice@example.test secret\r\nb SELECT INBOX\r\nc IDLE\r\n")
+    lines = [r.line()]
+    while not lines[-1].startswith("+ "):
+        lines.append(r.line())
+    assert lines[0].startswith("a OK") and any(x.startswith("b OK") for x in lines)
+    assert r.line() == "* BYE Disconnected for inactivity" and r.closed()
+    assert "imap timeout ip=127.0.0.1" in p.log()
