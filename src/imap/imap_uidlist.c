@@ -47,6 +47,20 @@ static uint32_t imap_uidlist_hash_name(const char *s, size_t len)
 	return h;
 }
 
+/*
+ * imap_uidlist_name_ok - no control characters in a base name: no Maildir
+ * name has them, and a CR at its end would be lost when the file is read
+ * back (line ends are stripped of CRs).
+ */
+static bool imap_uidlist_name_ok(const char *name, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return false;
+	}
+	return true;
+}
+
 /* imap_uidlist_base_len - octets of name before the first ':'. */
 static size_t imap_uidlist_base_len(const char *name)
 {
@@ -317,6 +331,11 @@ static int imap_uidlist_record(struct imap_uidlist *ul, const char *line, size_t
 		return -1;
 	}
 	blen = imap_uidlist_span(line + i, len - i, ':');
+	if (!imap_uidlist_name_ok(line + i, blen)) {
+		free(ext);
+		*error_r = "broken file name";
+		return -1;
+	}
 	if (blen == 0) { /* ":..." has no base name: no file can match it */
 		free(ext);
 		ul->repaired = true;
@@ -459,7 +478,7 @@ int imap_uidlist_add(struct imap_uidlist *ul, const char *name, uint32_t *uid_r)
 {
 	size_t blen = imap_uidlist_base_len(name);
 
-	if (blen == 0 || memchr(name, '/', blen) != NULL || memchr(name, '\n', blen) != NULL ||
+	if (blen == 0 || memchr(name, '/', blen) != NULL || !imap_uidlist_name_ok(name, blen) ||
 	    ul->next_uid > IMAP_UIDLIST_UID_MAX || imap_uidlist_find(ul, name) != NULL)
 		return -1;
 	*uid_r = ul->next_uid;

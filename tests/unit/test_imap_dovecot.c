@@ -300,6 +300,8 @@ static const struct test_uidlist_case test_uidlist_cases[] = {
 	{ "3 V1 N1\n1 :a:2,S\n", 0, 1, 2, false, "a", NULL },
 	{ "3 V1 N1\n1 ::x\n", 0, 0, 1, true, NULL, NULL },
 	{ "3 V1 N1\n7 : x y \n", 0, 1, 8, false, " x y ", NULL },
+	{ "3 V1 N1\n1 :a\r\r:2,\n", -1, 0, 2, false, NULL, NULL },   /* a CR in a name (fuzz) */
+	{ "3 V1 N1\n1 :a\tb\n", -1, 0, 2, false, NULL, NULL },
 };
 
 /* test_uidlist_cases_run - the table above. */
