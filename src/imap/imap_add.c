@@ -15,7 +15,6 @@
 #include "imap/imap_types.h"
 #include "imap/imap_uidlist.h"
 #include "store/maildir.h"
-#include "util/file.h"
 #include "util/xalloc.h"
 
 /* The Q field of IMAP's file names: a process-wide counter above the store's (which counts from 0). */
@@ -109,16 +108,9 @@ static int imap_add_one(struct imap_add *a, struct imap_add_item *it, char **err
 	return 0;
 }
 
-/* imap_add_commit - the links, the keywords and the UIDs on disk. */
+/* imap_add_commit - the keywords and the UIDs written (the caller syncs). */
 static int imap_add_commit(struct imap_add *a, char **error_r)
 {
-	char cur[4096];
-
-	snprintf(cur, sizeof(cur), "%s/cur", a->dir);
-	if (file_fsync_dir(cur) < 0) {
-		*error_r = xasprintf("fsync %s/cur: %s", a->dir, strerror(errno));
-		return -1;
-	}
 	if (a->kw_changed && imap_keywords_write(a->dir, &a->kw, error_r) < 0)
 		return -1;
 	if (a->append)

@@ -3,9 +3,11 @@
  * and UIDs for them (COPY, MOVE, APPEND; RFC 4315 COPYUID / APPENDUID).
  * Each file gets a new unique Maildir name with its S= and W= sizes, is
  * linked into cur/ with its ":2,FLAGS", and the folder's dovecot-uidlist
- * (and dovecot-keywords, for keywords new to the folder) is rewritten
- * under the uidlist's dotlock, fsync'd: when imap_add_messages returns 0,
- * the messages and their UIDs are on disk. Blocking: on a worker.
+ * (and dovecot-keywords, for keywords new to the folder) is updated
+ * under the uidlist's dotlock. The links and the uidlist's new records are
+ * not synced here: the caller waits for a sync of the filesystem (a store
+ * sync, imap_submit_durable) before it answers, so that a group of
+ * sessions shares one. Blocking: on a worker.
  */
 #ifndef POSTERN_IMAP_ADD_H
 #define POSTERN_IMAP_ADD_H

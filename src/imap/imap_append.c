@@ -4,8 +4,10 @@
  * straight into a file in the folder's tmp/, with CRLF stored as LF (as
  * Dovecot and postern's delivery store mail); it is never held in memory.
  * A literal over smtp.max_message_size is refused with [TOOBIG] before a
- * byte of it is read. At the end of the command a worker makes the files
- * durable, links them into cur/ and gives them UIDs: the OK comes after.
+ * byte of it is read. At the end of the command the files are made
+ * durable with the store's next sync, then a worker links them into cur/
+ * and gives them UIDs, and the OK waits for the sync after that
+ * (imap_submit_durable: APPENDs of every session commit in groups).
  */
 #include <errno.h>
 #include <event2/buffer.h>
@@ -248,31 +250,22 @@ bool imap_append_feed(struct imap_session *s)
 	return true;
 }
 
-/* imap_append_work - on a worker: the files durable, linked into cur/, their UIDs. */
+/* imap_append_work - on a worker, the files durable: linked into cur/, their UIDs. */
 static void imap_append_work(void *arg)
 {
 	struct imap_append *a = arg;
 
-	for (size_t i = 0; i < a->n; i++) {
-		int fd = open(a->items[i].src, O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0 || fdatasync(fd) < 0) {
-			a->error = xasprintf("%s: %s", a->items[i].src, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			return;
-		}
-		close(fd);
-	}
 	imap_add_messages(a->home, a->dir, a->host, a->items, a->n, &a->uidvalidity, &a->error);
 }
 
-/* imap_append_done_cb - on the loop: APPENDUID, or NO. */
-static void imap_append_done_cb(void *arg)
+/* imap_append_done_cb - on the loop, the links durable: APPENDUID, or NO. */
+static void imap_append_done_cb(void *arg, int err)
 {
 	struct imap_append *a = arg;
 	struct imap_session *s = a->s;
 
+	if (err != 0 && a->error == NULL)
+		a->error = xasprintf("sync: %s", strerror(err));
 	if (imap_wait_done(s)) {
 		if (a->error != NULL) {
 			log_err("%08x imap append: %s", s->id, a->error);
@@ -309,5 +302,5 @@ void imap_append_cmd(struct imap_session *s, const struct imap_call *c)
 	}
 	imap_busy(s);
 	s->waiting = true;
-	imap_submit(s, imap_append_work, imap_append_done_cb, a);
+	imap_submit_durable(s, true, imap_append_work, imap_append_done_cb, a);
 }

@@ -144,6 +144,17 @@ struct event_base *imap_base(const struct imap_session *s);
 void imap_submit(struct imap_session *s, void (*work)(void *arg), void (*done)(void *arg),
 		 void *arg);
 
+/*
+ * imap_submit_durable - for files the session wrote and links (APPEND,
+ * COPY): a sync of the store's filesystem first when sync_first (the text
+ * durable before its link), then work(arg) on the io workers, then a sync
+ * (the links and the uidlist durable), then done(arg, err) on the
+ * session's own thread; err is a failed sync's errno (work did not run if
+ * the first one failed). See imap_durable.c.
+ */
+void imap_submit_durable(struct imap_session *s, bool sync_first, void (*work)(void *arg),
+			 void (*done)(void *arg, int err), void *arg);
+
 /* imap_enter_auth - logged in: on a loop thread of its own when there is one (plaintext only). */
 void imap_enter_auth(struct imap_session *s);
 

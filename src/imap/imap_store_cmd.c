@@ -367,12 +367,14 @@ static void imap_copy_moved(struct imap_session *s, int rc)
 	imap_resume(s);
 }
 
-/* imap_copy_done_cb - on the loop: COPYUID, and for MOVE the EXPUNGEs. */
-static void imap_copy_done_cb(void *arg)
+/* imap_copy_done_cb - on the loop, the links durable: COPYUID, and for MOVE the EXPUNGEs. */
+static void imap_copy_done_cb(void *arg, int err)
 {
 	struct imap_store_job *j = arg;
 	struct imap_session *s = j->s;
 
+	if (err != 0 && j->error == NULL)
+		j->error = xasprintf("[SERVERBUG] sync: %s", strerror(err));
 	if (imap_wait_done(s)) {
 		struct evbuffer *code = evbuffer_new();
 
@@ -430,5 +432,5 @@ void imap_copy_cmd(struct imap_session *s, const struct imap_call *c)
 	imap_copy_items(s, j);
 	imap_busy(s);
 	s->waiting = true;
-	imap_submit(s, imap_copy_work, imap_copy_done_cb, j);
+	imap_submit_durable(s, false, imap_copy_work, imap_copy_done_cb, j);
 }

@@ -164,7 +164,8 @@ int imap_uidlist_write(const char *dir, struct imap_uidlist *ul, char **error_r)
 
 /*
  * imap_uidlist_append - append records [from, count) to DIR/dovecot-uidlist
- * and fdatasync (the lock held; the file must be the one ul read). Much
+ * (the lock held; the file must be the one ul read). Not synced: the
+ * caller makes it durable (imap_add's callers wait for a store sync). Much
  * cheaper than a rewrite for a new message; N in the header is not changed.
  */
 int imap_uidlist_append(const char *dir, struct imap_uidlist *ul, size_t from, char **error_r);

@@ -248,7 +248,7 @@ int imap_uidlist_append(const char *dir, struct imap_uidlist *ul, size_t from, c
 		*error_r = xasprintf("%s changed since it was read: read it again", path);
 	} else {
 		text = imap_uidlist_format_recs(ul, from, &len);
-		if (file_write_all(fd, text, len) < 0 || fdatasync(fd) < 0) {
+		if (file_write_all(fd, text, len) < 0) {
 			imap_uidlist_io_fail(error_r, "write", path);
 			(void)ftruncate(fd, st.st_size); /* no half record left behind */
 		} else {

@@ -104,6 +104,14 @@ void store_set_queued_cb(struct store *s, void (*cb)(void *arg, const char *id),
 void store_msg_commit(struct store_msg *m, size_t wire_size, void (*done_cb)(void *arg, int err),
 		      void *arg);
 
+/*
+ * store_sync - cb(arg, 0) on the loop after a syncfs of the data directory's
+ * filesystem that began after this call (cb(arg, errno) if it failed): a
+ * group-commit barrier for files written outside the store (IMAP APPEND,
+ * COPY), sharing the store's syncs with the messages in flight.
+ */
+void store_sync(struct store *s, void (*cb)(void *arg, int err), void *arg);
+
 /* store_msg_abort - drop a message that will not be committed. */
 void store_msg_abort(struct store_msg **mp);
 

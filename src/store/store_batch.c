@@ -5,7 +5,8 @@
  * job; it then links the former. So every message still sees data durable
  * before its link and its link durable before its 250, at one sync per
  * batch under load. The job also makes empty queue/tmp files ahead, so
- * that the loop never waits for a file creation.
+ * that the loop never waits for a file creation. store_sync callers ride
+ * along: their callback runs after the next job's sync.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@ struct store_job {
 	struct store *s;
 	struct store_msg *data;  /* written: sync, then link */
 	struct store_msg *links; /* linked by the previous job: sync, then answer */
+	struct store_waiter *waiters; /* store_sync callers: sync, then call back */
 	int sync_errno;
 	size_t pool_want;
 	unsigned long pool_first;
@@ -146,7 +148,7 @@ static void store_job_work(void *arg)
 {
 	struct store_job *j = arg;
 
-	if (j->data == NULL && j->links == NULL) {
+	if (j->data == NULL && j->links == NULL && j->waiters == NULL) {
 		store_pool_make(j); /* a refill only */
 		return;
 	}
@@ -191,7 +193,7 @@ static void store_job_done(void *arg)
 	struct store_msg **tail = &s->linked;
 
 	s->busy = false;
-	if (j->data != NULL || j->links != NULL) {
+	if (j->data != NULL || j->links != NULL || j->waiters != NULL) {
 		s->stats.batches++;
 		s->stats.syncs++;
 	}
@@ -210,6 +212,11 @@ static void store_job_done(void *arg)
 			tail = &m->next;
 		}
 	}
+	for (struct store_waiter *w = j->waiters, *next; w != NULL; w = next) {
+		next = w->next;
+		w->cb(w->arg, j->sync_errno);
+		free(w);
+	}
 	for (size_t i = 0; i < j->made.count && s->pool.count < STORE_POOL_MAX; i++) {
 		s->pool.fd[s->pool.count] = j->made.fd[i];
 		s->pool.n[s->pool.count++] = j->made.n[i];
@@ -222,12 +229,14 @@ void store_batch_start(struct store *s)
 {
 	bool refill = !s->closing && !s->pool.stalled && s->pool.count <= STORE_POOL_MAX / 2;
 
-	if (s->busy || (s->pending == NULL && s->linked == NULL && !refill))
+	if (s->busy || (s->pending == NULL && s->linked == NULL && s->waiters == NULL && !refill))
 		return;
 	struct store_job *j = xcalloc(1, sizeof(*j));
 	j->s = s;
 	j->links = s->linked;
 	s->linked = NULL;
+	j->waiters = s->waiters; /* in any order */
+	s->waiters = NULL;
 	while (s->pending != NULL) { /* newest first: reverse into oldest first */
 		struct store_msg *m = s->pending;
 		s->pending = m->next;
@@ -244,6 +253,17 @@ void store_batch_start(struct store *s)
 		return;
 	}
 	workq_submit(s->syncer, store_job_work, store_job_done, j);
+}
+
+void store_sync(struct store *s, void (*cb)(void *arg, int err), void *arg)
+{
+	struct store_waiter *w = xmalloc(sizeof(*w));
+
+	w->cb = cb;
+	w->arg = arg;
+	w->next = s->waiters;
+	s->waiters = w;
+	store_batch_start(s);
 }
 
 int store_pool_take(struct store *s, char *buf, size_t size)

@@ -44,6 +44,13 @@ struct store_msg {
 	struct store_msg *next; /* in a batch, oldest first */
 };
 
+/* A store_sync caller waiting for the next sync. */
+struct store_waiter {
+	void (*cb)(void *arg, int err);
+	void *arg;
+	struct store_waiter *next;
+};
+
 /* Empty files in queue/tmp, opened, ready for the next messages. */
 struct store_pool {
 	int fd[STORE_POOL_MAX];
@@ -61,6 +68,7 @@ struct store {
 	unsigned long seq;
 	struct store_msg *pending; /* written, waiting for a job, newest first */
 	struct store_msg *linked;  /* linked, waiting for the sync that makes it durable */
+	struct store_waiter *waiters; /* store_sync callers for the next job, newest first */
 	bool busy;                 /* a job is on the worker */
 	bool closing;              /* store_close: no worker any more */
 	struct store_pool pool;

@@ -1,0 +1,106 @@
+/*
+ * imap_durable - APPEND and COPY made durable in groups. Their files are
+ * written and linked outside the message store, but they wait for the
+ * store's syncs (store_sync) instead of syncing each file, directory and
+ * uidlist themselves: one syncfs covers every session's APPENDs and the
+ * SMTP deliveries in flight at that moment, as the SMTP store does.
+ *
+ * The steps: (the session's loop) -> the daemon's loop: a sync when the
+ * text must be durable before its link -> an io worker: the work (links,
+ * UIDs) -> the daemon's loop: a sync for the links and the uidlist -> the
+ * session's loop: done. The daemon's loop stays the store's only user.
+ */
+#include <stdlib.h>
+
+#include "daemon/daemon.h"
+#include "daemon/loops.h"
+#include "imap/imap_internal.h"
+#include "store/store.h"
+#include "util/workq.h"
+#include "util/xalloc.h"
+
+struct imap_durable {
+	struct daemon *daemon;
+	struct daemon_loop *loop; /* the session's, or NULL: the daemon's own */
+	bool sync_first;
+	void (*work)(void *arg);
+	void (*done)(void *arg, int err);
+	void *arg;
+	int err;
+};
+
+/* imap_durable_deliver - on the session's loop: the answer. */
+static void imap_durable_deliver(void *p)
+{
+	struct imap_durable *h = p;
+
+	h->done(h->arg, h->err);
+	free(h);
+}
+
+/* imap_durable_finish - on the daemon's loop: back to the session. */
+static void imap_durable_finish(struct imap_durable *h, int err)
+{
+	h->err = err;
+	if (h->loop != NULL)
+		daemon_loop_post(h->loop, imap_durable_deliver, h);
+	else
+		imap_durable_deliver(h);
+}
+
+/* imap_durable_final_cb - the sync after the work: links and uidlist durable (or not). */
+static void imap_durable_final_cb(void *p, int err)
+{
+	imap_durable_finish(p, err);
+}
+
+/* imap_durable_work - on an io worker. */
+static void imap_durable_work(void *p)
+{
+	struct imap_durable *h = p;
+
+	h->work(h->arg);
+}
+
+/* imap_durable_worked - on the daemon's loop: the work is done; sync what it did. */
+static void imap_durable_worked(void *p)
+{
+	struct imap_durable *h = p;
+
+	store_sync(h->daemon->store, imap_durable_final_cb, h);
+}
+
+/* imap_durable_synced_cb - the text is durable (or the sync failed: no work then). */
+static void imap_durable_synced_cb(void *p, int err)
+{
+	struct imap_durable *h = p;
+
+	if (err != 0)
+		imap_durable_finish(h, err);
+	else
+		workq_submit(h->daemon->io, imap_durable_work, imap_durable_worked, h);
+}
+
+/* imap_durable_start - on the daemon's loop. */
+static void imap_durable_start(void *p)
+{
+	struct imap_durable *h = p;
+
+	if (h->sync_first)
+		store_sync(h->daemon->store, imap_durable_synced_cb, h);
+	else
+		imap_durable_synced_cb(h, 0);
+}
+
+void imap_submit_durable(struct imap_session *s, bool sync_first, void (*work)(void *arg),
+			 void (*done)(void *arg, int err), void *arg)
+{
+	struct imap_durable *h = xmalloc(sizeof(*h));
+
+	*h = (struct imap_durable){ .daemon = s->daemon, .loop = s->loop, .sync_first = sync_first,
+				    .work = work, .done = done, .arg = arg };
+	if (s->loop != NULL)
+		daemon_post(s->daemon, imap_durable_start, h);
+	else
+		imap_durable_start(h);
+}
