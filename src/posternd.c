@@ -40,6 +40,7 @@
 #include "util/xalloc.h"
 
 #define POSTERND_IMAP_CACHE_BYTES ((size_t)64 << 20) /* ENVELOPEs of about 200,000 messages */
+#define POSTERND_IMAP_CACHE_SHARDS 64
 
 static void posternd_usage(void)
 {
@@ -325,7 +326,7 @@ static int posternd_open(struct daemon *d, char **error_r)
 	d->auth = auth_new(d->base);
 	auth_set_limits(d->auth, d->cfg->auth_max_failures, d->cfg->auth_lockout);
 	d->io = workq_new(d->base, 2, "io");
-	d->imap_cache = imap_cache_new(POSTERND_IMAP_CACHE_BYTES);
+	d->imap_cache = imap_cache_new(POSTERND_IMAP_CACHE_BYTES, POSTERND_IMAP_CACHE_SHARDS);
 	d->accounts = accounts_open(d->base, d->io, d->cfg);
 	daemon_loops_start(d, posternd_cores());
 	if ((d->store = store_open(d->base, d->cfg->data_dir, d->cfg->hostname, error_r)) == NULL ||

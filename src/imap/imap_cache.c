@@ -18,13 +18,19 @@ struct imap_cache_entry {
 	char data[]; /* key, then value */
 };
 
-struct imap_cache {
+/* One part of the cache: its own lock, buckets, LRU list and share of the bound. */
+struct imap_cache_shard {
 	pthread_mutex_t lock;
 	struct imap_cache_entry **buckets;
 	size_t nbuckets; /* a power of two */
 	size_t count;
 	struct imap_cache_entry *head, *tail;
 	size_t bytes, max_bytes;
+};
+
+struct imap_cache {
+	size_t nshards; /* a power of two */
+	struct imap_cache_shard shards[];
 };
 
 /*
@@ -54,14 +60,19 @@ static size_t imap_cache_size(const struct imap_cache_entry *e)
 	return sizeof(*e) + e->key_len + e->len + sizeof(void *);
 }
 
-struct imap_cache *imap_cache_new(size_t max_bytes)
+struct imap_cache *imap_cache_new(size_t max_bytes, size_t shards)
 {
-	struct imap_cache *c = xcalloc(1, sizeof(*c));
+	struct imap_cache *c = xcalloc(1, sizeof(*c) + shards * sizeof(c->shards[0]));
 
-	pthread_mutex_init(&c->lock, NULL);
-	c->nbuckets = 1024;
-	c->buckets = xcalloc(c->nbuckets, sizeof(*c->buckets));
-	c->max_bytes = max_bytes;
+	c->nshards = shards;
+	for (size_t i = 0; i < shards; i++) {
+		struct imap_cache_shard *sh = &c->shards[i];
+
+		pthread_mutex_init(&sh->lock, NULL);
+		sh->nbuckets = 1024;
+		sh->buckets = xcalloc(sh->nbuckets, sizeof(*sh->buckets));
+		sh->max_bytes = max_bytes / shards;
+	}
 	return c;
 }
 
@@ -71,18 +82,28 @@ void imap_cache_free(struct imap_cache **cp)
 
 	if (c == NULL)
 		return;
-	for (struct imap_cache_entry *e = c->head, *next; e != NULL; e = next) {
-		next = e->next;
-		free(e);
+	for (size_t i = 0; i < c->nshards; i++) {
+		struct imap_cache_shard *sh = &c->shards[i];
+
+		for (struct imap_cache_entry *e = sh->head, *next; e != NULL; e = next) {
+			next = e->next;
+			free(e);
+		}
+		free(sh->buckets);
+		pthread_mutex_destroy(&sh->lock);
 	}
-	free(c->buckets);
-	pthread_mutex_destroy(&c->lock);
 	free(c);
 	*cp = NULL;
 }
 
+/* imap_cache_shard - the part a hash belongs to (its top bits; the buckets use the low ones). */
+static struct imap_cache_shard *imap_cache_shard(struct imap_cache *c, uint32_t hash)
+{
+	return &c->shards[(size_t)(hash >> 16) & (c->nshards - 1)];
+}
+
 /* imap_cache_slot - the link that points at key's entry, or at the NULL ending its chain. */
-static struct imap_cache_entry **imap_cache_slot(struct imap_cache *c, const char *key,
+static struct imap_cache_entry **imap_cache_slot(struct imap_cache_shard *c, const char *key,
 						 size_t key_len, uint32_t hash)
 {
 	struct imap_cache_entry **pp = &c->buckets[hash & (c->nbuckets - 1)];
@@ -94,7 +115,7 @@ static struct imap_cache_entry **imap_cache_slot(struct imap_cache *c, const cha
 }
 
 /* imap_cache_unlink - take e off the LRU list. */
-static void imap_cache_unlink(struct imap_cache *c, struct imap_cache_entry *e)
+static void imap_cache_unlink(struct imap_cache_shard *c, struct imap_cache_entry *e)
 {
 	if (e->prev != NULL)
 		e->prev->next = e->next;
@@ -107,7 +128,7 @@ static void imap_cache_unlink(struct imap_cache *c, struct imap_cache_entry *e)
 }
 
 /* imap_cache_front - put e at the head of the LRU list. */
-static void imap_cache_front(struct imap_cache *c, struct imap_cache_entry *e)
+static void imap_cache_front(struct imap_cache_shard *c, struct imap_cache_entry *e)
 {
 	e->prev = NULL;
 	e->next = c->head;
@@ -119,7 +140,7 @@ static void imap_cache_front(struct imap_cache *c, struct imap_cache_entry *e)
 }
 
 /* imap_cache_remove - drop the entry that *pp points at. */
-static void imap_cache_remove(struct imap_cache *c, struct imap_cache_entry **pp)
+static void imap_cache_remove(struct imap_cache_shard *c, struct imap_cache_entry **pp)
 {
 	struct imap_cache_entry *e = *pp;
 
@@ -131,7 +152,7 @@ static void imap_cache_remove(struct imap_cache *c, struct imap_cache_entry **pp
 }
 
 /* imap_cache_grow - twice the buckets when chains get long. */
-static void imap_cache_grow(struct imap_cache *c)
+static void imap_cache_grow(struct imap_cache_shard *c)
 {
 	size_t n = c->nbuckets * 2;
 	struct imap_cache_entry **b = xcalloc(n, sizeof(*b));
@@ -145,9 +166,11 @@ static void imap_cache_grow(struct imap_cache *c)
 	c->nbuckets = n;
 }
 
-bool imap_cache_get(struct imap_cache *c, const char *key, size_t key_len, struct evbuffer *out)
+bool imap_cache_get(struct imap_cache *cache, const char *key, size_t key_len,
+		    struct evbuffer *out)
 {
 	uint32_t hash = imap_cache_hash(key, key_len);
+	struct imap_cache_shard *c = imap_cache_shard(cache, hash);
 	struct imap_cache_entry *e;
 
 	pthread_mutex_lock(&c->lock);
@@ -161,10 +184,9 @@ bool imap_cache_get(struct imap_cache *c, const char *key, size_t key_len, struc
 }
 
 /* imap_cache_insert - put under the lock. */
-static void imap_cache_insert(struct imap_cache *c, const char *key, size_t key_len,
-			      const char *value, size_t len)
+static void imap_cache_insert(struct imap_cache_shard *c, const char *key, size_t key_len,
+			      uint32_t hash, const char *value, size_t len)
 {
-	uint32_t hash = imap_cache_hash(key, key_len);
 	struct imap_cache_entry **pp = imap_cache_slot(c, key, key_len, hash), *e;
 
 	if (*pp != NULL)
@@ -191,20 +213,25 @@ static void imap_cache_insert(struct imap_cache *c, const char *key, size_t key_
 	c->count++;
 }
 
-void imap_cache_put(struct imap_cache *c, const char *key, size_t key_len, const char *value,
+void imap_cache_put(struct imap_cache *cache, const char *key, size_t key_len, const char *value,
 		    size_t len)
 {
+	uint32_t hash = imap_cache_hash(key, key_len);
+	struct imap_cache_shard *c = imap_cache_shard(cache, hash);
+
 	pthread_mutex_lock(&c->lock);
-	imap_cache_insert(c, key, key_len, value, len);
+	imap_cache_insert(c, key, key_len, hash, value, len);
 	pthread_mutex_unlock(&c->lock);
 }
 
 size_t imap_cache_bytes(struct imap_cache *c)
 {
-	size_t bytes;
+	size_t bytes = 0;
 
-	pthread_mutex_lock(&c->lock);
-	bytes = c->bytes;
-	pthread_mutex_unlock(&c->lock);
+	for (size_t i = 0; i < c->nshards; i++) {
+		pthread_mutex_lock(&c->shards[i].lock);
+		bytes += c->shards[i].bytes;
+		pthread_mutex_unlock(&c->shards[i].lock);
+	}
 	return bytes;
 }

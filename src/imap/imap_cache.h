@@ -8,7 +8,9 @@
  * each is an open, a read and a parse.
  *
  * Bounded by bytes, least recently used first out. Shared by every loop
- * thread: a mutex guards it, and a hit is copied out under it.
+ * thread: it is split by key hash into shards, each with its own mutex,
+ * LRU list and share of the bound (one lock for all cost loop threads a
+ * tenth of a login's CPU in contention); a hit is copied out under it.
  */
 #ifndef POSTERN_IMAP_CACHE_H
 #define POSTERN_IMAP_CACHE_H
@@ -18,8 +20,11 @@
 
 struct imap_cache;
 
-/* imap_cache_new - an empty cache of at most max_bytes (keys, values and overhead). */
-struct imap_cache *imap_cache_new(size_t max_bytes);
+/*
+ * imap_cache_new - an empty cache of at most max_bytes (keys, values and
+ * overhead) in shards parts (a power of two; 1: one exact LRU order).
+ */
+struct imap_cache *imap_cache_new(size_t max_bytes, size_t shards);
 
 /* imap_cache_free - free it all; *cp becomes NULL. */
 void imap_cache_free(struct imap_cache **cp);

@@ -484,6 +484,26 @@ def test_envelope_comes_from_the_cache_the_second_time(mx):
     m.logout()
 
 
+def test_fetch_of_a_file_gone_meanwhile_answers_the_others(mx):
+    """A message whose file vanished behind the session (another server expunged it) is left
+    out of the answer, which ends NO [EXPUNGEISSUED]; the messages around it are answered
+    whole, though answers are batched before they reach the output."""
+    for k in range(5):
+        deliver(mx, "msg %d" % k, "body %d\r\n" % k)
+    m = login(mx)
+    m.select("INBOX")
+    gone = os.path.join(mx.maildir(ALICE), "new", files(mx, "", "new")[2])
+    with open(gone, "rb") as f:
+        k = int(f.read().rsplit(b"body ", 1)[1].strip())
+    os.unlink(gone)
+    typ, data = m.fetch("1:*", "(UID BODY.PEEK[TEXT])")
+    assert typ == "NO" and b"[EXPUNGEISSUED]" in data[0]
+    answers = m.untagged_responses.pop("FETCH", [])
+    bodies = sorted(a[1] for a in answers if isinstance(a, tuple))
+    assert bodies == [b"body %d\r\n" % j for j in range(5) if j != k]
+    m.logout()
+
+
 def test_review_fixes_edge_cases(make_postern):
     """Cases a review found: AUTHENTICATE on a locked-out address ends the exchange; a failed
     DELETE of the selected mailbox keeps it selected; RENAME into its own child is refused;

@@ -25,7 +25,7 @@ static const char *test_get(struct imap_cache *c, const char *key, char *buf, si
 /* test_cache_hit_and_replace - a put is found by its key only, and a second put replaces it. */
 static void test_cache_hit_and_replace(void **state)
 {
-	struct imap_cache *c = imap_cache_new(4096);
+	struct imap_cache *c = imap_cache_new(4096, 1);
 	char buf[64];
 
 	(void)state;
@@ -46,7 +46,7 @@ static void test_cache_hit_and_replace(void **state)
 /* test_cache_evicts_least_recently_used - past the bound the oldest go, a hit keeps one young. */
 static void test_cache_evicts_least_recently_used(void **state)
 {
-	struct imap_cache *c = imap_cache_new(1000);
+	struct imap_cache *c = imap_cache_new(1000, 1);
 	char key[16], buf[64], value[100];
 
 	(void)state;
@@ -77,7 +77,7 @@ static void test_cache_evicts_least_recently_used(void **state)
 /* test_cache_many - 100,000 entries: the table grows and every one is found. */
 static void test_cache_many(void **state)
 {
-	struct imap_cache *c = imap_cache_new((size_t)64 << 20);
+	struct imap_cache *c = imap_cache_new((size_t)64 << 20, 64);
 	char key[32], buf[64];
 
 	(void)state;
