@@ -136,13 +136,15 @@ static void imap_add_finish(struct imap_add *a, struct imap_add_item *items, siz
 }
 
 int imap_add_messages(const char *home, const char *dir, const char *host,
-		      struct imap_add_item *items, size_t n, uint32_t *uidvalidity_r,
+		      struct imap_add_item *items, size_t n, bool wait, uint32_t *uidvalidity_r,
 		      char **error_r)
 {
 	struct imap_add a = { .home = home, .dir = dir, .host = host };
 	struct imap_dotlock *lock = NULL;
-	int rc = imap_uidlist_lock(dir, IMAP_UIDLIST_LOCK_TIMEOUT, &lock, error_r);
+	int rc = imap_uidlist_lock(dir, wait ? IMAP_UIDLIST_LOCK_TIMEOUT : 0, &lock, error_r);
 
+	if (rc == 0 && !wait)
+		return 1;
 	if (rc <= 0) {
 		if (rc == 0)
 			*error_r = xstrdup("dovecot-uidlist is locked by someone else");

@@ -32,9 +32,11 @@ struct imap_add_item {
  * home (host names the files). *uidvalidity_r is the folder's. 0 when
  * every item was added, -1 with *error_r (caller frees) when none was:
  * the links already made are undone (a COPY or APPEND is all or nothing).
+ * With wait false it never waits for the uidlist lock: 1 (nothing done,
+ * no error) when someone holds it.
  */
 int imap_add_messages(const char *home, const char *dir, const char *host,
-		      struct imap_add_item *items, size_t n, uint32_t *uidvalidity_r,
+		      struct imap_add_item *items, size_t n, bool wait, uint32_t *uidvalidity_r,
 		      char **error_r);
 
 #endif

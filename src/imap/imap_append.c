@@ -5,9 +5,9 @@
  * Dovecot and postern's delivery store mail); it is never held in memory.
  * A literal over smtp.max_message_size is refused with [TOOBIG] before a
  * byte of it is read. At the end of the command the files are made
- * durable with the store's next sync, then a worker links them into cur/
- * and gives them UIDs, and the OK waits for the sync after that
- * (imap_submit_durable: APPENDs of every session commit in groups).
+ * durable with the store's next sync, then linked into cur/ with their
+ * UIDs, and the OK waits for the sync after that (imap_submit_durable:
+ * APPENDs of every session commit in groups, with the SMTP deliveries).
  */
 #include <errno.h>
 #include <event2/buffer.h>
@@ -250,12 +250,13 @@ bool imap_append_feed(struct imap_session *s)
 	return true;
 }
 
-/* imap_append_work - on a worker, the files durable: linked into cur/, their UIDs. */
-static void imap_append_work(void *arg)
+/* imap_append_work - the files durable: linked into cur/, their UIDs (1: the lock is busy). */
+static int imap_append_work(void *arg, bool wait)
 {
 	struct imap_append *a = arg;
 
-	imap_add_messages(a->home, a->dir, a->host, a->items, a->n, &a->uidvalidity, &a->error);
+	return imap_add_messages(a->home, a->dir, a->host, a->items, a->n, wait, &a->uidvalidity,
+				 &a->error) == 1;
 }
 
 /* imap_append_done_cb - on the loop, the links durable: APPENDUID, or NO. */

@@ -5,10 +5,14 @@
  * uidlist themselves: one syncfs covers every session's APPENDs and the
  * SMTP deliveries in flight at that moment, as the SMTP store does.
  *
- * The steps: (the session's loop) -> the daemon's loop: a sync when the
- * text must be durable before its link -> an io worker: the work (links,
- * UIDs) -> the daemon's loop: a sync for the links and the uidlist -> the
- * session's loop: done. The daemon's loop stays the store's only user.
+ * APPEND goes the way of the store's own messages (store_sync_link): its
+ * text durable with one sync, linked on the sync worker right after it
+ * (if the folder's uidlist lock is free at once: that worker holds up
+ * every commit, so it never waits), and answered after the next sync.
+ * Otherwise, and for COPY, whose sources are durable already: the work on
+ * an io worker, where it may wait for the lock, then a sync. Every store
+ * call is made on the daemon's loop, the store's only user; the answer
+ * goes back to the session's own loop.
  */
 #include <stdlib.h>
 
@@ -23,7 +27,8 @@ struct imap_durable {
 	struct daemon *daemon;
 	struct daemon_loop *loop; /* the session's, or NULL: the daemon's own */
 	bool sync_first;
-	void (*work)(void *arg);
+	bool busy; /* the work found the lock taken on the sync worker: again, on an io worker */
+	int (*work)(void *arg, bool wait);
 	void (*done)(void *arg, int err);
 	void *arg;
 	int err;
@@ -54,12 +59,12 @@ static void imap_durable_final_cb(void *p, int err)
 	imap_durable_finish(p, err);
 }
 
-/* imap_durable_work - on an io worker. */
+/* imap_durable_work - on an io worker: the work, waiting for the lock if need be. */
 static void imap_durable_work(void *p)
 {
 	struct imap_durable *h = p;
 
-	h->work(h->arg);
+	h->work(h->arg, true);
 }
 
 /* imap_durable_worked - on the daemon's loop: the work is done; sync what it did. */
@@ -70,12 +75,20 @@ static void imap_durable_worked(void *p)
 	store_sync(h->daemon->store, imap_durable_final_cb, h);
 }
 
-/* imap_durable_synced_cb - the text is durable (or the sync failed: no work then). */
-static void imap_durable_synced_cb(void *p, int err)
+/* imap_durable_link - on the sync worker, the text durable: the work, if it need not wait. */
+static void imap_durable_link(void *p)
 {
 	struct imap_durable *h = p;
 
-	if (err != 0)
+	h->busy = h->work(h->arg, false) == 1;
+}
+
+/* imap_durable_linked_cb - after the sync that followed the link: done, or the io worker's way. */
+static void imap_durable_linked_cb(void *p, int err)
+{
+	struct imap_durable *h = p;
+
+	if (err != 0 || !h->busy)
 		imap_durable_finish(h, err);
 	else
 		workq_submit(h->daemon->io, imap_durable_work, imap_durable_worked, h);
@@ -87,12 +100,12 @@ static void imap_durable_start(void *p)
 	struct imap_durable *h = p;
 
 	if (h->sync_first)
-		store_sync(h->daemon->store, imap_durable_synced_cb, h);
+		store_sync_link(h->daemon->store, imap_durable_link, imap_durable_linked_cb, h);
 	else
-		imap_durable_synced_cb(h, 0);
+		workq_submit(h->daemon->io, imap_durable_work, imap_durable_worked, h);
 }
 
-void imap_submit_durable(struct imap_session *s, bool sync_first, void (*work)(void *arg),
+void imap_submit_durable(struct imap_session *s, bool sync_first, int (*work)(void *arg, bool wait),
 			 void (*done)(void *arg, int err), void *arg)
 {
 	struct imap_durable *h = xmalloc(sizeof(*h));

@@ -145,14 +145,16 @@ void imap_submit(struct imap_session *s, void (*work)(void *arg), void (*done)(v
 		 void *arg);
 
 /*
- * imap_submit_durable - for files the session wrote and links (APPEND,
- * COPY): a sync of the store's filesystem first when sync_first (the text
- * durable before its link), then work(arg) on the io workers, then a sync
- * (the links and the uidlist durable), then done(arg, err) on the
- * session's own thread; err is a failed sync's errno (work did not run if
- * the first one failed). See imap_durable.c.
+ * imap_submit_durable - for files the session wrote or links (APPEND,
+ * COPY), committed with the store's syncs (imap_durable.c). With
+ * sync_first (the files' text is not durable yet), work(arg, false) runs
+ * on the sync worker after a sync and must return 1 rather than wait for
+ * a lock (it then runs again as below); otherwise work(arg, true) runs on
+ * an io worker. After the work, a sync; then done(arg, err) on the
+ * session's own thread, err a failed sync's errno (the work did not run
+ * if the first sync failed).
  */
-void imap_submit_durable(struct imap_session *s, bool sync_first, void (*work)(void *arg),
+void imap_submit_durable(struct imap_session *s, bool sync_first, int (*work)(void *arg, bool wait),
 			 void (*done)(void *arg, int err), void *arg);
 
 /* imap_enter_auth - logged in: on a loop thread of its own when there is one (plaintext only). */

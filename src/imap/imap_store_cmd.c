@@ -324,25 +324,28 @@ static void imap_copy_sizes(struct imap_add_item *it)
 }
 
 /* imap_copy_work - on a worker: link into the destination, UIDs; MOVE removes the sources. */
-static void imap_copy_work(void *arg)
+static int imap_copy_work(void *arg, bool wait)
 {
 	struct imap_store_job *j = arg;
 	struct stat st;
 	char cur[IMAP_FOLDER_PATH_MAX + 8];
 
 	snprintf(cur, sizeof(cur), "%s/cur", j->dir);
+	(void)wait; /* always true: no sync first (imap_submit_durable) */
 	if (stat(cur, &st) < 0) {
 		j->error = xstrdup("[TRYCREATE] Mailbox does not exist");
-		return;
+		return 0;
 	}
 	for (size_t k = 0; k < j->n; k++)
 		imap_copy_sizes(&j->items[k]);
-	if (imap_add_messages(j->home, j->dir, j->host, j->items, j->n, &j->uidvalidity, &j->error) < 0)
-		return;
+	if (imap_add_messages(j->home, j->dir, j->host, j->items, j->n, true, &j->uidvalidity,
+			      &j->error) < 0)
+		return 0;
 	for (size_t k = 0; k < j->n && j->move; k++) {
 		if (unlink(j->items[k].src) < 0 && errno != ENOENT)
 			log_err("imap move: unlink %s: %s", j->items[k].src, strerror(errno));
 	}
+	return 0;
 }
 
 /* imap_copy_uids - the COPYUID sets: source UIDs and destination UIDs, in the same order. */

@@ -112,6 +112,17 @@ void store_msg_commit(struct store_msg *m, size_t wire_size, void (*done_cb)(voi
  */
 void store_sync(struct store *s, void (*cb)(void *arg, int err), void *arg);
 
+/*
+ * store_sync_link - the path of the store's own messages for files written
+ * outside it: link(arg) runs on the sync worker right after a sync that
+ * began after this call (the caller's files are durable: it may link
+ * them), and cb(arg, 0) on the loop after the next sync (the links are
+ * durable). If the first sync fails, link is not called and cb gets its
+ * errno. link must not wait for anything: it holds up every commit.
+ */
+void store_sync_link(struct store *s, void (*link)(void *arg), void (*cb)(void *arg, int err),
+		     void *arg);
+
 /* store_msg_abort - drop a message that will not be committed. */
 void store_msg_abort(struct store_msg **mp);
 

@@ -6,7 +6,9 @@
  * before its link and its link durable before its 250, at one sync per
  * batch under load. The job also makes empty queue/tmp files ahead, so
  * that the loop never waits for a file creation. store_sync callers ride
- * along: their callback runs after the next job's sync.
+ * along: their callback runs after the next job's sync; store_sync_link
+ * callers go the messages' way: linked after one sync, answered after the
+ * next.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +27,8 @@ struct store_job {
 	struct store *s;
 	struct store_msg *data;  /* written: sync, then link */
 	struct store_msg *links; /* linked by the previous job: sync, then answer */
-	struct store_waiter *waiters; /* store_sync callers: sync, then call back */
+	struct store_waiter *waiters; /* store_sync(_link) callers: sync, then link or call back */
+	struct store_waiter *answer;  /* linked by the previous job: sync, then call back */
 	int sync_errno;
 	size_t pool_want;
 	unsigned long pool_first;
@@ -148,7 +151,7 @@ static void store_job_work(void *arg)
 {
 	struct store_job *j = arg;
 
-	if (j->data == NULL && j->links == NULL && j->waiters == NULL) {
+	if (j->data == NULL && j->links == NULL && j->waiters == NULL && j->answer == NULL) {
 		store_pool_make(j); /* a refill only */
 		return;
 	}
@@ -160,6 +163,10 @@ static void store_job_work(void *arg)
 		}
 	}
 	store_link_batch(j->data, j->sync_errno);
+	for (struct store_waiter *w = j->waiters; w != NULL && j->sync_errno == 0; w = w->next) {
+		if (w->link != NULL)
+			w->link(w->arg);
+	}
 	store_pool_make(j);
 }
 
@@ -185,6 +192,26 @@ static void store_answer(struct store *s, struct store_msg *m)
 	store_msg_free(m);
 }
 
+/* store_waiters_done - call back the synced; the just linked wait for the next sync. */
+static void store_waiters_done(struct store *s, struct store_job *j)
+{
+	for (struct store_waiter *w = j->answer, *next; w != NULL; w = next) {
+		next = w->next;
+		w->cb(w->arg, j->sync_errno);
+		free(w);
+	}
+	for (struct store_waiter *w = j->waiters, *next; w != NULL; w = next) {
+		next = w->next;
+		if (w->link != NULL && j->sync_errno == 0) {
+			w->next = s->linked_waiters;
+			s->linked_waiters = w;
+			continue;
+		}
+		w->cb(w->arg, j->sync_errno);
+		free(w);
+	}
+}
+
 /* store_job_done - on the loop: answer the durable links, keep the new ones for the next sync. */
 static void store_job_done(void *arg)
 {
@@ -193,7 +220,7 @@ static void store_job_done(void *arg)
 	struct store_msg **tail = &s->linked;
 
 	s->busy = false;
-	if (j->data != NULL || j->links != NULL || j->waiters != NULL) {
+	if (j->data != NULL || j->links != NULL || j->waiters != NULL || j->answer != NULL) {
 		s->stats.batches++;
 		s->stats.syncs++;
 	}
@@ -212,11 +239,7 @@ static void store_job_done(void *arg)
 			tail = &m->next;
 		}
 	}
-	for (struct store_waiter *w = j->waiters, *next; w != NULL; w = next) {
-		next = w->next;
-		w->cb(w->arg, j->sync_errno);
-		free(w);
-	}
+	store_waiters_done(s, j);
 	for (size_t i = 0; i < j->made.count && s->pool.count < STORE_POOL_MAX; i++) {
 		s->pool.fd[s->pool.count] = j->made.fd[i];
 		s->pool.n[s->pool.count++] = j->made.n[i];
@@ -229,7 +252,8 @@ void store_batch_start(struct store *s)
 {
 	bool refill = !s->closing && !s->pool.stalled && s->pool.count <= STORE_POOL_MAX / 2;
 
-	if (s->busy || (s->pending == NULL && s->linked == NULL && s->waiters == NULL && !refill))
+	if (s->busy || (s->pending == NULL && s->linked == NULL && s->waiters == NULL &&
+			s->linked_waiters == NULL && !refill))
 		return;
 	struct store_job *j = xcalloc(1, sizeof(*j));
 	j->s = s;
@@ -237,6 +261,8 @@ void store_batch_start(struct store *s)
 	s->linked = NULL;
 	j->waiters = s->waiters; /* in any order */
 	s->waiters = NULL;
+	j->answer = s->linked_waiters;
+	s->linked_waiters = NULL;
 	while (s->pending != NULL) { /* newest first: reverse into oldest first */
 		struct store_msg *m = s->pending;
 		s->pending = m->next;
@@ -257,8 +283,15 @@ void store_batch_start(struct store *s)
 
 void store_sync(struct store *s, void (*cb)(void *arg, int err), void *arg)
 {
+	store_sync_link(s, NULL, cb, arg);
+}
+
+void store_sync_link(struct store *s, void (*link)(void *arg), void (*cb)(void *arg, int err),
+		     void *arg)
+{
 	struct store_waiter *w = xmalloc(sizeof(*w));
 
+	w->link = link;
 	w->cb = cb;
 	w->arg = arg;
 	w->next = s->waiters;

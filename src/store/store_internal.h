@@ -44,8 +44,9 @@ struct store_msg {
 	struct store_msg *next; /* in a batch, oldest first */
 };
 
-/* A store_sync caller waiting for the next sync. */
+/* A store_sync / store_sync_link caller waiting for the next sync. */
 struct store_waiter {
+	void (*link)(void *arg); /* store_sync_link: on the worker after the first sync */
 	void (*cb)(void *arg, int err);
 	void *arg;
 	struct store_waiter *next;
@@ -69,6 +70,7 @@ struct store {
 	struct store_msg *pending; /* written, waiting for a job, newest first */
 	struct store_msg *linked;  /* linked, waiting for the sync that makes it durable */
 	struct store_waiter *waiters; /* store_sync callers for the next job, newest first */
+	struct store_waiter *linked_waiters; /* store_sync_link callers linked: the next sync answers */
 	bool busy;                 /* a job is on the worker */
 	bool closing;              /* store_close: no worker any more */
 	struct store_pool pool;

@@ -10,6 +10,7 @@ import re
 import smtplib
 import socket
 import ssl
+import threading
 import time
 import zlib
 
@@ -199,6 +200,33 @@ def test_append_with_flags_date_and_appenduid(mx):
     assert b'INTERNALDATE "01-Feb-2026 10:00:00 +0000"' in data[0][0] and data[0][1] == msg
     typ, data = m.append("Nowhere", None, None, msg)
     assert typ == "NO" and data[0].startswith(b"[TRYCREATE]")
+    m.logout()
+
+
+def test_append_waits_for_a_uidlist_lock_held_elsewhere(mx):
+    """APPENDs are linked on the store's sync worker when the folder's uidlist lock is free;
+    one held by another process (a Dovecot on the same Maildir) is waited for on a worker
+    instead, and the APPEND completes once it is released."""
+    m = login(mx)
+    msg = b"Subject: one\r\n\r\nx\r\n"
+    assert m.append("Sent", None, None, msg)[0] == "OK"
+    lock = os.path.join(mx.maildir(ALICE), ".Sent", "dovecot-uidlist.lock")
+    with open(lock, "w") as f:
+        f.write("1\n")
+    released = []
+
+    def release():
+        time.sleep(1.5)
+        released.append(time.monotonic())
+        os.unlink(lock)
+    t = threading.Thread(target=release)
+    t.start()
+    typ, data = m.append("Sent", None, None, msg.replace(b"one", b"two"))
+    done = time.monotonic()
+    t.join()
+    assert typ == "OK" and re.match(rb"\[APPENDUID \d+ 2\]", data[0]) and done >= released[0]
+    m.select("Sent")
+    assert m.uid("SEARCH", "SUBJECT", "two")[1] == [b"2"]
     m.logout()
 
 

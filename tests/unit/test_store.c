@@ -82,6 +82,60 @@ static void test_sync_barrier(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The order of events for store_sync_link. */
+struct linked {
+	struct store *s;
+	int linked, called, err;
+	unsigned long syncs_at_cb;
+};
+
+static void link_step(void *arg)
+{
+	struct linked *l = arg;
+
+	l->linked++;
+}
+
+static void linked_cb(void *arg, int err)
+{
+	struct linked *l = arg;
+	struct store_stats st;
+
+	store_get_stats(l->s, &st);
+	l->called++;
+	l->err = err;
+	l->syncs_at_cb = st.syncs;
+}
+
+/* test_sync_link - linked on the worker after one sync, called back after the next one. */
+static void test_sync_link(void **state)
+{
+	char dir[] = "/tmp/postern-store-XXXXXX", cmd[64];
+	struct event_base *base = event_base_new();
+	struct store *s = open_store(base, dir);
+	struct linked l = { .s = s };
+	struct waits before = { .s = s };
+	struct store_stats st;
+
+	(void)state;
+	store_sync(s, sync_cb, &before); /* a sync in flight, so the counts are known */
+	run_until(base, &before, 1);
+	store_get_stats(s, &st);
+	store_sync_link(s, link_step, linked_cb, &l);
+	for (int i = 0; i < 5000 && l.called == 0; i++) {
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		usleep(1000);
+	}
+	assert_int_equal(l.linked, 1);
+	assert_int_equal(l.called, 1);
+	assert_int_equal(l.err, 0);
+	assert_true(l.syncs_at_cb >= st.syncs + 2); /* one before the link, one after */
+	store_close(&s);
+	event_base_free(base);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* test_sync_at_close - a barrier still waiting when the store closes is synced and called. */
 static void test_sync_at_close(void **state)
 {
@@ -106,6 +160,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sync_barrier),
+		cmocka_unit_test(test_sync_link),
 		cmocka_unit_test(test_sync_at_close),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
