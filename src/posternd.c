@@ -26,6 +26,7 @@
 #include "dns/dns.h"
 #include "metrics/metrics_http.h"
 #include "imap/imap_cache.h"
+#include "imap/imap_uidlist_cache.h"
 #include "imap/imap_snapshot.h"
 #include "imap/imap_session.h"
 #include "pop3/pop3_session.h"
@@ -385,6 +386,7 @@ static void posternd_teardown(struct daemon *d)
 	accounts_free(&d->accounts);
 	workq_free(&d->io);
 	imap_cache_free(&d->imap_cache);
+	imap_uidlist_cache_clear();
 	imap_snapshot_clear_all();
 	SSL_CTX_free(d->tls);
 	SSL_CTX_free(d->tls_client);

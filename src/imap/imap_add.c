@@ -14,6 +14,7 @@
 #include "imap/imap_mflags.h"
 #include "imap/imap_types.h"
 #include "imap/imap_uidlist.h"
+#include "imap/imap_uidlist_cache.h"
 #include "store/maildir.h"
 #include "util/xalloc.h"
 
@@ -32,11 +33,12 @@ struct imap_add {
 	size_t nlinked;
 };
 
-/* imap_add_open - read the locked folder's uidlist (made when missing) and keywords. */
+/* imap_add_open - read the locked folder's uidlist (made when missing; kept from the last add) and keywords. */
 static int imap_add_open(struct imap_add *a, char **error_r)
 {
 	char *broken = NULL;
-	int r = imap_uidlist_read(a->dir, &a->ul, &broken);
+	int r = imap_uidlist_cache_take(a->dir, &a->ul) ? imap_uidlist_reread(a->dir, &a->ul, &broken)
+						       : imap_uidlist_read(a->dir, &a->ul, &broken);
 
 	if (r == -2) {
 		*error_r = broken; /* unreadable: never replaced */
@@ -160,6 +162,8 @@ int imap_add_messages(const char *home, const char *dir, const char *host,
 	imap_add_finish(&a, items, n, rc == 0);
 	*uidvalidity_r = a.ul.uidvalidity;
 	imap_uidlist_unlock(&lock);
+	if (rc == 0)
+		imap_uidlist_cache_put(dir, &a.ul); /* as on disk now: the next add reads what came since */
 	imap_uidlist_clear(&a.ul);
 	imap_keywords_clear(&a.kw);
 	return rc;

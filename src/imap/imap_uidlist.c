@@ -390,6 +390,24 @@ int imap_uidlist_parse(const char *buf, size_t len, struct imap_uidlist *ul, con
 	return 0;
 }
 
+int imap_uidlist_parse_more(const char *buf, size_t len, struct imap_uidlist *ul,
+			    const char **error_r)
+{
+	struct imap_uidlist_cursor c = { buf, len, 0 };
+	const char *line;
+	size_t llen;
+
+	while ((line = imap_uidlist_next_line(&c, &llen)) != NULL) {
+		if (memchr(line, '\0', llen) != NULL) {
+			*error_r = "NUL in a record";
+			return -1;
+		}
+		if (imap_uidlist_record(ul, line, llen, ul->next_uid, error_r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* imap_uidlist_hex_guid - 32 lowercase hex digits and a NUL. */
 static void imap_uidlist_hex_guid(const uint8_t guid[16], char out[33])
 {

@@ -31,7 +31,8 @@
  * Writing (imap_uidlist_io.c) is Dovecot's: under the dotlock
  * dovecot-uidlist.lock, either append new records to dovecot-uidlist in
  * place, or write dovecot-uidlist.tmp and rename it over dovecot-uidlist;
- * both fdatasync first. Readers take no lock.
+ * a rewrite is synced first; an append is made durable by the caller
+ * (imap_add's callers wait for a store sync). Readers take no lock.
  */
 #ifndef POSTERN_IMAP_UIDLIST_H
 #define POSTERN_IMAP_UIDLIST_H
@@ -45,6 +46,7 @@
 #define IMAP_UIDVALIDITY_NAME "dovecot-uidvalidity"
 #define IMAP_UIDLIST_LOCK_STALE 120 /* seconds (MAILDIR_UIDLIST_LOCK_STALE_TIMEOUT) */
 #define IMAP_UIDLIST_LOCK_TIMEOUT 122 /* Dovecot's default: stale + 2 */
+#define IMAP_UIDLIST_TAIL 64 /* octets of the file's end kept to recognise it grown */
 
 struct imap_uidlist_rec {
 	uint32_t uid;
@@ -68,6 +70,8 @@ struct imap_uidlist {
 	dev_t file_dev;
 	ino_t file_ino;
 	off_t file_size;
+	char file_tail[IMAP_UIDLIST_TAIL]; /* its last octets: still there if it only grew */
+	size_t file_tail_len;
 };
 
 struct imap_dotlock;
@@ -86,6 +90,15 @@ void imap_uidlist_clear(struct imap_uidlist *ul);
  * cleared first). -1 with *error_r (static text) when it is broken; see above.
  */
 int imap_uidlist_parse(const char *buf, size_t len, struct imap_uidlist *ul, const char **error_r);
+
+/*
+ * imap_uidlist_parse_more - records appended to a version 3 file after
+ * those in ul (the text from where ul's file ended; a last line without
+ * '\n' is ignored). -1 with *error_r when one is broken: ul then holds
+ * part of them, and the caller reads the whole file again.
+ */
+int imap_uidlist_parse_more(const char *buf, size_t len, struct imap_uidlist *ul,
+			    const char **error_r);
 
 /* imap_uidlist_format - the whole file (version 3) in a new NUL-terminated buffer. */
 char *imap_uidlist_format(const struct imap_uidlist *ul, size_t *len_r);
@@ -128,6 +141,14 @@ size_t imap_uidlist_retain(struct imap_uidlist *ul,
  * and the file must not be replaced).
  */
 int imap_uidlist_read(const char *dir, struct imap_uidlist *ul, char **error_r);
+
+/*
+ * imap_uidlist_reread - bring ul, as read or written before, up to date
+ * with DIR/dovecot-uidlist: nothing to do while the file is the same, the
+ * new records only when it only grew (the same inode, the same octets
+ * where it ended before), else a full imap_uidlist_read. The same returns.
+ */
+int imap_uidlist_reread(const char *dir, struct imap_uidlist *ul, char **error_r);
 
 /* imap_uidlist_changed - DIR/dovecot-uidlist is not the file ul last read or wrote (1), same (0). */
 int imap_uidlist_changed(const char *dir, const struct imap_uidlist *ul);

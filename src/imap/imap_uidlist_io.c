@@ -58,6 +58,23 @@ static char *imap_uidlist_slurp(int fd, size_t *len_r)
 	return buf;
 }
 
+/* imap_uidlist_note_tail - the file now ends with text (appended, or all of it). */
+static void imap_uidlist_note_tail(struct imap_uidlist *ul, const char *text, size_t len,
+				   bool append)
+{
+	size_t keep = append && len < IMAP_UIDLIST_TAIL ? IMAP_UIDLIST_TAIL - len : 0;
+
+	if (keep > ul->file_tail_len)
+		keep = ul->file_tail_len;
+	if (len > IMAP_UIDLIST_TAIL - keep) {
+		text += len - (IMAP_UIDLIST_TAIL - keep);
+		len = IMAP_UIDLIST_TAIL - keep;
+	}
+	memmove(ul->file_tail, ul->file_tail + ul->file_tail_len - keep, keep);
+	memcpy(ul->file_tail + keep, text, len);
+	ul->file_tail_len = keep + len;
+}
+
 int imap_uidlist_read(const char *dir, struct imap_uidlist *ul, char **error_r)
 {
 	char *path = xasprintf("%s/" IMAP_UIDLIST_NAME, dir), *buf;
@@ -86,9 +103,52 @@ int imap_uidlist_read(const char *dir, struct imap_uidlist *ul, char **error_r)
 	ul->file_dev = st.st_dev;
 	ul->file_ino = st.st_ino;
 	ul->file_size = (off_t)len;
+	imap_uidlist_note_tail(ul, buf, len, false);
 	free(buf);
 	free(path);
 	return ret;
+}
+
+/* imap_uidlist_grown - the octets since ul's end of fd's file (size now), checked; NULL if not. */
+static char *imap_uidlist_grown(int fd, const struct imap_uidlist *ul, off_t size, size_t *len_r)
+{
+	size_t t = ul->file_tail_len, len = (size_t)(size - ul->file_size) + t;
+	char *buf;
+
+	if (ul->file_size < (off_t)t || len > IMAP_UIDLIST_READ_MAX)
+		return NULL;
+	buf = xmalloc(len + 1);
+	if (pread(fd, buf, len, ul->file_size - (off_t)t) != (ssize_t)len ||
+	    memcmp(buf, ul->file_tail, t) != 0 || (len > t && buf[len - 1] != '\n')) {
+		free(buf); /* not the file it was: inode reused, rewritten in place, append in progress */
+		return NULL;
+	}
+	*len_r = len;
+	return buf;
+}
+
+int imap_uidlist_reread(const char *dir, struct imap_uidlist *ul, char **error_r)
+{
+	char *path = xasprintf("%s/" IMAP_UIDLIST_NAME, dir), *buf = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	const char *perr;
+	struct stat st;
+	size_t len = 0, t = ul->file_tail_len;
+
+	free(path);
+	if (fd >= 0 && ul->version == 3 && !ul->repaired && fstat(fd, &st) == 0 &&
+	    st.st_ino == ul->file_ino && st.st_dev == ul->file_dev && st.st_size >= ul->file_size)
+		buf = imap_uidlist_grown(fd, ul, st.st_size, &len);
+	if (fd >= 0)
+		close(fd);
+	if (buf != NULL && imap_uidlist_parse_more(buf + t, len - t, ul, &perr) == 0) {
+		ul->file_size = st.st_size;
+		imap_uidlist_note_tail(ul, buf + t, len - t, true);
+		free(buf);
+		return 1;
+	}
+	free(buf);
+	return imap_uidlist_read(dir, ul, error_r);
 }
 
 int imap_uidlist_changed(const char *dir, const struct imap_uidlist *ul)
@@ -200,6 +260,7 @@ static int imap_uidlist_write_tmp(const char *tmp, struct imap_uidlist *ul, stru
 		errno = err;
 		return -1;
 	}
+	imap_uidlist_note_tail(ul, text, len, false);
 	free(text);
 	return close(fd);
 }
@@ -253,6 +314,7 @@ int imap_uidlist_append(const char *dir, struct imap_uidlist *ul, size_t from, c
 			(void)ftruncate(fd, st.st_size); /* no half record left behind */
 		} else {
 			ul->file_size = st.st_size + (off_t)len;
+			imap_uidlist_note_tail(ul, text, len, true);
 			ret = 0;
 		}
 	}

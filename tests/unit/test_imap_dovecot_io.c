@@ -130,6 +130,62 @@ static void test_uidlist_write_read(void **state)
 	imap_uidlist_clear(&back);
 }
 
+/* test_append_line - append text to DIR/NAME as another writer (Dovecot) would. */
+static void test_append_line(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "a");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* test_uidlist_reread - a list kept in memory reads only what was appended since; anything else reads all. */
+static void test_uidlist_reread(void **state)
+{
+	const char *dir = *state;
+	struct imap_uidlist ul;
+	char *err = NULL;
+	uint32_t uid;
+
+	test_put(dir, "dovecot-uidlist", "3 V7 N2 Gabcd0000000000000000000000000000\n1 :1.M1P1.h\n");
+	imap_uidlist_init(&ul);
+	assert_int_equal(imap_uidlist_read(dir, &ul, &err), 1);
+	assert_int_equal(imap_uidlist_reread(dir, &ul, &err), 1); /* the same file */
+	assert_int_equal(ul.count, 1);
+	test_append_line(dir, "dovecot-uidlist", "5 W12 :5.M1P1.h\n");
+	assert_int_equal(imap_uidlist_reread(dir, &ul, &err), 1);
+	assert_int_equal(ul.count, 2);
+	assert_int_equal(imap_uidlist_find(&ul, "5.M1P1.h")->uid, 5);
+	assert_int_equal(ul.next_uid, 6);
+	assert_int_equal(imap_uidlist_changed(dir, &ul), 0);
+
+	/* our own append keeps the view current: the next reread reads only the other's line */
+	assert_int_equal(imap_uidlist_add(&ul, "6.M1P1.h", &uid), 0);
+	assert_int_equal(imap_uidlist_append(dir, &ul, ul.count - 1, &err), 0);
+	test_append_line(dir, "dovecot-uidlist", "9 :9.M1P1.h\n");
+	assert_int_equal(imap_uidlist_reread(dir, &ul, &err), 1);
+	assert_int_equal(ul.count, 4);
+	assert_int_equal(imap_uidlist_find(&ul, "9.M1P1.h")->uid, 9);
+
+	/* rewritten in place, larger, with other octets where it ended: read whole */
+	test_put(dir, "dovecot-uidlist", "3 V7 N40 Gabcd0000000000000000000000000000\n"
+		 "30 :30.M1P1.h\n31 :31.M1P1.h\n32 :32.M1P1.h\n33 :33.M1P1.h\n34 :34.M1P1.h\n");
+	assert_int_equal(imap_uidlist_reread(dir, &ul, &err), 1);
+	assert_int_equal(ul.count, 5);
+	assert_null(imap_uidlist_find(&ul, "9.M1P1.h"));
+	assert_int_equal(ul.next_uid, 40);
+
+	/* an append in progress (no '\n' yet) is not taken: read whole, which ignores it */
+	test_append_line(dir, "dovecot-uidlist", "41 :41.M1P1.h");
+	assert_int_equal(imap_uidlist_reread(dir, &ul, &err), 1);
+	assert_int_equal(ul.count, 5);
+	imap_uidlist_clear(&ul);
+}
+
 /* test_uidlist_broken - a broken file is an error, with what could be saved. */
 static void test_uidlist_broken(void **state)
 {
@@ -376,6 +432,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_uidlist_write_read, test_dir_setup, test_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_uidlist_broken, test_dir_setup, test_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_uidlist_reread, test_dir_setup, test_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_uidvalidity, test_dir_setup, test_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_dotlock_held, test_dir_setup, test_dir_teardown),
 		cmocka_unit_test_setup_teardown(test_dotlock_dead_holder, test_dir_setup, test_dir_teardown),
