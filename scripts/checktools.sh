@@ -74,6 +74,9 @@ check opendkim "opendkim -t (an independent DKIM verifier)" 'command -v opendkim
 check postfix "smtp-source (test_bench.py runs the bench's load)" 'test -x /usr/sbin/smtp-source'
 check dovecot-imapd "Dovecot's imap binary (test_imap_dovecot.py runs it as a PREAUTH session)" 'test -x /usr/lib/dovecot/imap'
 check publicsuffix "the Public Suffix List" 'test -s /usr/share/publicsuffix/public_suffix_list.dat'
+check postgresql "initdb, pg_ctl and psql (a throwaway PostgreSQL: pgsql.py)" 'ls /usr/lib/postgresql/*/bin/initdb /usr/lib/postgresql/*/bin/pg_ctl /usr/lib/postgresql/*/bin/psql'
+check postgresql "the postgres system user the throwaway server runs as" 'getent passwd postgres'
+check iproute2 "ip netns (the several-hosts tests: netns.py)" 'ip netns list'
 nouser=""
 if [ "$(id -u)" = 0 ] && ! getent passwd postern >/dev/null 2>&1; then
 	# test_fresh.py: posternd started as root on the embedded default runs as "postern"

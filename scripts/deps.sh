@@ -10,7 +10,8 @@
 set -eu
 # libc6-dev: gcc only recommends it, and without it there is no <stdio.h>.
 # passwd: useradd, for the postern user. publicsuffix: the list DMARC reads at run time.
-build="gcc libc6-dev make pkg-config libevent-dev libssl-dev libcrypt-dev liblmdb-dev libhiredis-dev libc-ares-dev zlib1g-dev passwd publicsuffix"
+# libpq-dev: libpq (and its libpq.pc) for auth.store = postgresql://.
+build="gcc libc6-dev make pkg-config libevent-dev libssl-dev libcrypt-dev liblmdb-dev libhiredis-dev libc-ares-dev zlib1g-dev passwd publicsuffix libpq-dev"
 # The test tools, with what each needs only through Recommends:
 #   swaks TLS: libnet-ssleay-perl (and libio-socket-ssl-perl); swaks AUTH:
 #   libauthen-sasl-perl, libdigest-hmac-perl; perl Net::POP3: perl (its
@@ -25,8 +26,11 @@ build="gcc libc6-dev make pkg-config libevent-dev libssl-dev libcrypt-dev liblmd
 #   IMAP clients (test_imap_clients.py): isync (mbsync), whose AUTHENTICATE PLAIN goes
 #   through Cyrus SASL and needs libsasl2-modules (a Recommends); offlineimap3.
 #   dovecot-imapd: test_imap_dovecot.py runs its imap binary (no listener) on postern's Maildirs.
-test="$build python3-dkim python3-nacl python3-spf python3-dns python3-dnslib python3-authheaders python3-yaml opendkim opendkim-tools postfix clang libclang-rt-dev libcmocka-dev python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl libdigest-hmac-perl perl netbase ca-certificates curl openssl msmtp fetchmail mpop redis-server socat man-db groff-base systemd procps util-linux mount dovecot-imapd isync libsasl2-modules offlineimap3"
-bench="$build python3 python3-pytest postfix python3-dkim python3-dnslib"
+#   Several hosts (tests/integration/pgsql.py, netns.py): postgresql (initdb, pg_ctl, psql;
+#   its postgresql-common makes the postgres system user the server runs as), iproute2
+#   (ip netns, veth, bridge), util-linux (ipcrm).
+test="$build postgresql iproute2 python3-dkim python3-nacl python3-spf python3-dns python3-dnslib python3-authheaders python3-yaml opendkim opendkim-tools postfix clang libclang-rt-dev libcmocka-dev python3 python3-pytest swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl libdigest-hmac-perl perl netbase ca-certificates curl openssl msmtp fetchmail mpop redis-server socat man-db groff-base systemd procps util-linux mount dovecot-imapd isync libsasl2-modules offlineimap3"
+bench="$build python3 python3-pytest postfix python3-dkim python3-dnslib postgresql"
 # the peers make bench compares with; their services must never start here
 peers="postfix dovecot-core dovecot-pop3d dovecot-imapd opendkim"
 target=${1:-build}

@@ -16,7 +16,9 @@ import threading
 import time
 
 import pytest
+from netns import Namespaces
 from peers import SinkServer
+from pgsql import Postgres
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 POSTERND = os.environ.get("POSTERND", os.path.join(ROOT, "build", "posternd"))
@@ -46,14 +48,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_port(port, timeout=15.0, alive=None):
-    """Wait until port accepts connections; alive() false means the server died."""
+def wait_port(port, timeout=15.0, alive=None, host="127.0.0.1"):
+    """Wait until host:port accepts connections; alive() false means the server died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if alive is not None and not alive():
             raise RuntimeError("the server for port %d exited during start" % port)
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            socket.create_connection((host, port), timeout=1).close()
             return
         except OSError:
             time.sleep(0.05)
@@ -250,18 +252,31 @@ def make_postern(tmp_path):
 
 
 class Redis:
-    def __init__(self, tmp_path):
+    """A throwaway redis-server on a free port; bind: one address or several
+    (host is the first). start() after stop() keeps the port."""
+
+    def __init__(self, tmp_path, bind="127.0.0.1"):
         self.port = free_port()
         self.dir = str(tmp_path)
+        self.bind = [bind] if isinstance(bind, str) else list(bind)
+        self.host = self.bind[0]
         self.proc = None
 
     def start(self):
+        # Protected mode refuses clients from non-loopback addresses (a namespace's).
+        protected = "yes" if self.bind == ["127.0.0.1"] else "no"
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no", "--dir", self.dir],
+            ["redis-server", "--port", str(self.port), "--bind"] + self.bind +
+            ["--protected-mode", protected, "--save", "", "--appendonly", "no",
+             "--daemonize", "no", "--dir", self.dir],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_port(self.port)
+        for host in self.bind:
+            wait_port(self.port, host=host, alive=lambda: self.proc.poll() is None)
         return self
+
+    def url(self, db=0):
+        """redis://HOST:PORT/DB, as relay.store takes it."""
+        return "redis://%s:%d/%d" % (self.host, self.port, db)
 
     def stop(self):
         if self.proc is not None:
@@ -277,6 +292,64 @@ def redis(tmp_path):
     r = Redis(tmp_path).start()
     yield r
     r.stop()
+
+
+@pytest.fixture
+def postgres(tmp_path):
+    """A throwaway PostgreSQL (pgsql.Postgres) on 127.0.0.1 and a free port, with the
+    role and database postern; stopped (no process left) and removed at teardown,
+    its log kept as tmp_path/postgres.log."""
+    pg = Postgres(keep_dir=tmp_path)
+    try:
+        pg.start()
+        yield pg
+    finally:
+        pg.close()
+
+
+class MultiHost:
+    """two_hosts: namespaces (netns.Namespaces) with a PostgreSQL and a redis-server
+    listening on the bridge address host_addr (and on the root's 127.0.0.1)."""
+
+    def __init__(self, ns, pg, redis):
+        self.ns = ns
+        self.pg = pg
+        self.redis = redis
+        self.host_addr = ns.host_addr
+        self.n = ns.n
+
+    def addr(self, i):
+        return self.ns.addr(i)
+
+    def run(self, i, argv, **kw):
+        return self.ns.run(i, argv, **kw)
+
+    def popen(self, i, argv, **kw):
+        return self.ns.popen(i, argv, **kw)
+
+    def wrap(self, i, argv):
+        return self.ns.wrap(i, argv)
+
+
+@pytest.fixture
+def two_hosts(tmp_path, request):
+    """Two network namespaces, and PostgreSQL and redis-server on their bridge address.
+
+    Teardown (always, even after a failed setup): redis and PostgreSQL are
+    stopped, whatever still runs in the namespaces is killed, and the
+    namespaces, veths and bridge are deleted.
+    """
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (scripts/deps.sh test)")
+    ns = Namespaces(2)
+    request.addfinalizer(ns.cleanup)
+    pg = Postgres(addresses=(ns.host_addr, "127.0.0.1"), keep_dir=tmp_path)
+    request.addfinalizer(pg.close)
+    r = Redis(tmp_path, bind=(ns.host_addr, "127.0.0.1"))
+    request.addfinalizer(r.stop)
+    pg.start()
+    r.start()
+    return MultiHost(ns, pg, r)
 
 
 class HungRedis:
