@@ -15,11 +15,12 @@ DESTDIR ?=
 CC      ?= cc
 PYTHON  ?= /usr/bin/python3
 
-PKGS    := libevent libevent_openssl libevent_pthreads openssl libcares hiredis lmdb libcrypt zlib
-DEPLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -levent_openssl -levent_pthreads -levent -lssl -lcrypto -lcares -lhiredis -llmdb -lcrypt -lz) -lpthread
+PKGS    := libevent libevent_openssl libevent_pthreads openssl libcares hiredis lmdb libcrypt zlib libpq
+DEPLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -levent_openssl -levent_pthreads -levent -lssl -lcrypto -lcares -lhiredis -llmdb -lcrypt -lz -lpq) -lpthread
+PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -Isrc
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -Isrc $(PQ_CFLAGS)
 
 ifeq ($(SAN),1)
 BUILD   ?= build/asan

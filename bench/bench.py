@@ -49,7 +49,8 @@ BENCH_MESSAGES (3000), BENCH_RUNS (3), BENCH_IDLE ("1000,10000"),
 BENCH_IDLE_PEERS ("1000"; "" skips the peers' idle figures),
 BENCH_POP3_SECONDS (5), BENCH_POP3_CLIENTS (20), BENCH_POP3_MODES
 ("lockstep,pipelined"), BENCH_PEERS ("auto", or "no" for postern alone),
-BENCH_PARTS ("smtp,mailauth,pop3,idle,imap"; imap: bench/imap_bench.py), BENCH_PROBE_SECONDS (2: each probe figure is
+BENCH_PARTS ("smtp,mailauth,pop3,idle,imap,pgstore"; imap: bench/imap_bench.py;
+pgstore: bench/pgstore_bench.py), BENCH_PROBE_SECONDS (2: each probe figure is
 at most this long, and at most BENCH_MESSAGES files), BENCH_PROBE_BATCHES
 ("1,12,32,c50"). POSTERND, POSTERNCTL, POP3LOAD and DISKPROBE name the
 binaries (make bench passes its build's).
@@ -70,6 +71,7 @@ from benchlib import (MESSAGES, QUICK, ROOT, RUNS, SMTP_SOURCE, Postern,  # noqa
                       PostfixSmtp, PosternSmtp, fresh, median_range, peers, smtp_run)
 import mailauth_bench  # noqa: E402
 import imap_bench  # noqa: E402
+import pgstore_bench  # noqa: E402
 
 POP3LOAD = os.environ.get("POP3LOAD", os.path.join(ROOT, "build", "pop3load"))
 DISKPROBE = os.environ.get("DISKPROBE", os.path.join(ROOT, "build", "diskprobe"))
@@ -81,7 +83,7 @@ PROBE_SECONDS = float(os.environ.get("BENCH_PROBE_SECONDS", "2"))
 PROBE_BATCHES = [b for b in os.environ.get("BENCH_PROBE_BATCHES", "1,12,32,c50").split(",") if b]
 POP3_CLIENTS = int(os.environ.get("BENCH_POP3_CLIENTS", "20"))
 POP3_MODES = [m for m in os.environ.get("BENCH_POP3_MODES", "lockstep,pipelined").split(",") if m]
-PARTS = os.environ.get("BENCH_PARTS", "smtp,mailauth,pop3,idle,imap").split(",")
+PARTS = os.environ.get("BENCH_PARTS", "smtp,mailauth,pop3,idle,imap,pgstore").split(",")
 USE_PEERS = os.environ.get("BENCH_PEERS", "auto") != "no"
 POP3_MESSAGES = 100
 BODY = b"Subject: bench\n\n" + (b"x" * 76 + b"\n") * 130  # about 10 KB
@@ -499,7 +501,7 @@ def idle_part(tmp, with_postfix, with_dovecot, hard, results):
 
 
 def verdicts(results):
-    print("\n== Targets (issues 8, 11, 12, 13 and 14)")
+    print("\n== Targets (issues 8, 11, 12, 13, 14 and 15)")
     lines = []
     key = "smtp 50 sessions, one connection each"
     if key in results:
@@ -536,13 +538,14 @@ def verdicts(results):
                           kb <= TARGETS["idle_kb"], "%.1f KB" % kb))
     lines += mailauth_bench.verdict_lines(results)
     lines += imap_bench.verdict_lines(results)
+    lines += pgstore_bench.verdict_lines(results)
     for what, ok, figure in lines:
         print("%-68s %-7s %s" % (what, "met" if ok else "MISSED", figure))
 
 
 def main():
     needed = [(SMTP_SOURCE, "Debian package postfix; make bench installs it", True),
-              (POP3LOAD, "make bench builds it", "pop3" in PARTS),
+              (POP3LOAD, "make bench builds it", "pop3" in PARTS or "pgstore" in PARTS),
               (DISKPROBE, "make bench builds it", "smtp" in PARTS)]
     for path, what, used in needed:
         if used and not os.path.exists(path):
@@ -570,6 +573,8 @@ def main():
             idle_part(tmp, with_postfix, with_dovecot, hard, results)
         if "imap" in PARTS:
             imap_bench.imap_part(tmp, with_dovecot, hard, results)
+        if "pgstore" in PARTS:
+            pgstore_bench.pgstore_part(tmp, results)
         verdicts(results)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

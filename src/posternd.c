@@ -328,7 +328,8 @@ static int posternd_open(struct daemon *d, char **error_r)
 	auth_set_limits(d->auth, d->cfg->auth_max_failures, d->cfg->auth_lockout);
 	d->io = workq_new(d->base, 2, "io");
 	d->imap_cache = imap_cache_new(POSTERND_IMAP_CACHE_BYTES, POSTERND_IMAP_CACHE_SHARDS);
-	d->accounts = accounts_open(d->base, d->io, d->cfg);
+	if ((d->accounts = accounts_open(d->base, d->io, d->cfg, error_r)) == NULL)
+		return -1;
 	daemon_loops_start(d, posternd_cores());
 	if ((d->store = store_open(d->base, d->cfg->data_dir, d->cfg->hostname, error_r)) == NULL ||
 	    (d->tls == NULL && (d->tls = tls_server_ctx_new(d->cfg, error_r)) == NULL) ||

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/accounts_pg.h"
 #include "config/cfg.h"
 #include "util/log.h"
 #include "util/workq.h"
@@ -40,6 +41,7 @@ struct accounts {
 	struct accounts_job *job;      /* in flight, or NULL */
 	struct accounts_waiter *next;  /* waiting for the check after the one in flight */
 	bool again;                    /* a check was asked for while one ran */
+	struct accounts_pg *pg;        /* auth.store = postgresql://...: no files, no timer */
 };
 
 static void accounts_check(struct accounts *a);
@@ -167,7 +169,22 @@ static void accounts_load(struct accounts *a)
 	}
 }
 
-struct accounts *accounts_open(struct event_base *base, struct workq *io, const struct cfg *cfg)
+/* accounts_pg_loaded_cb - new tables from PostgreSQL. */
+static void accounts_pg_loaded_cb(void *arg, struct users_db *db, struct aliases_table *aliases)
+{
+	struct accounts *a = arg;
+
+	users_free(&a->db);
+	a->db = *db;
+	users_init(db);
+	aliases_free(&a->aliases);
+	a->aliases = *aliases;
+	aliases_init(aliases);
+	log_info("auth: loaded %zu account(s) and %zu alias(es)", a->db.n, a->aliases.n);
+}
+
+struct accounts *accounts_open(struct event_base *base, struct workq *io, const struct cfg *cfg,
+			       char **error_r)
 {
 	struct accounts *a = xcalloc(1, sizeof(*a));
 	struct timeval every = { .tv_sec = ACCOUNTS_CHECK_SECONDS, .tv_usec = 0 };
@@ -178,8 +195,14 @@ struct accounts *accounts_open(struct event_base *base, struct workq *io, const 
 	a->path = xstrdup(cfg->users_file);
 	a->aliases_path = aliases_path(cfg->users_file);
 	a->io = io;
-	accounts_load(a);
 	a->timer = event_new(base, -1, EV_PERSIST, accounts_timer_cb, a);
+	if (strcmp(cfg->auth_store, "file") != 0) {
+		a->pg = accounts_pg_open(base, io, cfg->auth_store, accounts_pg_loaded_cb, a, error_r);
+		if (a->pg == NULL)
+			accounts_free(&a);
+		return a;
+	}
+	accounts_load(a);
 	event_add(a->timer, &every);
 	return a;
 }
@@ -193,6 +216,7 @@ void accounts_free(struct accounts **ap)
 	if (a->job != NULL)
 		a->job->a = NULL; /* its answer frees it */
 	accounts_run_waiters(a->next);
+	accounts_pg_close(&a->pg);
 	event_free(a->timer);
 	users_free(&a->db);
 	aliases_free(&a->aliases);
@@ -204,7 +228,13 @@ void accounts_free(struct accounts **ap)
 
 void accounts_set_cfg(struct accounts *a, const struct cfg *cfg)
 {
+	if ((a->pg != NULL) != (strcmp(cfg->auth_store, "file") != 0))
+		log_err("auth.store changed: it takes a restart; the store in force stays");
 	a->cfg = cfg;
+	if (a->pg != NULL) {
+		accounts_pg_reload(a->pg, NULL, NULL);
+		return;
+	}
 	if (strcmp(cfg->users_file, a->path) != 0) { /* a new file: read it whatever it is */
 		free(a->path);
 		free(a->aliases_path);
@@ -216,6 +246,11 @@ void accounts_set_cfg(struct accounts *a, const struct cfg *cfg)
 		memset(&a->aliases.failed, 0, sizeof(a->aliases.failed));
 	}
 	accounts_refresh(a, NULL, NULL);
+}
+
+bool accounts_current(const struct accounts *a)
+{
+	return a->pg == NULL || accounts_pg_current(a->pg);
 }
 
 const struct users_account *accounts_find(const struct accounts *a, const char *address)
@@ -275,6 +310,10 @@ void accounts_resolver(const struct accounts *a, struct aliases_resolver *res_r)
 
 void accounts_refresh(struct accounts *a, void (*done_cb)(void *arg), void *arg)
 {
+	if (a->pg != NULL) {
+		accounts_pg_reload(a->pg, done_cb, arg);
+		return;
+	}
 	if (done_cb != NULL) {
 		struct accounts_waiter *w = xmalloc(sizeof(*w));
 		w->done_cb = done_cb;

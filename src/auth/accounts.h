@@ -9,10 +9,16 @@
  * in. A file that does not parse is logged once, with FILE:LINE, and the
  * last good table stays.
  *
+ * With auth.store = postgresql://... the tables come from PostgreSQL
+ * instead (auth/accounts_pg.h), loaded whole and reloaded at each change
+ * any host commits; no file is read.
+ *
  * Threads: only the daemon's loop uses an accounts table.
  */
 #ifndef POSTERN_ACCOUNTS_H
 #define POSTERN_ACCOUNTS_H
+
+#include <stdbool.h>
 
 #include "addr/aliases.h"
 #include "auth/users.h"
@@ -22,14 +28,28 @@ struct cfg;
 struct event_base;
 struct workq;
 
-/* accounts_open - load cfg's users file and aliases now (start-up), then watch them; errors are logged. */
-struct accounts *accounts_open(struct event_base *base, struct workq *io, const struct cfg *cfg);
+/*
+ * accounts_open - load cfg's users file and aliases now (start-up), then
+ * watch them (their errors are logged); or connect to auth.store's
+ * PostgreSQL. NULL with *error_r only for a malformed auth.store URL.
+ */
+struct accounts *accounts_open(struct event_base *base, struct workq *io, const struct cfg *cfg,
+			       char **error_r);
 
 /* accounts_free - stop watching and wipe the table. */
 void accounts_free(struct accounts **ap);
 
 /* accounts_set_cfg - SIGHUP: the configuration in force (auth.users_file, domains), checked now. */
 void accounts_set_cfg(struct accounts *a, const struct cfg *cfg);
+
+/*
+ * accounts_current - the tables can be trusted to be current: always with
+ * the files; with PostgreSQL, while it is up and every change it notified
+ * is loaded. When false, a login gets a temporary failure (the password
+ * may have changed) and a recipient the tables do not know gets 451, never
+ * 550 (it may have been added): an outage bounces no mail.
+ */
+bool accounts_current(const struct accounts *a);
 
 /* accounts_find - the account for address (any case), or NULL. */
 const struct users_account *accounts_find(const struct accounts *a, const char *address);

@@ -91,6 +91,7 @@ void cfg_init(struct cfg *cfg)
 	cfg->syslog = false;
 	cfg_list_add(&cfg->local_domains, "example.test");
 	cfg->recipient_delimiter = xstrdup("+");
+	cfg->auth_store = xstrdup("file");
 	cfg_list_add(&cfg->smtp_listen, "127.0.0.1:2525");
 	cfg->max_message_size = (size_t)25 << 20;
 	cfg->max_recipients = 100;
@@ -121,7 +122,7 @@ void cfg_init(struct cfg *cfg)
 /* cfg_free - release everything cfg owns; cfg may be reused after cfg_init. */
 void cfg_free(struct cfg *cfg)
 {
-	char **strings[] = {&cfg->hostname,   &cfg->data_dir, &cfg->user,      &cfg->users_file,
+	char **strings[] = {&cfg->hostname,   &cfg->data_dir, &cfg->user,      &cfg->users_file, &cfg->auth_store,
 			    &cfg->relay_store, &cfg->tls_cert, &cfg->tls_key,   &cfg->relayhost,
 			    &cfg->relayhost_auth, &cfg->relayhost_tls_ca,
 			    &cfg->recipient_delimiter, &cfg->dkim_keys_dir};

@@ -79,6 +79,7 @@ struct cfg {
 	unsigned imap_timeout; /* seconds; key imap.timeout, default 30m (RFC 9051 5.4) */
 	/* [auth] */
 	char *users_file; /* default DATA_DIR/users */
+	char *auth_store; /* "file" (users_file and aliases), or postgresql://... */
 	enum cfg_plaintext allow_plaintext;
 	unsigned auth_max_failures; /* key auth.max_failures, default 10 */
 	unsigned auth_lockout;      /* seconds; key auth.lockout, default 15m */

@@ -253,6 +253,15 @@ static bool cfg_fix_store(char *s)
 	return strncmp(s, "redis://", 8) == 0 && s[8] != '\0';
 }
 
+/* cfg_fix_auth_store - "file" or a PostgreSQL URL (its details are checked at start: auth/pg_url.h). */
+static bool cfg_fix_auth_store(char *s)
+{
+	if (strcmp(s, "file") == 0)
+		return true;
+	return (strncmp(s, "postgresql://", 13) == 0 && s[13] != '\0') ||
+	       (strncmp(s, "postgres://", 11) == 0 && s[11] != '\0');
+}
+
 /* cfg_fix_word - a name without blanks or control bytes, at most a DNS name long (host, user). */
 static bool cfg_fix_word(char *s)
 {
@@ -282,6 +291,7 @@ static const struct cfg_check cfg_chk_domain = {"domain", cfg_fix_domain};
 static const struct cfg_check cfg_chk_delimiter = {"recipient delimiter", cfg_fix_delimiter};
 static const struct cfg_check cfg_chk_cidr = {"network", cfg_fix_cidr};
 static const struct cfg_check cfg_chk_store = {"store", cfg_fix_store};
+static const struct cfg_check cfg_chk_auth_store = {"store", cfg_fix_auth_store};
 static const struct cfg_check cfg_chk_word = {"name", cfg_fix_word};
 
 static const char *const cfg_plaintext_names[] = {"no", "loopback", "yes", NULL};
@@ -317,6 +327,8 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_NUM("imap", "timeout", CFG_T_DURATION, imap_timeout, 1, UINT_MAX),
 	{.section = "auth", .key = "users_file", .type = CFG_T_STRING, .offset = CFG_OFF(users_file),
 	 .set_bit = CFG_SET_USERS_FILE},
+	{.section = "auth", .key = "store", .type = CFG_T_STRING, .offset = CFG_OFF(auth_store),
+	 .check = &cfg_chk_auth_store, .hint = " (file or postgresql://USER@HOST:PORT/DB)"},
 	{.section = "auth", .key = "allow_plaintext", .type = CFG_T_ENUM, .offset = CFG_OFF(allow_plaintext),
 	 .names = cfg_plaintext_names, .hint = " (no, loopback or yes)"},
 	CFG_NUM("auth", "max_failures", CFG_T_UINT, auth_max_failures, 1, 64),

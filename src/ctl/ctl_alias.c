@@ -8,6 +8,11 @@
  * used); TARGETs that are addresses, those of a local domain an account or
  * an alias; no loop and no chain deeper than the daemon follows; and "del"
  * refuses to remove an alias other aliases still lead to.
+ *
+ * With auth.store = postgresql://... the accounts and aliases come from
+ * the tables and a change is saved as the difference, in one transaction
+ * under a lock of both tables (ctl/ctl_pg.h): the same checks, the same
+ * code, another store.
  */
 #include "ctl/ctl.h"
 
@@ -18,6 +23,7 @@
 #include "addr/aliases.h"
 #include "auth/users.h"
 #include "config/cfg.h"
+#include "ctl/ctl_pg.h"
 #include "util/xalloc.h"
 
 /* What one run works on: the configuration, the accounts, the aliases and their file. */
@@ -26,8 +32,9 @@ struct ctl_alias_ctx {
 	struct users_db users;
 	struct aliases_table table;
 	struct aliases_resolver res;
-	char *path; /* the aliases file */
+	char *path;        /* the aliases file (NULL with PostgreSQL) */
 	int lock;
+	struct ctl_pg *pg; /* auth.store = postgresql://...: the transaction; NULL: the files */
 };
 
 struct ctl_alias_verb {
@@ -80,17 +87,14 @@ static const char *ctl_alias_first_account_cb(void *ctx, const char *domain)
 	return NULL;
 }
 
-/* ctl_alias_open - load the accounts and (locked when lock) the aliases; -1 after printing why. */
-static int ctl_alias_open(struct ctl_alias_ctx *c, const struct cfg *cfg, bool lock)
+/* ctl_alias_init - an empty context, resolving against its own accounts and aliases. */
+static void ctl_alias_init(struct ctl_alias_ctx *c, const struct cfg *cfg)
 {
-	char *error = NULL;
-
 	memset(c, 0, sizeof(*c));
 	c->cfg = cfg;
 	c->lock = -1;
 	users_init(&c->users);
 	aliases_init(&c->table);
-	c->path = aliases_path(cfg->users_file);
 	c->res = (struct aliases_resolver){
 		.is_account_cb = ctl_alias_is_account_cb,
 		.is_local_domain_cb = ctl_alias_is_local_domain_cb,
@@ -99,6 +103,19 @@ static int ctl_alias_open(struct ctl_alias_ctx *c, const struct cfg *cfg, bool l
 		.delimiter = ALIASES_DELIMITER_DEFAULT,
 		.default_domain = cfg->local_domains.n > 0 ? cfg->local_domains.items[0] : NULL,
 	};
+}
+
+/* ctl_alias_open - load the accounts and (locked when lock) the aliases; -1 after printing why. */
+static int ctl_alias_open(struct ctl_alias_ctx *c, const struct cfg *cfg, bool lock)
+{
+	char *error = NULL;
+
+	ctl_alias_init(c, cfg);
+	if (ctl_pg_is_store(cfg)) {
+		c->pg = ctl_pg_open(cfg, lock, &c->users, &c->table);
+		return c->pg != NULL ? 0 : -1;
+	}
+	c->path = aliases_path(cfg->users_file);
 	if (users_load(&c->users, cfg->users_file, &error) == 0 &&
 	    (!lock || users_lock(c->path, &c->lock, &error) == 0) &&
 	    aliases_load(&c->table, c->path, &error) == 0)
@@ -108,21 +125,33 @@ static int ctl_alias_open(struct ctl_alias_ctx *c, const struct cfg *cfg, bool l
 	return -1;
 }
 
+/* ctl_alias_save - write the changed aliases: the file, or the difference to the tables. */
+static bool ctl_alias_save(struct ctl_alias_ctx *c)
+{
+	char *error = NULL;
+
+	if (c->pg != NULL)
+		return ctl_pg_commit(c->pg, &c->users, &c->table) == 0;
+	if (aliases_save(&c->table, c->path, &error) == 0)
+		return true;
+	ctl_error("%s", error);
+	free(error);
+	return false;
+}
+
 /* ctl_alias_close - save when ok, unlock, free, tell a running daemon; the exit status. */
 static int ctl_alias_close(struct ctl_alias_ctx *c, bool save, bool ok)
 {
-	char *error = NULL, answer[256];
+	char answer[256];
 
-	if (save && ok && aliases_save(&c->table, c->path, &error) < 0) {
-		ctl_error("%s", error);
-		free(error);
-		ok = false;
-	}
+	if (save && ok)
+		ok = ctl_alias_save(c);
+	ctl_pg_close(&c->pg); /* rolls back what was not committed */
 	users_unlock(&c->lock);
 	aliases_free(&c->table);
 	users_free(&c->users);
 	free(c->path);
-	/* a running daemon answers once it uses the new files; none running: nothing to do */
+	/* a running daemon answers once it uses the new aliases; none running: nothing to do */
 	if (save && ok)
 		ctl_control_request(c->cfg, "users\n", answer, sizeof(answer));
 	return ok ? CTL_EXIT_OK : CTL_EXIT_ERROR;
@@ -422,7 +451,7 @@ int ctl_alias_main(const struct cfg *cfg, int argc, char **argv)
 	}
 	if (!ctl_alias_args_ok(verb, argc - 2, argv + 2))
 		return ctl_alias_usage();
-	if (ctl_run_as_owner(cfg, cfg->users_file) < 0)
+	if (!ctl_pg_is_store(cfg) && ctl_run_as_owner(cfg, cfg->users_file) < 0)
 		return CTL_EXIT_ERROR;
 	if (ctl_alias_open(&c, cfg, verb->changes) < 0)
 		return ctl_alias_close(&c, false, false);

@@ -7,6 +7,11 @@
  * root, it first becomes the owner of the users file's directory (the
  * daemon's user, for the default DATA_DIR/users), so that the file, its
  * lock and a data_dir it makes stay readable by the daemon.
+ *
+ * With auth.store = postgresql://... the same commands load the table
+ * accounts and save what changed in one transaction, under a table lock
+ * instead of the file's (ctl/ctl_pg.h); nothing local is written, so
+ * posternctl keeps the user it runs as.
  */
 #include "ctl/ctl.h"
 
@@ -19,6 +24,7 @@
 
 #include "auth/users.h"
 #include "config/cfg.h"
+#include "ctl/ctl_pg.h"
 
 #define CTL_USER_SECRET_MAX 1024
 
@@ -91,34 +97,62 @@ static void ctl_user_warn_domain(const struct cfg *cfg, const char *address)
 			  domain);
 }
 
-/* ctl_user_load_locked - lock the users file and load it. */
-static int ctl_user_load_locked(const struct cfg *cfg, struct users_db *db, int *lock_r)
+/* The accounts a change works on, and what guards them: the file's lock or a transaction. */
+struct ctl_user_db {
+	struct users_db db;
+	struct ctl_pg *pg; /* auth.store = postgresql://...; NULL: the users file */
+	int lock;
+};
+
+/* ctl_user_load_locked - lock the users file, or the tables, and load the accounts. */
+static int ctl_user_load_locked(const struct cfg *cfg, struct ctl_user_db *u)
 {
 	char *error = NULL;
 
-	users_init(db);
-	if (users_lock(cfg->users_file, lock_r, &error) == 0 &&
-	    users_load(db, cfg->users_file, &error) == 0)
+	users_init(&u->db);
+	u->pg = NULL;
+	u->lock = -1;
+	if (ctl_pg_is_store(cfg)) {
+		u->pg = ctl_pg_open(cfg, true, &u->db, NULL);
+		if (u->pg != NULL)
+			return 0;
+		users_free(&u->db);
+		return -1;
+	}
+	if (users_lock(cfg->users_file, &u->lock, &error) == 0 &&
+	    users_load(&u->db, cfg->users_file, &error) == 0)
 		return 0;
 	ctl_error("%s", error);
 	free(error);
-	users_unlock(lock_r);
+	users_unlock(&u->lock);
 	return -1;
 }
 
-/* ctl_user_save_unlock - save db when ok, then unlock and free; the exit status. */
-static int ctl_user_save_unlock(const struct cfg *cfg, struct users_db *db, int *lock, bool ok)
+/* ctl_user_save - write the accounts back: the users file, or the difference to the tables. */
+static bool ctl_user_save(const struct cfg *cfg, struct ctl_user_db *u)
 {
-	char *error = NULL, answer[256];
+	char *error = NULL;
 
-	if (ok && users_save(db, cfg->users_file, &error) < 0) {
-		ctl_error("%s", error);
-		free(error);
-		ok = false;
-	}
-	users_unlock(lock);
-	users_free(db);
-	if (ok) /* a running daemon answers once it uses the new file; none running: nothing to do */
+	if (u->pg != NULL)
+		return ctl_pg_commit(u->pg, &u->db, NULL) == 0;
+	if (users_save(&u->db, cfg->users_file, &error) == 0)
+		return true;
+	ctl_error("%s", error);
+	free(error);
+	return false;
+}
+
+/* ctl_user_save_unlock - save when ok, then unlock and free; the exit status. */
+static int ctl_user_save_unlock(const struct cfg *cfg, struct ctl_user_db *u, bool ok)
+{
+	char answer[256];
+
+	ok = ok && ctl_user_save(cfg, u);
+	ctl_pg_close(&u->pg); /* rolls back what was not committed */
+	users_unlock(&u->lock);
+	users_free(&u->db);
+	/* a running daemon answers once it uses the new accounts; none running: nothing to do */
+	if (ok)
 		ctl_control_request(cfg, "users\n", answer, sizeof(answer));
 	return ok ? CTL_EXIT_OK : CTL_EXIT_ERROR;
 }
@@ -127,17 +161,17 @@ static int ctl_user_save_unlock(const struct cfg *cfg, struct users_db *db, int 
 static int ctl_user_store(const struct cfg *cfg, const char *address, const char *hash,
 			  const char *secret, bool add)
 {
-	struct users_db db;
+	struct ctl_user_db u;
 	const char *error;
-	int lock, ret;
+	int ret;
 
-	if (ctl_user_load_locked(cfg, &db, &lock) < 0)
+	if (ctl_user_load_locked(cfg, &u) < 0)
 		return CTL_EXIT_ERROR;
-	ret = add ? users_add(&db, address, hash, secret, &error)
-		  : users_set(&db, address, hash, secret, &error);
+	ret = add ? users_add(&u.db, address, hash, secret, &error)
+		  : users_set(&u.db, address, hash, secret, &error);
 	if (ret < 0)
 		ctl_error("%s: %s", address, error);
-	return ctl_user_save_unlock(cfg, &db, &lock, ret == 0);
+	return ctl_user_save_unlock(cfg, &u, ret == 0);
 }
 
 /* ctl_user_write - common body of add and passwd. */
@@ -183,31 +217,45 @@ static int ctl_user_passwd(const struct cfg *cfg, const struct ctl_user_args *ar
 /* ctl_user_del - "user del ADDRESS"; the mailbox is left alone. */
 static int ctl_user_del(const struct cfg *cfg, const struct ctl_user_args *args)
 {
-	struct users_db db;
-	int lock;
+	struct ctl_user_db u;
 	bool ok;
 
-	if (ctl_user_load_locked(cfg, &db, &lock) < 0)
+	if (ctl_user_load_locked(cfg, &u) < 0)
 		return CTL_EXIT_ERROR;
-	ok = users_del(&db, args->address) == 0;
+	ok = users_del(&u.db, args->address) == 0;
 	if (!ok)
 		ctl_error("%s: no such account", args->address);
-	return ctl_user_save_unlock(cfg, &db, &lock, ok);
+	return ctl_user_save_unlock(cfg, &u, ok);
+}
+
+/* ctl_user_read - the accounts without a lock (the file, or the table in a read-only transaction). */
+static int ctl_user_read(const struct cfg *cfg, struct users_db *db)
+{
+	struct ctl_pg *pg;
+	char *error = NULL;
+
+	users_init(db);
+	if (ctl_pg_is_store(cfg)) {
+		if ((pg = ctl_pg_open(cfg, false, db, NULL)) == NULL)
+			return -1;
+		ctl_pg_close(&pg);
+		return 0;
+	}
+	if (users_load(db, cfg->users_file, &error) == 0)
+		return 0;
+	ctl_error("%s", error);
+	free(error);
+	return -1;
 }
 
 /* ctl_user_list - "user list": one address a line, " (apop)" with a secret. */
 static int ctl_user_list(const struct cfg *cfg, const struct ctl_user_args *args)
 {
 	struct users_db db;
-	char *error = NULL;
 
 	(void)args;
-	users_init(&db);
-	if (users_load(&db, cfg->users_file, &error) < 0) {
-		ctl_error("%s", error);
-		free(error);
+	if (ctl_user_read(cfg, &db) < 0)
 		return CTL_EXIT_ERROR;
-	}
 	for (size_t i = 0; i < db.n; i++)
 		printf("%s%s\n", db.accounts[i].address, db.accounts[i].secret ? " (apop)" : "");
 	users_free(&db);
@@ -266,7 +314,7 @@ int ctl_user_main(const struct cfg *cfg, int argc, char **argv)
 	}
 	if (ctl_user_parse_args(verb, argc - 2, argv + 2, &args) < 0)
 		return ctl_user_usage();
-	if (ctl_run_as_owner(cfg, cfg->users_file) < 0)
+	if (!ctl_pg_is_store(cfg) && ctl_run_as_owner(cfg, cfg->users_file) < 0)
 		return CTL_EXIT_ERROR;
 	return verb->handler(cfg, &args);
 }

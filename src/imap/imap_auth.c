@@ -199,21 +199,27 @@ static void imap_auth_verified_cb(void *arg, int ok)
 		imap_auth_fail(s);
 }
 
-/* imap_auth_locked - the address is locked out (auth.max_failures): refuse without checking. */
-static bool imap_auth_locked(struct imap_session *s, const char *login, const char *method)
+/*
+ * imap_auth_refused - refuse without checking: the address is locked out
+ * (auth.max_failures), or the accounts are not current (auth.store down).
+ */
+static bool imap_auth_refused(struct imap_session *s, const char *login, const char *method)
 {
-	if (!auth_login_blocked(s->daemon->auth, s->ip))
+	bool locked = auth_login_blocked(s->daemon->auth, s->ip);
+
+	if (!locked && accounts_current(s->daemon->accounts))
 		return false;
 	s->mode = IMAP_M_COMMANDS; /* an AUTHENTICATE exchange ends here */
 	imap_session_wipe(&s->sasl_data);
 	free(s->user);
 	s->user = xstrdup(login);
 	s->method = method;
-	imap_auth_log(s, "locked-out");
-	imap_auth_metric(s, METRICS_LOGIN_LOCKED);
+	imap_auth_log(s, locked ? "locked-out" : "failed unavailable");
+	imap_auth_metric(s, locked ? METRICS_LOGIN_LOCKED : METRICS_LOGIN_ERROR);
 	free(s->user);
 	s->user = NULL;
-	imap_tagged(s, "NO [UNAVAILABLE] Too many failed logins from your address, try again later");
+	imap_tagged(s, locked ? "NO [UNAVAILABLE] Too many failed logins from your address, try again later"
+			      : "NO [UNAVAILABLE] The account database is unavailable, try again later");
 	return true;
 }
 
@@ -223,7 +229,7 @@ static void imap_auth_password(struct imap_session *s, const char *login, const 
 {
 	const struct users_account *acct = accounts_find(s->daemon->accounts, login);
 
-	if (imap_auth_locked(s, login, method))
+	if (imap_auth_refused(s, login, method))
 		return;
 	imap_auth_begin(s, login, method);
 	s->waiting = true;

@@ -99,9 +99,23 @@ static int imap_modseq_write_tmp(const char *tmp, const struct imap_modseq *ms)
 	return close(fd);
 }
 
+/*
+ * imap_modseq_tmp_name - DIR/postern-modseq.HOST.PID.tmp: no lock guards
+ * the file across hosts sharing the Maildirs (a lost update only means new
+ * MODSEQs), but two of them must never write into one temporary file.
+ */
+static char *imap_modseq_tmp_name(const char *dir)
+{
+	char host[256] = "localhost";
+
+	if (gethostname(host, sizeof(host) - 1) < 0 || strchr(host, '/') != NULL)
+		snprintf(host, sizeof(host), "localhost");
+	return xasprintf("%s/" IMAP_MODSEQ_NAME ".%s.%ld.tmp", dir, host, (long)getpid());
+}
+
 int imap_modseq_write(const char *dir, const struct imap_modseq *ms, char **error_r)
 {
-	char *tmp = xasprintf("%s/" IMAP_MODSEQ_NAME ".tmp", dir);
+	char *tmp = imap_modseq_tmp_name(dir);
 	char *path = xasprintf("%s/" IMAP_MODSEQ_NAME, dir);
 	int ret = 0;
 

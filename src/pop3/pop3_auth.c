@@ -205,17 +205,23 @@ static void pop3_login_verified_cb(void *arg, int ok)
 		pop3_login_fail(s);
 }
 
-/* pop3_login_locked - the address is locked out (auth.max_failures): refuse without checking. */
-static bool pop3_login_locked(struct pop3_session *s, const char *login, const char *method)
+/*
+ * pop3_login_refused - refuse without checking: the address is locked out
+ * (auth.max_failures), or the accounts are not current (auth.store down).
+ */
+static bool pop3_login_refused(struct pop3_session *s, const char *login, const char *method)
 {
-	if (!auth_login_blocked(s->daemon->auth, s->ip))
+	bool locked = auth_login_blocked(s->daemon->auth, s->ip);
+
+	if (!locked && accounts_current(s->daemon->accounts))
 		return false;
 	pop3_login_begin(s, login, method);
-	pop3_login_log(s, "locked-out");
-	metrics_login(METRICS_SVC_POP3, METRICS_LOGIN_LOCKED);
+	pop3_login_log(s, locked ? "locked-out" : "failed unavailable");
+	metrics_login(METRICS_SVC_POP3, locked ? METRICS_LOGIN_LOCKED : METRICS_LOGIN_ERROR);
 	free(s->user);
 	s->user = NULL;
-	pop3_error(s, "[AUTH] Too many failed logins from your address, try again later");
+	pop3_error(s, locked ? "[AUTH] Too many failed logins from your address, try again later"
+			     : "[SYS/TEMP] The account database is unavailable, try again later");
 	pop3_resume(s, POP3_S_AUTH);
 	return true;
 }
@@ -226,7 +232,7 @@ static void pop3_login_password(struct pop3_session *s, const char *login, const
 {
 	const struct users_account *acct = accounts_find(s->daemon->accounts, login);
 
-	if (pop3_login_locked(s, login, method))
+	if (pop3_login_refused(s, login, method))
 		return;
 	pop3_login_begin(s, login, method);
 	s->waiting = true;
@@ -242,7 +248,7 @@ static void pop3_login_digest(struct pop3_session *s, const char *login, const c
 	bool ok = strcmp(method, "apop") == 0 ? auth_apop_check(challenge, secret, digest, len)
 				   : auth_cram_md5_check(challenge, secret, digest, len);
 
-	if (pop3_login_locked(s, login, method))
+	if (pop3_login_refused(s, login, method))
 		return;
 	pop3_login_begin(s, login, method);
 	if (ok)

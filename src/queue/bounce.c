@@ -176,7 +176,8 @@ static size_t bounce_mailboxes(struct store_msg *m, const struct aliases_result 
 /*
  * bounce_local - where the DSN goes: 0 into local Maildirs (the sender's
  * account, or the accounts of an alias it sent as), 2 to a remote sender,
- * 1 nowhere (no sender, or a local one that leads to no account).
+ * 1 nowhere (no sender, or a local one that leads to no account), 3 not
+ * now (no account known, but auth.store is down: it may exist).
  */
 static int bounce_local(struct daemon *d, struct store_msg *m, const char *sender,
 			const char *queue_id)
@@ -197,6 +198,8 @@ static int bounce_local(struct daemon *d, struct store_msg *m, const char *sende
 	aliases_result_free(&r);
 	if (n > 0)
 		return 0;
+	if (!accounts_current(d->accounts))
+		return 3;
 	log_warn("queue id=%s bounce to <%s> dropped: no such local account", queue_id, sender);
 	return 1;
 }
@@ -250,9 +253,10 @@ int bounce_inject(struct daemon *d, struct bounce_info *b, const char *msg_path,
 
 	if (m == NULL)
 		return -1;
-	if ((where = bounce_local(d, m, b->sender, b->queue_id)) == 1) {
+	if ((where = bounce_local(d, m, b->sender, b->queue_id)) == 1 || where == 3) {
 		store_msg_abort(&m);
-		return 1;
+		errno = EAGAIN; /* 3: the queue tries again later */
+		return where == 1 ? 1 : -1;
 	}
 	char *headers = bounce_read_headers(msg_path, &b->headers_len);
 	b->headers = headers;

@@ -150,8 +150,8 @@ static int queue_submit_local(struct queue_submit *s, const char *a, const char 
 	if ((st = aliases_resolve(accounts_aliases(acc), &res, a, &r)) == ALIASES_OK)
 		aliases_result_merge(&s->targets, &r);
 	aliases_result_free(&r);
-	if (st != ALIASES_OK) {
-		*error_r = "unknown user";
+	if (st != ALIASES_OK) { /* with auth.store down it may be a new account: try again later */
+		*error_r = accounts_current(acc) ? "unknown user" : "account database unavailable";
 		return -1;
 	}
 	if (s->msg == NULL && (s->msg = store_msg_new(s->daemon->store)) == NULL) {

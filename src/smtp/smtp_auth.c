@@ -116,18 +116,23 @@ static void smtp_auth_verified_cb(void *arg, int ok)
 	free(login);
 }
 
-/* smtp_auth_locked - the address is locked out (auth.max_failures): 454 without checking. */
-static bool smtp_auth_locked(struct smtp_session *s, const char *login)
+/*
+ * smtp_auth_refused - 454 without checking: the address is locked out
+ * (auth.max_failures), or the accounts are not current (auth.store down).
+ */
+static bool smtp_auth_refused(struct smtp_session *s, const char *login)
 {
+	bool locked = auth_login_blocked(s->daemon->auth, s->ip);
 	char user[256];
 
-	if (!auth_login_blocked(s->daemon->auth, s->ip))
+	if (!locked && accounts_current(s->daemon->accounts))
 		return false;
-	log_info("%08x smtp auth user=%s ip=%s method=%s locked-out", s->id,
+	log_info("%08x smtp auth user=%s ip=%s method=%s %s", s->id,
 		 log_escape(login, strlen(login), user, sizeof(user)), s->ip,
-		 smtp_auth_mechs[s->auth->mech].name);
-	smtp_auth_count(s, METRICS_LOGIN_LOCKED);
-	smtp_reply(s, "454 4.7.0 Too many failed authentication attempts, try again later");
+		 smtp_auth_mechs[s->auth->mech].name, locked ? "locked-out" : "failed unavailable");
+	smtp_auth_count(s, locked ? METRICS_LOGIN_LOCKED : METRICS_LOGIN_ERROR);
+	smtp_reply(s, locked ? "454 4.7.0 Too many failed authentication attempts, try again later"
+			     : "454 4.7.0 Temporary authentication failure, try again later");
 	smtp_auth_end(s);
 	return true;
 }
@@ -137,7 +142,7 @@ static void smtp_auth_password(struct smtp_session *s, const char *login, const 
 {
 	const struct users_account *acct = accounts_find(s->daemon->accounts, login);
 
-	if (smtp_auth_locked(s, login))
+	if (smtp_auth_refused(s, login))
 		return;
 	free(s->auth->login);
 	s->auth->login = xstrdup(login);
@@ -184,7 +189,7 @@ static void smtp_auth_cram(struct smtp_session *s, char *buf, size_t len)
 	const struct users_account *acct = accounts_find(s->daemon->accounts, name);
 	bool ok = auth_cram_md5_check(s->auth->challenge, acct ? acct->secret : NULL, digest,
 				      digest_len);
-	if (smtp_auth_locked(s, name))
+	if (smtp_auth_refused(s, name))
 		return;
 	smtp_set_state(s, SMTP_S_BUSY);
 	smtp_auth_result(s, name, ok);

@@ -36,15 +36,13 @@ static int store_mkdirs(const char *data_dir)
 	return 0;
 }
 
-/* store_clean_tmp - remove messages an earlier run never acknowledged. */
-static void store_clean_tmp(const char *data_dir)
+/* store_clean_tmp - remove messages an earlier run never acknowledged from directory path. */
+static void store_clean_tmp(const char *path)
 {
-	char path[PATH_MAX];
 	struct dirent *de;
 	DIR *d;
 	int n = 0;
 
-	snprintf(path, sizeof(path), "%s/queue/tmp", data_dir);
 	if ((d = opendir(path)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
@@ -58,10 +56,60 @@ static void store_clean_tmp(const char *data_dir)
 		log_info("store: removed %d unacknowledged message(s) from %s", n, path);
 }
 
+/* store_mail_apart - 1 when DATA_DIR/mail is another mount than queue/ (no link between them), 0 not, -1. */
+static int store_mail_apart(const char *data_dir)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	int fd, rc, err;
+
+	snprintf(a, sizeof(a), "%s/queue/tmp/.probe.%ld", data_dir, (long)getpid());
+	snprintf(b, sizeof(b), "%s/mail/.probe.%ld", data_dir, (long)getpid());
+	if ((fd = open(a, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+		return -1;
+	close(fd);
+	unlink(b);
+	rc = link(a, b);
+	err = errno;
+	unlink(a);
+	unlink(b);
+	if (rc < 0 && err != EXDEV) {
+		errno = err;
+		return -1;
+	}
+	return rc < 0;
+}
+
+/* store_text_dir - where texts are written (see store.h); s->tmp_dir and s->mail_fd set. */
+static int store_text_dir(struct store *s)
+{
+	char path[PATH_MAX];
+	int apart = store_mail_apart(s->data_dir);
+
+	s->mail_fd = -1;
+	if (apart < 0)
+		return -1;
+	if (!apart) {
+		s->tmp_dir = xasprintf("%s/queue/tmp", s->data_dir);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/mail/.postern-tmp", s->data_dir);
+	s->tmp_dir = xasprintf("%s/%s", path, s->hostname);
+	if ((mkdir(path, 0700) < 0 && errno != EEXIST) ||
+	    (mkdir(s->tmp_dir, 0700) < 0 && errno != EEXIST))
+		return -1;
+	snprintf(path, sizeof(path), "%s/mail", s->data_dir);
+	s->mail_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->mail_fd >= 0)
+		log_info("store: %s is another mount: texts are written there, queued ones copied",
+			 path);
+	return s->mail_fd < 0 ? -1 : 0;
+}
+
 struct store *store_open(struct event_base *base, const char *data_dir, const char *hostname,
 			 char **error_r)
 {
 	struct store *s;
+	char tmp[PATH_MAX];
 	int fd;
 
 	if (store_mkdirs(data_dir) < 0) {
@@ -72,11 +120,23 @@ struct store *store_open(struct event_base *base, const char *data_dir, const ch
 		*error_r = xasprintf("%s: %s", data_dir, strerror(errno));
 		return NULL;
 	}
-	store_clean_tmp(data_dir);
 	s = xcalloc(1, sizeof(*s));
 	s->data_dir = xstrdup(data_dir);
 	s->hostname = xstrdup(hostname);
 	s->dir_fd = fd;
+	if (store_text_dir(s) < 0) {
+		*error_r = xasprintf("%s/mail: %s", data_dir, strerror(errno));
+		close(fd);
+		free(s->tmp_dir);
+		free(s->data_dir);
+		free(s->hostname);
+		free(s);
+		return NULL;
+	}
+	snprintf(tmp, sizeof(tmp), "%s/queue/tmp", data_dir);
+	store_clean_tmp(tmp);
+	if (s->mail_fd >= 0)
+		store_clean_tmp(s->tmp_dir);
 	s->syncer = workq_new(base, 1, "store-sync");
 	store_batch_start(s); /* fill the pool of empty files */
 	return s;
@@ -93,6 +153,9 @@ void store_close(struct store **sp)
 	store_batch_start(s);   /* links not yet synced get their sync */
 	store_pool_free(s);
 	close(s->dir_fd);
+	if (s->mail_fd >= 0)
+		close(s->mail_fd);
+	free(s->tmp_dir);
 	free(s->data_dir);
 	free(s->hostname);
 	free(s);
@@ -115,8 +178,7 @@ struct store_msg *store_msg_new(struct store *s)
 		 (unsigned long)(now.tv_nsec / 1000), ++s->seq & 0xfff);
 	m->fd = store_pool_take(s, m->tmp_path, sizeof(m->tmp_path));
 	if (m->fd < 0) { /* the pool ran dry: make one here */
-		snprintf(m->tmp_path, sizeof(m->tmp_path), "%s/queue/tmp/%s.%lu", s->data_dir,
-			 m->id, s->seq);
+		snprintf(m->tmp_path, sizeof(m->tmp_path), "%s/%s.%lu", s->tmp_dir, m->id, s->seq);
 		m->fd = open(m->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	}
 	if (m->fd < 0) {
@@ -211,7 +273,7 @@ void store_msg_free(struct store_msg *m)
 
 void store_tmp_env(const struct store_msg *m, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s.env", m->tmp_path);
+	snprintf(buf, size, "%s/queue/tmp/%s.env", m->store->data_dir, strrchr(m->tmp_path, '/') + 1);
 }
 
 void store_msg_abort(struct store_msg **mp)

@@ -10,6 +10,12 @@
  * recipients are also linked into DATA_DIR/queue/msg with their envelope in
  * queue/env. Syncs and file creation run on a worker thread, never on the
  * event loop (store_batch.c).
+ *
+ * DATA_DIR/mail may be another mount (shared storage, NFS) than the rest
+ * of DATA_DIR, where no link reaches: then texts are written on the mail
+ * mount, in DATA_DIR/mail/.postern-tmp/HOSTNAME (one directory a host:
+ * what a run left there is its own to drop), linked into the Maildirs
+ * from there and copied into queue/msg; every sync covers both mounts.
  */
 #ifndef POSTERN_STORE_H
 #define POSTERN_STORE_H

@@ -75,7 +75,29 @@ static void store_unlink_all(struct store_msg *m)
 	}
 }
 
-/* store_enqueue - link the text into queue/msg and move the envelope into queue/env. */
+/* store_copy - a copy of the text at dst (mail/ is another mount: no link reaches queue/). */
+static int store_copy(const char *src, const char *dst)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, err;
+	char buf[65536];
+	ssize_t n = -1;
+
+	if (in >= 0 && (out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) >= 0) {
+		while ((n = read(in, buf, sizeof(buf))) > 0 && write(out, buf, (size_t)n) == n)
+			;
+		if (close(out) < 0)
+			n = -1;
+	}
+	err = n != 0 && errno == 0 ? EIO : errno; /* a short write leaves errno 0 */
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && n != 0)
+		unlink(dst);
+	errno = err;
+	return n == 0 ? 0 : -1;
+}
+
+/* store_enqueue - link (or copy) the text into queue/msg and move the envelope into queue/env. */
 static int store_enqueue(struct store_msg *m)
 {
 	char env_tmp[PATH_MAX], msg[PATH_MAX], env[PATH_MAX];
@@ -83,7 +105,7 @@ static int store_enqueue(struct store_msg *m)
 	store_tmp_env(m, env_tmp, sizeof(env_tmp));
 	store_queue_path(m, "msg", msg, sizeof(msg));
 	store_queue_path(m, "env", env, sizeof(env));
-	if (link(m->tmp_path, msg) < 0)
+	if ((m->store->mail_fd < 0 ? link(m->tmp_path, msg) : store_copy(m->tmp_path, msg)) < 0)
 		return -1;
 	if (rename(env_tmp, env) < 0) {
 		int err = errno;
@@ -137,7 +159,7 @@ static void store_pool_make(struct store_job *j)
 
 	for (size_t i = 0; i < j->pool_want; i++) {
 		unsigned long n = j->pool_first + i;
-		snprintf(path, sizeof(path), "%s/queue/tmp/pool.%lu", j->s->data_dir, n);
+		snprintf(path, sizeof(path), "%s/pool.%lu", j->s->tmp_dir, n);
 		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0)
 			break;
@@ -156,6 +178,8 @@ static void store_job_work(void *arg)
 		return;
 	}
 	j->sync_errno = syncfs(j->s->dir_fd) == 0 ? 0 : errno;
+	if (j->sync_errno == 0 && j->s->mail_fd >= 0 && syncfs(j->s->mail_fd) < 0)
+		j->sync_errno = errno;
 	if (j->sync_errno != 0) {
 		for (struct store_msg *m = j->links; m != NULL; m = m->next) {
 			m->error = j->sync_errno;
@@ -304,7 +328,7 @@ int store_pool_take(struct store *s, char *buf, size_t size)
 	if (s->pool.count == 0)
 		return -1;
 	s->pool.count--;
-	snprintf(buf, size, "%s/queue/tmp/pool.%lu", s->data_dir, s->pool.n[s->pool.count]);
+	snprintf(buf, size, "%s/pool.%lu", s->tmp_dir, s->pool.n[s->pool.count]);
 	return s->pool.fd[s->pool.count];
 }
 

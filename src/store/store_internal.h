@@ -64,7 +64,9 @@ struct store_pool {
 struct store {
 	char *data_dir;
 	char *hostname;
-	int dir_fd; /* data_dir, for syncfs */
+	char *tmp_dir; /* where texts are written: DATA_DIR/queue/tmp, or on mail/'s mount */
+	int dir_fd;  /* data_dir, for syncfs */
+	int mail_fd; /* DATA_DIR/mail when it is another mount (synced too), else -1 */
 	struct workq *syncer;
 	unsigned long seq;
 	struct store_msg *pending; /* written, waiting for a job, newest first */
@@ -82,7 +84,7 @@ struct store {
 /* store_msg_free - close and free (the files are the caller's business). */
 void store_msg_free(struct store_msg *m);
 
-/* store_tmp_env - the path of the envelope written beside the text in queue/tmp. */
+/* store_tmp_env - the path of the envelope written for the text, in queue/tmp (on DATA_DIR's mount). */
 void store_tmp_env(const struct store_msg *m, char *buf, size_t size);
 
 /* store_batch_start - hand pending and linked messages to the worker, unless it is busy. */

@@ -92,6 +92,8 @@ class Postern:
         self.dns_port = free_port()
         self.proc = None
         self.extra = config or {}
+        self.host = "127.0.0.1"  # where it listens (a network namespace's address: test_multihost.py)
+        self.wrap = None         # argv -> argv, e.g. to run it in a network namespace
         self.write_config()
 
     def write_config(self, extra=None):
@@ -107,7 +109,7 @@ class Postern:
             "delivery": {"dns_servers": "127.0.0.1:%d" % self.dns_port},
         }
         for (section, key), name in SERVICES.items():
-            sections.setdefault(section, {})[key] = "127.0.0.1:%d" % self.ports[name]
+            sections.setdefault(section, {})[key] = "%s:%d" % (self.host, self.ports[name])
         for section, keys in extra.items():
             sections.setdefault(section, {}).update(keys)
         with open(self.conf, "w") as f:
@@ -133,7 +135,8 @@ class Postern:
             self.logf = open(self.log_path, "ab")
             limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))) \
                 if nofile else None
-            self.proc = subprocess.Popen([POSTERND, "-c", self.conf], stdout=self.logf,
+            argv = [POSTERND, "-c", self.conf]
+            self.proc = subprocess.Popen(self.wrap(argv) if self.wrap else argv, stdout=self.logf,
                                          stderr=self.logf, env=env, preexec_fn=limit)
             if self.wait_ready(offset):
                 return self

@@ -78,6 +78,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.relay_window, 900);
 	assert_int_equal(cfg.ipv6_prefix, 128);
 	assert_string_equal(cfg.relay_store, "lmdb:./var/grants");
+	assert_string_equal(cfg.auth_store, "file");
 	assert_null(cfg.tls_cert);
 	assert_null(cfg.tls_key);
 	assert_null(cfg.relayhost);
@@ -306,6 +307,11 @@ static void test_check_store_redis(const struct cfg *cfg)
 	assert_string_equal(cfg->users_file, "./var/users");
 }
 
+static void test_check_auth_store_pg(const struct cfg *cfg)
+{
+	assert_string_equal(cfg->auth_store, "postgresql://postern@db.example.org/mail?passfile=/p");
+}
+
 static void test_check_optional_cleared(const struct cfg *cfg)
 {
 	assert_null(cfg->tls_cert);
@@ -377,6 +383,8 @@ static const struct test_good test_goods[] = {
 	{"[auth]\nallow_plaintext = no\n", test_check_plaintext_no},
 	{"[auth]\nallow_plaintext = YES\n", test_check_plaintext_yes},
 	{"[relay]\nstore = redis://127.0.0.1:6379/2\n", test_check_store_redis},
+	{"[auth]\nstore = postgresql://postern@db.example.org/mail?passfile=/p\n",
+	 test_check_auth_store_pg},
 	{"[tls]\ncert = /c\nkey = /k\ncert =\nkey=\n[delivery]\nrelayhost = h\nrelayhost =\n",
 	 test_check_optional_cleared},
 	{"[server]\ndata_dir = /srv/a#b\n", test_check_hash_in_value},
@@ -426,6 +434,8 @@ static const struct test_bad test_bads[] = {
 	{"[relay]\nstore = /var/grants\n",
 	 "t.conf:2: bad store '/var/grants' for relay.store (lmdb:PATH or redis://HOST:PORT/DB)"},
 	{"[relay]\nstore = lmdb:\n", "t.conf:2: bad store 'lmdb:' for relay.store (lmdb:PATH or redis://HOST:PORT/DB)"},
+	{"[auth]\nstore = mysql://db/mail\n",
+	 "t.conf:2: bad store 'mysql://db/mail' for auth.store (file or postgresql://USER@HOST:PORT/DB)"},
 	{"[relay]\nstore = redis://\n",
 	 "t.conf:2: bad store 'redis://' for relay.store (lmdb:PATH or redis://HOST:PORT/DB)"},
 	{"[delivery]\nrelayhost = [host:25\n", "t.conf:2: bad relayhost '[host:25' for delivery.relayhost"},

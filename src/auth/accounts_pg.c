@@ -1,0 +1,308 @@
+/* accounts_pg - accounts and aliases loaded whole from PostgreSQL (see accounts_pg.h). */
+#include "auth/accounts_pg.h"
+
+#include <libpq-fe.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/pg.h"
+#include "util/log.h"
+#include "util/workq.h"
+#include "util/xalloc.h"
+
+#define ACCOUNTS_PG_CHANNEL "postern_accounts"
+#define ACCOUNTS_PG_USERS "SELECT address, hash, secret FROM accounts ORDER BY address"
+#define ACCOUNTS_PG_ALIASES "SELECT address, targets FROM aliases ORDER BY address"
+
+/* A callback waiting for a load. */
+struct accounts_pg_waiter {
+	void (*done_cb)(void *arg);
+	void *arg;
+	struct accounts_pg_waiter *next;
+};
+
+/* One load: both tables' rows as file text, then parsed on a worker. */
+struct accounts_pg_load {
+	struct accounts_pg *p; /* NULL: closed meanwhile */
+	char *users, *aliases; /* file text */
+	size_t users_len, aliases_len;
+	struct users_db db;
+	struct aliases_table table;
+	char *error;
+	struct accounts_pg_waiter *waiters;
+};
+
+struct accounts_pg {
+	struct pg *pg;
+	struct workq *io;
+	void (*loaded_cb)(void *arg, struct users_db *db, struct aliases_table *aliases);
+	void *arg;
+	struct accounts_pg_load *load;  /* in flight */
+	struct accounts_pg_waiter *next; /* for the load after the one in flight */
+	bool loaded; /* tables loaded since the connection last came up */
+	bool dirty;  /* a change notified that no finished load covers */
+	bool again;  /* a load was asked for while one ran */
+};
+
+static void accounts_pg_start(struct accounts_pg *p);
+
+/* accounts_pg_run_waiters - call and free a list of waiters. */
+static void accounts_pg_run_waiters(struct accounts_pg_waiter *w)
+{
+	while (w != NULL) {
+		struct accounts_pg_waiter *next = w->next;
+
+		if (w->done_cb != NULL)
+			w->done_cb(w->arg);
+		free(w);
+		w = next;
+	}
+}
+
+/* accounts_pg_load_free - free a load and answer its waiters. */
+static void accounts_pg_load_free(struct accounts_pg_load *l)
+{
+	accounts_pg_run_waiters(l->waiters);
+	users_free(&l->db);
+	aliases_free(&l->table);
+	free(l->users);
+	free(l->aliases);
+	free(l->error);
+	free(l);
+}
+
+/* accounts_pg_settle - on the loop: the load ended; the next one if asked for meanwhile. */
+static void accounts_pg_settle(struct accounts_pg *p, struct accounts_pg_load *l)
+{
+	p->load = NULL;
+	accounts_pg_load_free(l);
+	if (p->again || p->next != NULL)
+		accounts_pg_start(p);
+}
+
+/* accounts_pg_fail - the load could not read the tables (the outage is logged by down_cb). */
+static void accounts_pg_fail(struct accounts_pg_load *l, const char *error)
+{
+	if (l->p == NULL) {
+		accounts_pg_load_free(l);
+		return;
+	}
+	log_warn("auth: %s: cannot load accounts: %s", pg_name(l->p->pg), error);
+	l->p->dirty = true;
+	accounts_pg_settle(l->p, l);
+}
+
+/* accounts_pg_row_ok - no field can break a line or the file syntax. */
+static bool accounts_pg_row_ok(PGresult *res, int row, int nkey)
+{
+	for (int f = 0; f < PQnfields(res); f++) {
+		const char *v = PQgetvalue(res, row, f);
+
+		if (strpbrk(v, "\r\n") != NULL || (f < nkey && strchr(v, ':') != NULL))
+			return false;
+	}
+	return true;
+}
+
+/* accounts_pg_text - the rows as file lines: "a:b:c" (users) or "a: b" (aliases). */
+static char *accounts_pg_text(PGresult *res, const char *sep, int nkey, size_t *len_r)
+{
+	size_t len = 0, alloc = 1;
+	char *text;
+
+	for (int r = 0; r < PQntuples(res); r++)
+		for (int f = 0; f < PQnfields(res); f++)
+			alloc += (size_t)PQgetlength(res, r, f) + 3;
+	text = xmalloc(alloc);
+	for (int r = 0; r < PQntuples(res); r++) {
+		if (!accounts_pg_row_ok(res, r, nkey)) {
+			log_err("auth: row %s skipped: a field holds a line break or ':'",
+				PQgetvalue(res, r, 0));
+			continue;
+		}
+		for (int f = 0; f < PQnfields(res); f++)
+			len += (size_t)sprintf(text + len, "%s%s", f > 0 ? sep : "",
+					       PQgetvalue(res, r, f));
+		text[len++] = '\n';
+	}
+	text[len] = '\0';
+	*len_r = len;
+	return text;
+}
+
+/* accounts_pg_parse_work - on a worker: the same parsers as the files'. */
+static void accounts_pg_parse_work(void *arg)
+{
+	struct accounts_pg_load *l = arg;
+
+	if (users_parse(&l->db, l->users, l->users_len, "postgresql accounts", &l->error) == 0)
+		aliases_parse(&l->table, l->aliases, l->aliases_len, "postgresql aliases", &l->error);
+}
+
+/* accounts_pg_parsed_cb - on the loop: the new tables in force, or the last good ones kept. */
+static void accounts_pg_parsed_cb(void *arg)
+{
+	struct accounts_pg_load *l = arg;
+	struct accounts_pg *p = l->p;
+
+	if (p == NULL) {
+		accounts_pg_load_free(l);
+		return;
+	}
+	if (l->error != NULL) {
+		log_err("auth: %s; keeping the last good tables", l->error);
+	} else {
+		p->loaded_cb(p->arg, &l->db, &l->table);
+		p->loaded = pg_is_up(p->pg);
+	}
+	accounts_pg_settle(p, l);
+}
+
+/* accounts_pg_aliases_cb - the aliases' rows: on to the parsers. */
+static void accounts_pg_aliases_cb(void *arg, struct pg_result *res, const char *error)
+{
+	struct accounts_pg_load *l = arg;
+
+	if (error != NULL) {
+		accounts_pg_fail(l, error);
+		return;
+	}
+	l->aliases = accounts_pg_text((PGresult *)res, ": ", 1, &l->aliases_len);
+	if (l->p == NULL) {
+		accounts_pg_load_free(l);
+		return;
+	}
+	workq_submit(l->p->io, accounts_pg_parse_work, accounts_pg_parsed_cb, l);
+}
+
+/* accounts_pg_users_cb - the accounts' rows: then the aliases'. */
+static void accounts_pg_users_cb(void *arg, struct pg_result *res, const char *error)
+{
+	struct accounts_pg_load *l = arg;
+
+	if (error != NULL) {
+		accounts_pg_fail(l, error);
+		return;
+	}
+	l->users = accounts_pg_text((PGresult *)res, ":", 2, &l->users_len);
+	if (l->p == NULL || pg_query(l->p->pg, ACCOUNTS_PG_ALIASES, 0, NULL, accounts_pg_aliases_cb,
+				     l) < 0)
+		accounts_pg_fail(l, "the connection is down");
+}
+
+/* accounts_pg_start - a new load, for everything notified and asked for until now. */
+static void accounts_pg_start(struct accounts_pg *p)
+{
+	struct accounts_pg_load *l = xcalloc(1, sizeof(*l));
+
+	l->p = p;
+	users_init(&l->db);
+	aliases_init(&l->table);
+	l->waiters = p->next;
+	p->next = NULL;
+	p->again = false;
+	p->dirty = false;
+	p->load = l;
+	if (pg_query(p->pg, ACCOUNTS_PG_USERS, 0, NULL, accounts_pg_users_cb, l) < 0) {
+		p->dirty = true; /* down: down_cb said so; up_cb loads again */
+		p->load = NULL;
+		accounts_pg_load_free(l);
+	}
+}
+
+void accounts_pg_reload(struct accounts_pg *p, void (*done_cb)(void *arg), void *arg)
+{
+	struct accounts_pg_waiter *w = xmalloc(sizeof(*w));
+
+	w->done_cb = done_cb;
+	w->arg = arg;
+	w->next = p->next;
+	p->next = w;
+	if (p->load == NULL)
+		accounts_pg_start(p);
+	else
+		p->again = true;
+}
+
+/* accounts_pg_up_cb - connected and listening: load, since changes may have been missed. */
+static void accounts_pg_up_cb(void *arg)
+{
+	struct accounts_pg *p = arg;
+
+	log_info("auth: %s up: loading accounts and aliases", pg_name(p->pg));
+	p->loaded = false;
+	p->dirty = true;
+	if (p->load == NULL)
+		accounts_pg_start(p);
+	else
+		p->again = true;
+}
+
+/* accounts_pg_down_cb - an outage: temporary failures until it is back and loaded. */
+static void accounts_pg_down_cb(void *arg, const char *why)
+{
+	struct accounts_pg *p = arg;
+
+	p->loaded = false;
+	log_err("auth: %s down: %s; logins fail temporarily and unknown recipients get 451 until "
+		"it is back", pg_name(p->pg), why);
+}
+
+/* accounts_pg_notify_cb - a change was committed somewhere: load it. */
+static void accounts_pg_notify_cb(void *arg, const char *channel, const char *payload)
+{
+	struct accounts_pg *p = arg;
+
+	(void)channel;
+	(void)payload;
+	p->dirty = true;
+	if (p->load == NULL)
+		accounts_pg_start(p);
+	else
+		p->again = true;
+}
+
+struct accounts_pg *accounts_pg_open(struct event_base *base, struct workq *io, const char *url,
+				     void (*loaded_cb)(void *arg, struct users_db *db,
+						       struct aliases_table *aliases),
+				     void *arg, char **error_r)
+{
+	static const char *const channels[] = { ACCOUNTS_PG_CHANNEL, NULL };
+	struct accounts_pg *p;
+	struct pg_callbacks cb;
+	const char *error;
+
+	if (pg_url_check(url, &error) < 0) {
+		*error_r = xasprintf("auth.store: %s", error);
+		return NULL;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->io = io;
+	p->loaded_cb = loaded_cb;
+	p->arg = arg;
+	p->dirty = true;
+	cb = (struct pg_callbacks){ .up_cb = accounts_pg_up_cb, .down_cb = accounts_pg_down_cb,
+				    .notify_cb = accounts_pg_notify_cb, .arg = p };
+	p->pg = pg_open(base, url, channels, &cb);
+	pg_set_resolver(p->pg, io);
+	return p;
+}
+
+bool accounts_pg_current(const struct accounts_pg *p)
+{
+	return p->loaded && !p->dirty && pg_is_up(p->pg);
+}
+
+void accounts_pg_close(struct accounts_pg **pp)
+{
+	struct accounts_pg *p = *pp;
+
+	if (p == NULL)
+		return;
+	if (p->load != NULL)
+		p->load->p = NULL; /* its answer frees it */
+	pg_close(&p->pg);
+	accounts_pg_run_waiters(p->next);
+	free(p);
+	*pp = NULL;
+}

@@ -1,0 +1,52 @@
+/*
+ * pg_schema - postern's tables in PostgreSQL (auth.store = postgresql://),
+ * versioned; the SQL here is the only copy.
+ *
+ * Version 1:
+ *   postern_schema (version)          one row: the version in the database
+ *   accounts (address, hash, secret)  a line of the users file (auth/users.h):
+ *                                     secret NULL when the account has none
+ *   aliases (address, targets)        a line of the aliases file (addr/aliases.h):
+ *                                     targets as written after the ':'
+ * Addresses are stored lower case (CHECK constraints), as the files hold
+ * them. A statement-level trigger on accounts and aliases runs
+ * pg_notify(PG_SCHEMA_CHANNEL, table name) after any INSERT, UPDATE,
+ * DELETE or TRUNCATE, so every listening host hears of a change at commit,
+ * whoever made it (posternctl or an administrator's psql).
+ *
+ * Migration is one statement (a DO block, one transaction): it takes
+ * pg_advisory_xact_lock(PG_SCHEMA_LOCK_KEY), so hosts starting together
+ * take turns; reads the version (0 when postern_schema does not exist);
+ * refuses a version newer than PG_SCHEMA_VERSION; runs the steps from the
+ * version in the database up to PG_SCHEMA_VERSION and records it. Version
+ * 2 is one more entry in pg_schema_steps (pg_schema.c) and
+ * PG_SCHEMA_VERSION + 1. The daemon runs the statement asynchronously on
+ * each connection (auth/pg.h), posternctl synchronously
+ * (pg_schema_migrate_sync).
+ *
+ * The database user needs CREATE on the schema the tables go to (the
+ * first of its search_path, usually "public": own the database) the first
+ * time, and SELECT/INSERT/UPDATE/DELETE on the tables afterwards.
+ */
+#ifndef POSTERN_AUTH_PG_SCHEMA_H
+#define POSTERN_AUTH_PG_SCHEMA_H
+
+#define PG_SCHEMA_VERSION 1
+#define PG_SCHEMA_CHANNEL "postern_accounts"
+#define PG_SCHEMA_LOCK_KEY 0x706f737465726eLL /* "postern" */
+
+struct pg_conn; /* libpq's PGconn */
+
+/* pg_schema_step - the SQL that brings the schema from version v - 1 to v, or NULL. */
+const char *pg_schema_step(unsigned v);
+
+/* pg_schema_sql - the statement that creates or migrates the schema (malloc'd). */
+char *pg_schema_sql(void);
+
+/*
+ * pg_schema_migrate_sync - run pg_schema_sql on conn and wait (posternctl).
+ * Returns 0; or -1 with *error_r malloc'd (the server's message).
+ */
+int pg_schema_migrate_sync(struct pg_conn *conn, char **error_r);
+
+#endif
