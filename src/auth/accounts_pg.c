@@ -2,17 +2,16 @@
 #include "auth/accounts_pg.h"
 
 #include <libpq-fe.h>
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth/pg.h"
+#include "auth/pg_schema.h"
 #include "util/log.h"
 #include "util/workq.h"
 #include "util/xalloc.h"
 
-#define ACCOUNTS_PG_CHANNEL "postern_accounts"
-#define ACCOUNTS_PG_USERS "SELECT address, hash, secret FROM accounts ORDER BY address"
-#define ACCOUNTS_PG_ALIASES "SELECT address, targets FROM aliases ORDER BY address"
 
 /* A callback waiting for a load. */
 struct accounts_pg_waiter {
@@ -65,6 +64,8 @@ static void accounts_pg_load_free(struct accounts_pg_load *l)
 	accounts_pg_run_waiters(l->waiters);
 	users_free(&l->db);
 	aliases_free(&l->table);
+	if (l->users != NULL)
+		OPENSSL_cleanse(l->users, l->users_len); /* hashes and APOP secrets */
 	free(l->users);
 	free(l->aliases);
 	free(l->error);
@@ -92,41 +93,16 @@ static void accounts_pg_fail(struct accounts_pg_load *l, const char *error)
 	accounts_pg_settle(l->p, l);
 }
 
-/* accounts_pg_row_ok - no field can break a line or the file syntax. */
-static bool accounts_pg_row_ok(PGresult *res, int row, int nkey)
+/* accounts_pg_text - a table's rows as its file's lines; a row the file cannot hold is logged, skipped. */
+static char *accounts_pg_text(struct pg_result *res, const char *sep, int n_key, size_t *len_r)
 {
-	for (int f = 0; f < PQnfields(res); f++) {
-		const char *v = PQgetvalue(res, row, f);
+	int bad;
+	char *text = pg_schema_text(res, sep, n_key, len_r, &bad);
 
-		if (strpbrk(v, "\r\n") != NULL || (f < nkey && strchr(v, ':') != NULL))
-			return false;
-	}
-	return true;
-}
-
-/* accounts_pg_text - the rows as file lines: "a:b:c" (users) or "a: b" (aliases). */
-static char *accounts_pg_text(PGresult *res, const char *sep, int nkey, size_t *len_r)
-{
-	size_t len = 0, alloc = 1;
-	char *text;
-
-	for (int r = 0; r < PQntuples(res); r++)
-		for (int f = 0; f < PQnfields(res); f++)
-			alloc += (size_t)PQgetlength(res, r, f) + 3;
-	text = xmalloc(alloc);
-	for (int r = 0; r < PQntuples(res); r++) {
-		if (!accounts_pg_row_ok(res, r, nkey)) {
-			log_err("auth: row %s skipped: a field holds a line break or ':'",
-				PQgetvalue(res, r, 0));
-			continue;
-		}
-		for (int f = 0; f < PQnfields(res); f++)
-			len += (size_t)sprintf(text + len, "%s%s", f > 0 ? sep : "",
-					       PQgetvalue(res, r, f));
-		text[len++] = '\n';
-	}
-	text[len] = '\0';
-	*len_r = len;
+	if (bad >= 0)
+		log_err("auth: rows skipped (a line break, or ':' in an address), the first: %.*s",
+			(int)strcspn(PQgetvalue((PGresult *)res, bad, 0), "\r\n"),
+			PQgetvalue((PGresult *)res, bad, 0));
 	return text;
 }
 
@@ -167,7 +143,7 @@ static void accounts_pg_aliases_cb(void *arg, struct pg_result *res, const char 
 		accounts_pg_fail(l, error);
 		return;
 	}
-	l->aliases = accounts_pg_text((PGresult *)res, ": ", 1, &l->aliases_len);
+	l->aliases = accounts_pg_text(res, ": ", 1, &l->aliases_len);
 	if (l->p == NULL) {
 		accounts_pg_load_free(l);
 		return;
@@ -184,8 +160,8 @@ static void accounts_pg_users_cb(void *arg, struct pg_result *res, const char *e
 		accounts_pg_fail(l, error);
 		return;
 	}
-	l->users = accounts_pg_text((PGresult *)res, ":", 2, &l->users_len);
-	if (l->p == NULL || pg_query(l->p->pg, ACCOUNTS_PG_ALIASES, 0, NULL, accounts_pg_aliases_cb,
+	l->users = accounts_pg_text(res, ":", 2, &l->users_len);
+	if (l->p == NULL || pg_query(l->p->pg, PG_SCHEMA_SELECT_ALIASES, 0, NULL, accounts_pg_aliases_cb,
 				     l) < 0)
 		accounts_pg_fail(l, "the connection is down");
 }
@@ -203,7 +179,7 @@ static void accounts_pg_start(struct accounts_pg *p)
 	p->again = false;
 	p->dirty = false;
 	p->load = l;
-	if (pg_query(p->pg, ACCOUNTS_PG_USERS, 0, NULL, accounts_pg_users_cb, l) < 0) {
+	if (pg_query(p->pg, PG_SCHEMA_SELECT_ACCOUNTS, 0, NULL, accounts_pg_users_cb, l) < 0) {
 		p->dirty = true; /* down: down_cb said so; up_cb loads again */
 		p->load = NULL;
 		accounts_pg_load_free(l);
@@ -267,7 +243,7 @@ struct accounts_pg *accounts_pg_open(struct event_base *base, struct workq *io, 
 						       struct aliases_table *aliases),
 				     void *arg, char **error_r)
 {
-	static const char *const channels[] = { ACCOUNTS_PG_CHANNEL, NULL };
+	static const char *const channels[] = { PG_SCHEMA_CHANNEL, NULL };
 	struct accounts_pg *p;
 	struct pg_callbacks cb;
 	const char *error;

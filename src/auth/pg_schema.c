@@ -2,6 +2,7 @@
 #include "auth/pg_schema.h"
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,4 +108,49 @@ int pg_schema_migrate_sync(struct pg_conn *conn, char **error_r)
 	}
 	PQclear(res);
 	return rc;
+}
+
+/* pg_schema_row_ok - no column of row r breaks a line, and the first n_key hold no ':'. */
+static bool pg_schema_row_ok(const PGresult *res, int r, int n_key)
+{
+	for (int f = 0; f < PQnfields(res); f++) {
+		const char *v = PQgetvalue(res, r, f);
+
+		if (strpbrk(v, "\r\n") != NULL || (f < n_key && strchr(v, ':') != NULL))
+			return false;
+	}
+	return true;
+}
+
+char *pg_schema_text(const struct pg_result *res, const char *sep, int n_key, size_t *len_r,
+		     int *bad_r)
+{
+	size_t len = 0, alloc = 1, seplen = strlen(sep);
+	char *text;
+
+	*bad_r = -1;
+	for (int r = 0; r < PQntuples(res); r++)
+		for (int f = 0; f < PQnfields(res); f++)
+			alloc += (size_t)PQgetlength(res, r, f) + seplen + 1;
+	text = xmalloc(alloc);
+	for (int r = 0; r < PQntuples(res); r++) {
+		if (!pg_schema_row_ok(res, r, n_key)) {
+			*bad_r = *bad_r < 0 ? r : *bad_r;
+			continue;
+		}
+		for (int f = 0; f < PQnfields(res); f++) {
+			size_t n = (size_t)PQgetlength(res, r, f);
+
+			if (f > 0) {
+				memcpy(text + len, sep, seplen);
+				len += seplen;
+			}
+			memcpy(text + len, PQgetvalue(res, r, f), n);
+			len += n;
+		}
+		text[len++] = '\n';
+	}
+	text[len] = '\0';
+	*len_r = len;
+	return text;
 }

@@ -35,7 +35,14 @@
 #define PG_SCHEMA_CHANNEL "postern_accounts"
 #define PG_SCHEMA_LOCK_KEY 0x706f737465726eLL /* "postern" */
 
-struct pg_conn; /* libpq's PGconn */
+#include <stddef.h>
+
+struct pg_conn;   /* libpq's PGconn */
+struct pg_result; /* libpq's PGresult */
+
+/* The tables as the daemon and posternctl read them: rows in the order of their files' lines. */
+#define PG_SCHEMA_SELECT_ACCOUNTS "SELECT address, hash, secret FROM accounts ORDER BY address"
+#define PG_SCHEMA_SELECT_ALIASES "SELECT address, targets FROM aliases ORDER BY address"
 
 /* pg_schema_step - the SQL that brings the schema from version v - 1 to v, or NULL. */
 const char *pg_schema_step(unsigned v);
@@ -48,5 +55,17 @@ char *pg_schema_sql(void);
  * Returns 0; or -1 with *error_r malloc'd (the server's message).
  */
 int pg_schema_migrate_sync(struct pg_conn *conn, char **error_r);
+
+/*
+ * pg_schema_text - the rows of a PG_SCHEMA_SELECT_* result as the lines of
+ * its file, for the file's own parser (users_parse, aliases_parse): the
+ * columns joined by sep (":" for accounts, ": " for aliases), a NULL
+ * column empty. A row that the file syntax cannot hold (a line break
+ * anywhere, a ':' in one of its first n_key columns) is left out, and the
+ * first such row's number is *bad_r (-1: none). Returns the text
+ * (malloc'd, NUL-terminated, *len_r octets).
+ */
+char *pg_schema_text(const struct pg_result *res, const char *sep, int n_key, size_t *len_r,
+		     int *bad_r);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "addr/aliases.h"
 #include "auth/pg.h"
+#include "auth/pg_schema.h"
 #include "auth/pg_url.h"
 #include "auth/users.h"
 #include "config/cfg.h"
@@ -42,7 +43,7 @@ struct ctl_pg_table {
 
 static const struct ctl_pg_table ctl_pg_accounts = {
 	"accounts",
-	"SELECT address, hash, secret FROM accounts ORDER BY address",
+	PG_SCHEMA_SELECT_ACCOUNTS,
 	"INSERT INTO accounts (address, hash, secret) VALUES ($1, $2, $3)",
 	"UPDATE accounts SET hash = $2, secret = $3 WHERE address = $1",
 	"DELETE FROM accounts WHERE address = $1",
@@ -51,7 +52,7 @@ static const struct ctl_pg_table ctl_pg_accounts = {
 
 static const struct ctl_pg_table ctl_pg_aliases = {
 	"aliases",
-	"SELECT address, targets FROM aliases ORDER BY address",
+	PG_SCHEMA_SELECT_ALIASES,
 	"INSERT INTO aliases (address, targets) VALUES ($1, $2)",
 	"UPDATE aliases SET targets = $2 WHERE address = $1",
 	"DELETE FROM aliases WHERE address = $1",
@@ -146,18 +147,6 @@ static int ctl_pg_run(struct ctl_pg *p, const char *const *list, const char *wha
 	return 0;
 }
 
-/* ctl_pg_row_ok - no column of row r breaks a line, and the first n_key hold no ':'. */
-static bool ctl_pg_row_ok(const PGresult *res, int r, int n_key)
-{
-	for (int f = 0; f < PQnfields(res); f++) {
-		const char *v = PQgetvalue(res, r, f);
-
-		if (strpbrk(v, "\r\n") != NULL || (f < n_key && strchr(v, ':') != NULL))
-			return false;
-	}
-	return true;
-}
-
 /* ctl_pg_bad_row - print why row r of t cannot become a line of its file. */
 static void ctl_pg_bad_row(const struct ctl_pg *p, const struct ctl_pg_table *t,
 			   const PGresult *res, int r)
@@ -173,34 +162,15 @@ static void ctl_pg_bad_row(const struct ctl_pg *p, const struct ctl_pg_table *t,
 static int ctl_pg_text(const struct ctl_pg *p, const struct ctl_pg_table *t, const PGresult *res,
 		       char **text_r, size_t *len_r)
 {
-	size_t len = 0, alloc = 1, sep = strlen(t->sep);
-	char *text;
+	int bad;
 
-	for (int r = 0; r < PQntuples(res); r++) {
-		if (!ctl_pg_row_ok(res, r, t->n_key)) {
-			ctl_pg_bad_row(p, t, res, r);
-			return -1;
-		}
-		for (int f = 0; f < PQnfields(res); f++)
-			alloc += (size_t)PQgetlength(res, r, f) + sep + 1;
-	}
-	text = xmalloc(alloc);
-	for (int r = 0; r < PQntuples(res); r++) {
-		for (int f = 0; f < PQnfields(res); f++) {
-			size_t n = (size_t)PQgetlength(res, r, f);
-			if (f > 0) {
-				memcpy(text + len, t->sep, sep);
-				len += sep;
-			}
-			memcpy(text + len, PQgetvalue(res, r, f), n);
-			len += n;
-		}
-		text[len++] = '\n';
-	}
-	text[len] = '\0';
-	*text_r = text;
-	*len_r = len;
-	return 0;
+	*text_r = pg_schema_text(res, t->sep, t->n_key, len_r, &bad);
+	if (bad < 0)
+		return 0;
+	ctl_pg_bad_row(p, t, res, bad);
+	free(*text_r);
+	*text_r = NULL;
+	return -1;
 }
 
 /* ctl_pg_read - the rows of table t as its file's text; -1 after printing the error. */

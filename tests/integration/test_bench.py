@@ -43,3 +43,17 @@ def test_verdicts_of_several_parts_together():
                        timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["2", "1"]
+
+
+def test_pgstore_part_runs_both_stores():
+    """The PostgreSQL store's part: a throwaway PostgreSQL, both stores measured, its verdicts."""
+    pop3load = os.path.join(os.path.dirname(POSTERND), "pop3load")
+    if not os.path.exists(pop3load):
+        subprocess.run(["make", "--no-print-directory", "BUILD=" + os.path.dirname(POSTERND),
+                        pop3load], cwd=ROOT, check=True, capture_output=True, timeout=300)
+    r = run_bench(BENCH_PARTS="pgstore", BENCH_PEERS="no", BENCH_RUNS="1", BENCH_MESSAGES="30",
+                  BENCH_POP3_SECONDS="0.5", POP3LOAD=pop3load)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for row in ("SMTP msg/s", "POP3 polls/s", "SMTP delivered msg/s at 50 clients, PostgreSQL store",
+                "POP3 short polls/s, PostgreSQL store"):
+        assert row in r.stdout, r.stdout
