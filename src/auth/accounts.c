@@ -42,6 +42,7 @@ struct accounts {
 	struct accounts_waiter *next;  /* waiting for the check after the one in flight */
 	bool again;                    /* a check was asked for while one ran */
 	struct accounts_pg *pg;        /* auth.store = postgresql://...: no files, no timer */
+	char *store;                   /* auth.store at the start (a change takes a restart) */
 };
 
 static void accounts_check(struct accounts *a);
@@ -195,6 +196,7 @@ struct accounts *accounts_open(struct event_base *base, struct workq *io, const 
 	a->path = xstrdup(cfg->users_file);
 	a->aliases_path = aliases_path(cfg->users_file);
 	a->io = io;
+	a->store = xstrdup(cfg->auth_store);
 	a->timer = event_new(base, -1, EV_PERSIST, accounts_timer_cb, a);
 	if (strcmp(cfg->auth_store, "file") != 0) {
 		a->pg = accounts_pg_open(base, io, cfg->auth_store, accounts_pg_loaded_cb, a, error_r);
@@ -222,13 +224,14 @@ void accounts_free(struct accounts **ap)
 	aliases_free(&a->aliases);
 	free(a->path);
 	free(a->aliases_path);
+	free(a->store);
 	free(a);
 	*ap = NULL;
 }
 
 void accounts_set_cfg(struct accounts *a, const struct cfg *cfg)
 {
-	if ((a->pg != NULL) != (strcmp(cfg->auth_store, "file") != 0))
+	if (strcmp(cfg->auth_store, a->store) != 0)
 		log_err("auth.store changed: it takes a restart; the store in force stays");
 	a->cfg = cfg;
 	if (a->pg != NULL) {

@@ -1,6 +1,7 @@
 /* accounts_pg - accounts and aliases loaded whole from PostgreSQL (see accounts_pg.h). */
 #include "auth/accounts_pg.h"
 
+#include <event2/event.h>
 #include <libpq-fe.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -11,6 +12,9 @@
 #include "util/log.h"
 #include "util/workq.h"
 #include "util/xalloc.h"
+
+#define ACCOUNTS_PG_RETRY_SECONDS 1 /* a load that failed while the connection stayed up */
+#define ACCOUNTS_PG_BAD_MAX 100     /* rows a load leaves out, logged, before it gives up */
 
 
 /* A callback waiting for a load. */
@@ -23,6 +27,7 @@ struct accounts_pg_waiter {
 /* One load: both tables' rows as file text, then parsed on a worker. */
 struct accounts_pg_load {
 	struct accounts_pg *p; /* NULL: closed meanwhile */
+	unsigned long asked, conn; /* the accounts_pg's counts when it started */
 	char *users, *aliases; /* file text */
 	size_t users_len, aliases_len;
 	struct users_db db;
@@ -38,9 +43,15 @@ struct accounts_pg {
 	void *arg;
 	struct accounts_pg_load *load;  /* in flight */
 	struct accounts_pg_waiter *next; /* for the load after the one in flight */
-	bool loaded; /* tables loaded since the connection last came up */
-	bool dirty;  /* a change notified that no finished load covers */
-	bool again;  /* a load was asked for while one ran */
+	struct event *retry;            /* a failed load, while up: again in a second */
+	/*
+	 * Freshness: asked counts what may have changed the tables (a NOTIFY,
+	 * a reload asked for, a connection come up), conn the connections come
+	 * up; a finished load covers the counts it started with. The tables
+	 * are current when the last good load covers both as they are now.
+	 */
+	unsigned long asked, conn;
+	unsigned long covered_asked, covered_conn;
 };
 
 static void accounts_pg_start(struct accounts_pg *p);
@@ -77,7 +88,7 @@ static void accounts_pg_settle(struct accounts_pg *p, struct accounts_pg_load *l
 {
 	p->load = NULL;
 	accounts_pg_load_free(l);
-	if (p->again || p->next != NULL)
+	if (p->asked != p->covered_asked || p->next != NULL)
 		accounts_pg_start(p);
 }
 
@@ -89,8 +100,13 @@ static void accounts_pg_fail(struct accounts_pg_load *l, const char *error)
 		return;
 	}
 	log_warn("auth: %s: cannot load accounts: %s", pg_name(l->p->pg), error);
-	l->p->dirty = true;
-	accounts_pg_settle(l->p, l);
+	if (pg_is_up(l->p->pg)) { /* not an outage (up_cb will load then): try again soon */
+		struct timeval later = { .tv_sec = ACCOUNTS_PG_RETRY_SECONDS, .tv_usec = 0 };
+
+		evtimer_add(l->p->retry, &later);
+	}
+	l->p->load = NULL;
+	accounts_pg_load_free(l);
 }
 
 /* accounts_pg_text - a table's rows as its file's lines; a row the file cannot hold is logged, skipped. */
@@ -106,13 +122,76 @@ static char *accounts_pg_text(struct pg_result *res, const char *sep, int n_key,
 	return text;
 }
 
+/* accounts_pg_users_parse_cb - users_parse for accounts_pg_parse. */
+static int accounts_pg_users_parse_cb(void *obj, const char *text, size_t len, const char *name,
+				      char **error_r)
+{
+	return users_parse(obj, text, len, name, error_r);
+}
+
+/* accounts_pg_aliases_parse_cb - aliases_parse for accounts_pg_parse. */
+static int accounts_pg_aliases_parse_cb(void *obj, const char *text, size_t len, const char *name,
+					char **error_r)
+{
+	return aliases_parse(obj, text, len, name, error_r);
+}
+
+/* accounts_pg_drop_line - remove line n (from 1) of text; false if there is none. */
+static bool accounts_pg_drop_line(char *text, size_t *len, unsigned long n)
+{
+	char *start = text, *end;
+
+	while (--n > 0 && (start = memchr(start, '\n', *len - (size_t)(start - text))) != NULL)
+		start++;
+	if (start == NULL || start >= text + *len)
+		return false;
+	end = memchr(start, '\n', *len - (size_t)(start - text));
+	end = end != NULL ? end + 1 : text + *len;
+	memmove(start, end, (size_t)(text + *len - end));
+	*len -= (size_t)(end - start);
+	text[*len] = '\0';
+	return true;
+}
+
+/*
+ * accounts_pg_parse - parse as the file's parser does, but a row it
+ * refuses ("NAME:LINE: why") is logged and left out rather than costing
+ * every account: 0, or -1 with *error_r after ACCOUNTS_PG_BAD_MAX of them.
+ */
+static int accounts_pg_parse(int (*parse)(void *obj, const char *text, size_t len,
+					  const char *name, char **error_r),
+			     void *obj, char *text, size_t *len, const char *name, char **error_r)
+{
+	size_t nlen = strlen(name);
+
+	for (int bad = 0; bad <= ACCOUNTS_PG_BAD_MAX; bad++) {
+		char *err = NULL;
+		unsigned long line = 0;
+
+		if (parse(obj, text, *len, name, &err) == 0)
+			return 0;
+		if (strncmp(err, name, nlen) == 0 && err[nlen] == ':')
+			line = strtoul(err + nlen + 1, NULL, 10);
+		if (line == 0 || !accounts_pg_drop_line(text, len, line)) {
+			*error_r = err;
+			return -1;
+		}
+		log_err("auth: %s: row left out", err);
+		free(err);
+	}
+	*error_r = xasprintf("%s: more than %d bad rows", name, ACCOUNTS_PG_BAD_MAX);
+	return -1;
+}
+
 /* accounts_pg_parse_work - on a worker: the same parsers as the files'. */
 static void accounts_pg_parse_work(void *arg)
 {
 	struct accounts_pg_load *l = arg;
 
-	if (users_parse(&l->db, l->users, l->users_len, "postgresql accounts", &l->error) == 0)
-		aliases_parse(&l->table, l->aliases, l->aliases_len, "postgresql aliases", &l->error);
+	if (accounts_pg_parse(accounts_pg_users_parse_cb, &l->db, l->users, &l->users_len,
+			      "postgresql accounts", &l->error) == 0)
+		accounts_pg_parse(accounts_pg_aliases_parse_cb, &l->table, l->aliases,
+				  &l->aliases_len, "postgresql aliases", &l->error);
 }
 
 /* accounts_pg_parsed_cb - on the loop: the new tables in force, or the last good ones kept. */
@@ -126,11 +205,12 @@ static void accounts_pg_parsed_cb(void *arg)
 		return;
 	}
 	if (l->error != NULL) {
-		log_err("auth: %s; keeping the last good tables", l->error);
-	} else {
-		p->loaded_cb(p->arg, &l->db, &l->table);
-		p->loaded = pg_is_up(p->pg);
+		accounts_pg_fail(l, l->error); /* the tables stay, not current */
+		return;
 	}
+	p->loaded_cb(p->arg, &l->db, &l->table);
+	p->covered_asked = l->asked;
+	p->covered_conn = l->conn;
 	accounts_pg_settle(p, l);
 }
 
@@ -172,18 +252,34 @@ static void accounts_pg_start(struct accounts_pg *p)
 	struct accounts_pg_load *l = xcalloc(1, sizeof(*l));
 
 	l->p = p;
+	l->asked = p->asked;
+	l->conn = p->conn;
 	users_init(&l->db);
 	aliases_init(&l->table);
 	l->waiters = p->next;
 	p->next = NULL;
-	p->again = false;
-	p->dirty = false;
 	p->load = l;
+	evtimer_del(p->retry);
 	if (pg_query(p->pg, PG_SCHEMA_SELECT_ACCOUNTS, 0, NULL, accounts_pg_users_cb, l) < 0) {
-		p->dirty = true; /* down: down_cb said so; up_cb loads again */
-		p->load = NULL;
+		p->load = NULL; /* down: down_cb said so; up_cb loads again */
 		accounts_pg_load_free(l);
 	}
+}
+
+/* accounts_pg_ask - something may have changed: load, now or after the load in flight. */
+static void accounts_pg_ask(struct accounts_pg *p)
+{
+	p->asked++;
+	if (p->load == NULL)
+		accounts_pg_start(p);
+}
+
+/* accounts_pg_retry_cb - the load that failed while up, again. */
+static void accounts_pg_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	accounts_pg_ask(arg);
 }
 
 void accounts_pg_reload(struct accounts_pg *p, void (*done_cb)(void *arg), void *arg)
@@ -194,10 +290,7 @@ void accounts_pg_reload(struct accounts_pg *p, void (*done_cb)(void *arg), void 
 	w->arg = arg;
 	w->next = p->next;
 	p->next = w;
-	if (p->load == NULL)
-		accounts_pg_start(p);
-	else
-		p->again = true;
+	accounts_pg_ask(p);
 }
 
 /* accounts_pg_up_cb - connected and listening: load, since changes may have been missed. */
@@ -206,12 +299,8 @@ static void accounts_pg_up_cb(void *arg)
 	struct accounts_pg *p = arg;
 
 	log_info("auth: %s up: loading accounts and aliases", pg_name(p->pg));
-	p->loaded = false;
-	p->dirty = true;
-	if (p->load == NULL)
-		accounts_pg_start(p);
-	else
-		p->again = true;
+	p->conn++;
+	accounts_pg_ask(p);
 }
 
 /* accounts_pg_down_cb - an outage: temporary failures until it is back and loaded. */
@@ -219,7 +308,6 @@ static void accounts_pg_down_cb(void *arg, const char *why)
 {
 	struct accounts_pg *p = arg;
 
-	p->loaded = false;
 	log_err("auth: %s down: %s; logins fail temporarily and unknown recipients get 451 until "
 		"it is back", pg_name(p->pg), why);
 }
@@ -231,11 +319,7 @@ static void accounts_pg_notify_cb(void *arg, const char *channel, const char *pa
 
 	(void)channel;
 	(void)payload;
-	p->dirty = true;
-	if (p->load == NULL)
-		accounts_pg_start(p);
-	else
-		p->again = true;
+	accounts_pg_ask(p);
 }
 
 struct accounts_pg *accounts_pg_open(struct event_base *base, struct workq *io, const char *url,
@@ -256,7 +340,8 @@ struct accounts_pg *accounts_pg_open(struct event_base *base, struct workq *io, 
 	p->io = io;
 	p->loaded_cb = loaded_cb;
 	p->arg = arg;
-	p->dirty = true;
+	p->asked = 1; /* nothing loaded yet */
+	p->retry = evtimer_new(base, accounts_pg_retry_cb, p);
 	cb = (struct pg_callbacks){ .up_cb = accounts_pg_up_cb, .down_cb = accounts_pg_down_cb,
 				    .notify_cb = accounts_pg_notify_cb, .arg = p };
 	p->pg = pg_open(base, url, channels, &cb);
@@ -266,7 +351,7 @@ struct accounts_pg *accounts_pg_open(struct event_base *base, struct workq *io, 
 
 bool accounts_pg_current(const struct accounts_pg *p)
 {
-	return p->loaded && !p->dirty && pg_is_up(p->pg);
+	return pg_is_up(p->pg) && p->covered_asked == p->asked && p->covered_conn == p->conn;
 }
 
 void accounts_pg_close(struct accounts_pg **pp)
@@ -278,6 +363,7 @@ void accounts_pg_close(struct accounts_pg **pp)
 	if (p->load != NULL)
 		p->load->p = NULL; /* its answer frees it */
 	pg_close(&p->pg);
+	event_free(p->retry);
 	accounts_pg_run_waiters(p->next);
 	free(p);
 	*pp = NULL;

@@ -12,8 +12,7 @@
 
 static const struct pg_timeouts pg_default_timeouts = { 5000, 5000, 5000 };
 
-/* pg_tv - milliseconds as a timeval. */
-static struct timeval pg_tv(unsigned ms)
+struct timeval pg_tv(unsigned ms)
 {
 	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
 	return tv;
@@ -239,6 +238,8 @@ static void pg_read(struct pg *p)
 	pg_notifies(p);
 	if (!pg_stale(p, gen))
 		pg_results(p);
+	if (!pg_stale(p, gen)) /* a NOTIFY read behind a result: PQgetResult parsed it just now */
+		pg_notifies(p);
 }
 
 /* pg_read_cb - libevent: the connection's socket is readable. */

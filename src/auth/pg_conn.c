@@ -23,13 +23,6 @@ struct pg_lookup {
 	char error[320];
 };
 
-/* pg_conn_tv - milliseconds as a timeval. */
-static struct timeval pg_conn_tv(unsigned ms)
-{
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
-	return tv;
-}
-
 void pg_conn_params(const char *url, const char *hosts, const char *hostaddrs, const char **kw,
 		    const char **val)
 {
@@ -171,6 +164,16 @@ static void pg_conn_io_cb(evutil_socket_t fd, short what, void *arg)
 	pg_leave(p);
 }
 
+/* pg_conn_notice_cb - a server NOTICE or WARNING: to the log, scrubbed of the password (not stderr). */
+static void pg_conn_notice_cb(void *arg, const char *message)
+{
+	const struct pg *p = arg;
+	char msg[512];
+
+	log_warn("%s: %.*s", p->name, (int)strcspn(pg_url_scrub(p->url, message, msg, sizeof(msg)), "\n"),
+		 msg);
+}
+
 /* pg_conn_start - start libpq's connection (to p->hostaddrs when looked up). */
 static void pg_conn_start(struct pg *p)
 {
@@ -180,6 +183,7 @@ static void pg_conn_start(struct pg *p)
 	p->state = PG_CONNECTING;
 	if ((p->conn = PQconnectStartParams(kw, val, 1)) == NULL)
 		fatal("pg: out of memory");
+	PQsetNoticeProcessor(p->conn, pg_conn_notice_cb, p);
 	if (PQstatus(p->conn) == CONNECTION_BAD) {
 		pg_fail(p, PQerrorMessage(p->conn));
 		return;
@@ -270,7 +274,7 @@ void pg_lookup_forget(struct pg *p)
 void pg_attempt_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct pg *p = arg;
-	struct timeval tv = pg_conn_tv(p->to.connect_ms);
+	struct timeval tv = pg_tv(p->to.connect_ms);
 
 	(void)fd;
 	(void)what;
@@ -302,7 +306,7 @@ void pg_fail(struct pg *p, const char *why)
 {
 	char msg[512], error[600];
 	bool report = !p->reported_down;
-	struct timeval tv = pg_conn_tv(p->retry_ms);
+	struct timeval tv = pg_tv(p->retry_ms);
 
 	/* why may be libpq's buffer: scrub it before PQfinish */
 	pg_url_scrub(p->url, why != NULL && why[0] != '\0' ? why : "connection lost", msg, sizeof(msg));

@@ -14,6 +14,7 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <sys/time.h>
 
 #include "auth/pg.h"
 
@@ -71,6 +72,9 @@ struct pg {
 	unsigned depth;        /* nested frames */
 	bool closed;           /* pg_close ran */
 };
+
+/* pg_tv - milliseconds as a timeval. */
+struct timeval pg_tv(unsigned ms);
 
 /* pg_enter - a libevent callback of p begins. */
 void pg_enter(struct pg *p);

@@ -41,8 +41,10 @@ struct pg_conn;   /* libpq's PGconn */
 struct pg_result; /* libpq's PGresult */
 
 /* The tables as the daemon and posternctl read them: rows in the order of their files' lines. */
-#define PG_SCHEMA_SELECT_ACCOUNTS "SELECT address, hash, secret FROM accounts ORDER BY address"
-#define PG_SCHEMA_SELECT_ALIASES "SELECT address, targets FROM aliases ORDER BY address"
+/* (in byte order, as the parsers keep them: in another collation each row is an insertion) */
+#define PG_SCHEMA_SELECT_ACCOUNTS \
+	"SELECT address, hash, secret FROM accounts ORDER BY address COLLATE \"C\""
+#define PG_SCHEMA_SELECT_ALIASES "SELECT address, targets FROM aliases ORDER BY address COLLATE \"C\""
 
 /* pg_schema_step - the SQL that brings the schema from version v - 1 to v, or NULL. */
 const char *pg_schema_step(unsigned v);

@@ -33,8 +33,25 @@ struct imap_add {
 	size_t nlinked;
 };
 
-/* imap_add_open - read the locked folder's uidlist (made when missing; kept from the last add) and keywords. */
-static int imap_add_open(struct imap_add *a, char **error_r)
+/* imap_add_new_keyword - does an item bring a keyword the folder has not got yet? */
+static bool imap_add_new_keyword(const struct imap_add *a, const struct imap_add_item *items,
+				 size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < 32 && items[i].keywords[k] != NULL; k++)
+			if (imap_keywords_find(&a->kw, items[i].keywords[k]) < 0)
+				return true;
+	return false;
+}
+
+/*
+ * imap_add_open - read the locked folder's uidlist (made when missing;
+ * kept from the last add) and keywords. Without wait, 1 when more than an
+ * append to the uidlist is needed (a new or broken list, a new keyword:
+ * files written and synced one by one, not for the sync worker).
+ */
+static int imap_add_open(struct imap_add *a, const struct imap_add_item *items, size_t n,
+			 bool wait, char **error_r)
 {
 	char *broken = NULL;
 	int r = imap_uidlist_cache_take(a->dir, &a->ul) ? imap_uidlist_reread(a->dir, &a->ul, &broken)
@@ -45,6 +62,8 @@ static int imap_add_open(struct imap_add *a, char **error_r)
 		return -1;
 	}
 	free(broken); /* a broken file: what was salvaged is rewritten */
+	if (!wait && (r != 1 || a->ul.repaired || a->ul.count == 0 || a->ul.uidvalidity == 0))
+		return 1;
 	if (r <= 0 || a->ul.uidvalidity == 0) {
 		uint32_t uidvalidity;
 		uint8_t guid[16];
@@ -60,7 +79,9 @@ static int imap_add_open(struct imap_add *a, char **error_r)
 	}
 	a->append = r == 1 && !a->ul.repaired && a->ul.count > 0;
 	a->from = a->ul.count;
-	return imap_keywords_read(a->dir, &a->kw, error_r);
+	if (imap_keywords_read(a->dir, &a->kw, error_r) < 0)
+		return -1;
+	return !wait && imap_add_new_keyword(a, items, n) ? 1 : 0;
 }
 
 /* imap_add_keywords - the folder's keyword bits of the item's names (new ones added). */
@@ -154,7 +175,7 @@ int imap_add_messages(const char *home, const char *dir, const char *host,
 	}
 	imap_uidlist_init(&a.ul);
 	a.linked = xcalloc(n + 1, sizeof(*a.linked));
-	rc = imap_add_open(&a, error_r);
+	rc = imap_add_open(&a, items, n, wait, error_r);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = imap_add_one(&a, &items[i], error_r);
 	if (rc == 0 && a.ul.count > a.from)

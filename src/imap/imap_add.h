@@ -32,8 +32,10 @@ struct imap_add_item {
  * home (host names the files). *uidvalidity_r is the folder's. 0 when
  * every item was added, -1 with *error_r (caller frees) when none was:
  * the links already made are undone (a COPY or APPEND is all or nothing).
- * With wait false it never waits for the uidlist lock: 1 (nothing done,
- * no error) when someone holds it.
+ * With wait false (on the store's sync worker, which must never wait) it
+ * returns 1 (nothing done, no error) rather than wait for the uidlist lock
+ * or write anything but an append to the uidlist (a new or broken list, a
+ * new keyword: files synced one by one).
  */
 int imap_add_messages(const char *home, const char *dir, const char *host,
 		      struct imap_add_item *items, size_t n, bool wait, uint32_t *uidvalidity_r,

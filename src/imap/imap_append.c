@@ -303,5 +303,5 @@ void imap_append_cmd(struct imap_session *s, const struct imap_call *c)
 	}
 	imap_busy(s);
 	s->waiting = true;
-	imap_submit_durable(s, true, imap_append_work, imap_append_done_cb, a);
+	imap_submit_durable(s, true, imap_append_work, NULL, imap_append_done_cb, a);
 }

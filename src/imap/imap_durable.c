@@ -29,6 +29,7 @@ struct imap_durable {
 	bool sync_first;
 	bool busy; /* the work found the lock taken on the sync worker: again, on an io worker */
 	int (*work)(void *arg, bool wait);
+	void (*after)(void *arg); /* once the work is durable, on an io worker; or NULL */
 	void (*done)(void *arg, int err);
 	void *arg;
 	int err;
@@ -53,10 +54,29 @@ static void imap_durable_finish(struct imap_durable *h, int err)
 		imap_durable_deliver(h);
 }
 
+/* imap_durable_after_work - on an io worker: what may only follow the durable work. */
+static void imap_durable_after_work(void *p)
+{
+	struct imap_durable *h = p;
+
+	h->after(h->arg);
+}
+
+/* imap_durable_after_done - on the daemon's loop: back to the session. */
+static void imap_durable_after_done(void *p)
+{
+	imap_durable_finish(p, 0);
+}
+
 /* imap_durable_final_cb - the sync after the work: links and uidlist durable (or not). */
 static void imap_durable_final_cb(void *p, int err)
 {
-	imap_durable_finish(p, err);
+	struct imap_durable *h = p;
+
+	if (err == 0 && h->after != NULL)
+		workq_submit(h->daemon->io, imap_durable_after_work, imap_durable_after_done, h);
+	else
+		imap_durable_finish(h, err);
 }
 
 /* imap_durable_work - on an io worker: the work, waiting for the lock if need be. */
@@ -106,12 +126,12 @@ static void imap_durable_start(void *p)
 }
 
 void imap_submit_durable(struct imap_session *s, bool sync_first, int (*work)(void *arg, bool wait),
-			 void (*done)(void *arg, int err), void *arg)
+			 void (*after)(void *arg), void (*done)(void *arg, int err), void *arg)
 {
 	struct imap_durable *h = xmalloc(sizeof(*h));
 
 	*h = (struct imap_durable){ .daemon = s->daemon, .loop = s->loop, .sync_first = sync_first,
-				    .work = work, .done = done, .arg = arg };
+				    .work = work, .after = after, .done = done, .arg = arg };
 	if (s->loop != NULL)
 		daemon_post(s->daemon, imap_durable_start, h);
 	else

@@ -150,12 +150,14 @@ void imap_submit(struct imap_session *s, void (*work)(void *arg), void (*done)(v
  * sync_first (the files' text is not durable yet), work(arg, false) runs
  * on the sync worker after a sync and must return 1 rather than wait for
  * a lock (it then runs again as below); otherwise work(arg, true) runs on
- * an io worker. After the work, a sync; then done(arg, err) on the
- * session's own thread, err a failed sync's errno (the work did not run
- * if the first sync failed).
+ * an io worker. After the work, a sync; then after(arg) on an io worker
+ * when given (what may only follow the durable work: MOVE removes its
+ * sources); then done(arg, err) on the session's own thread, err a failed
+ * sync's errno (the work did not run if the first sync failed, after not
+ * if the second did).
  */
 void imap_submit_durable(struct imap_session *s, bool sync_first, int (*work)(void *arg, bool wait),
-			 void (*done)(void *arg, int err), void *arg);
+			 void (*after)(void *arg), void (*done)(void *arg, int err), void *arg);
 
 /* imap_enter_auth - logged in: on a loop thread of its own when there is one (plaintext only). */
 void imap_enter_auth(struct imap_session *s);

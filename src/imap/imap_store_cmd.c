@@ -323,7 +323,7 @@ static void imap_copy_sizes(struct imap_add_item *it)
 		it->wire_size = it->stored_size; /* a lower bound; the next reader measures */
 }
 
-/* imap_copy_work - on a worker: link into the destination, UIDs; MOVE removes the sources. */
+/* imap_copy_work - on a worker: link into the destination, UIDs (MOVE: imap_move_unlink after). */
 static int imap_copy_work(void *arg, bool wait)
 {
 	struct imap_store_job *j = arg;
@@ -338,14 +338,19 @@ static int imap_copy_work(void *arg, bool wait)
 	}
 	for (size_t k = 0; k < j->n; k++)
 		imap_copy_sizes(&j->items[k]);
-	if (imap_add_messages(j->home, j->dir, j->host, j->items, j->n, true, &j->uidvalidity,
-			      &j->error) < 0)
-		return 0;
-	for (size_t k = 0; k < j->n && j->move; k++) {
+	imap_add_messages(j->home, j->dir, j->host, j->items, j->n, true, &j->uidvalidity, &j->error);
+	return 0;
+}
+
+/* imap_move_unlink - on a worker, the copies durable: MOVE removes the sources. */
+static void imap_move_unlink(void *arg)
+{
+	struct imap_store_job *j = arg;
+
+	for (size_t k = 0; k < j->n && j->move && j->error == NULL; k++) {
 		if (unlink(j->items[k].src) < 0 && errno != ENOENT)
 			log_err("imap move: unlink %s: %s", j->items[k].src, strerror(errno));
 	}
-	return 0;
 }
 
 /* imap_copy_uids - the COPYUID sets: source UIDs and destination UIDs, in the same order. */
@@ -435,5 +440,5 @@ void imap_copy_cmd(struct imap_session *s, const struct imap_call *c)
 	imap_copy_items(s, j);
 	imap_busy(s);
 	s->waiting = true;
-	imap_submit_durable(s, false, imap_copy_work, imap_copy_done_cb, j);
+	imap_submit_durable(s, false, imap_copy_work, imap_move_unlink, imap_copy_done_cb, j);
 }

@@ -47,6 +47,28 @@ bool imap_uidlist_cache_take(const char *dir, struct imap_uidlist *ul)
 	return found;
 }
 
+/* imap_uidlist_cache_room - drop the least recently used lists until n more records fit (the lock held). */
+static void imap_uidlist_cache_room(size_t n)
+{
+	for (;;) {
+		struct imap_uidlist_cache_slot *oldest = NULL;
+		size_t total = n;
+
+		for (size_t i = 0; i < IMAP_UIDLIST_CACHE_MAX; i++) {
+			struct imap_uidlist_cache_slot *sl = &imap_uidlist_cache_slots[i];
+
+			if (sl->dir == NULL)
+				continue;
+			total += sl->ul.count;
+			if (oldest == NULL || sl->used < oldest->used)
+				oldest = sl;
+		}
+		if (total <= IMAP_UIDLIST_CACHE_TOTAL || oldest == NULL)
+			return;
+		imap_uidlist_cache_drop(oldest);
+	}
+}
+
 void imap_uidlist_cache_put(const char *dir, struct imap_uidlist *ul)
 {
 	struct imap_uidlist_cache_slot *victim = &imap_uidlist_cache_slots[0];
@@ -56,6 +78,7 @@ void imap_uidlist_cache_put(const char *dir, struct imap_uidlist *ul)
 		return;
 	}
 	pthread_mutex_lock(&imap_uidlist_cache_lock);
+	imap_uidlist_cache_room(ul->count);
 	for (size_t i = 0; i < IMAP_UIDLIST_CACHE_MAX; i++) {
 		struct imap_uidlist_cache_slot *sl = &imap_uidlist_cache_slots[i];
 

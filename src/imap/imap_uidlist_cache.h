@@ -5,7 +5,8 @@
  * last one (imap_uidlist_reread) instead of reading and parsing the whole
  * file each time. An entry is taken out while one thread uses it, under
  * the folder's uidlist lock, and put back after; at most
- * IMAP_UIDLIST_CACHE_MAX folders, the least recently put back go first.
+ * IMAP_UIDLIST_CACHE_MAX folders and IMAP_UIDLIST_CACHE_TOTAL records
+ * (about 100 octets each), the least recently put back go first.
  */
 #ifndef POSTERN_IMAP_UIDLIST_CACHE_H
 #define POSTERN_IMAP_UIDLIST_CACHE_H
@@ -13,7 +14,8 @@
 #include "imap/imap_uidlist.h"
 
 #define IMAP_UIDLIST_CACHE_MAX 64
-#define IMAP_UIDLIST_CACHE_RECS (256u << 10) /* larger lists are not kept */
+#define IMAP_UIDLIST_CACHE_RECS (64u << 10)   /* larger lists are not kept */
+#define IMAP_UIDLIST_CACHE_TOTAL (512u << 10) /* records in all lists kept */
 
 /* imap_uidlist_cache_take - the list kept for folder dir into *ul (moved out); false if none. */
 bool imap_uidlist_cache_take(const char *dir, struct imap_uidlist *ul);

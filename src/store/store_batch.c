@@ -19,6 +19,7 @@
 
 #include "delivery/delivery_log.h"
 #include "store/maildir.h"
+#include "util/file.h"
 #include "store/store_internal.h"
 #include "util/workq.h"
 #include "util/xalloc.h"
@@ -83,12 +84,13 @@ static int store_copy(const char *src, const char *dst)
 	ssize_t n = -1;
 
 	if (in >= 0 && (out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) >= 0) {
-		while ((n = read(in, buf, sizeof(buf))) > 0 && write(out, buf, (size_t)n) == n)
+		errno = 0;
+		while ((n = read(in, buf, sizeof(buf))) > 0 && file_write_all(out, buf, (size_t)n) == 0)
 			;
 		if (close(out) < 0)
 			n = -1;
 	}
-	err = n != 0 && errno == 0 ? EIO : errno; /* a short write leaves errno 0 */
+	err = n != 0 && errno == 0 ? EIO : errno;
 	if (in >= 0)
 		close(in);
 	if (out >= 0 && n != 0)

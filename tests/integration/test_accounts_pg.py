@@ -79,7 +79,7 @@ def test_accounts_come_from_postgresql_and_changes_apply_within_a_second(pgmx, p
     assert pop3_login(pgmx).startswith(b"+OK")
     assert imap_login(pgmx) == "OK"
     put_user(postgres, ALICE, "changed")  # a new password: the old one fails at once
-    wait_for(lambda: b"-ERR" in pop3_login(pgmx), timeout=1)
+    wait_for(lambda: b"-ERR [AUTH]" in pop3_login(pgmx), timeout=1)
     assert pop3_login(pgmx, password="changed").startswith(b"+OK")
     postgres.psql("INSERT INTO aliases (address, targets) VALUES ('info@example.test', "
                   "'alice@example.test')")
@@ -106,6 +106,50 @@ def test_an_outage_gives_temporary_failures_and_recovery_is_automatic(pgmx, post
     wait_for(lambda: pop3_login(pgmx).startswith(b"+OK"), timeout=10)
     assert rcpt(pgmx, "nobody@example.test")[0] == 550
     assert postgres.password not in pgmx.log()
+
+
+def test_a_row_the_file_syntax_refuses_is_left_out_not_everything(pgmx, postgres):
+    """A row psql let in that the users file's parser refuses (a blank in an address) is
+    logged and left out; the other accounts, and changes after it, still load."""
+    put_user(postgres, ALICE)
+    postgres.psql("INSERT INTO accounts (address, hash) VALUES ('bad user@example.test', 'x')")
+    put_user(postgres, "carol@example.test")
+    wait_for(lambda: rcpt(pgmx, "carol@example.test")[0] == 250, timeout=5)
+    assert pop3_login(pgmx).startswith(b"+OK")
+    assert "row left out" in pgmx.log()
+    postgres.psql("DELETE FROM accounts WHERE address = 'alice@example.test'")
+    wait_for(lambda: rcpt(pgmx, ALICE)[0] == 550, timeout=2)
+
+
+def test_a_reload_never_answers_from_the_old_tables(pgmx, postgres):
+    """While a change is being loaded the old tables are not current: a new account gets
+    451, never 550, between its commit and its load (the load of 100,000 accounts takes a
+    while), and its login never fails as unknown."""
+    postgres.psql("INSERT INTO accounts (address, hash) SELECT 'u' || i || '@example.test', "
+                  "'$6$x$y' FROM generate_series(1, 100000) i")
+    wait_for(lambda: "loaded 100000 account(s)" in pgmx.log(), timeout=60)
+    put_user(postgres, "carol@example.test")
+    seen = set()
+    for _ in range(400):
+        code = rcpt(pgmx, "carol@example.test")[0]
+        seen.add(code)
+        if code == 250:
+            break
+    assert 250 in seen and 550 not in seen, seen
+
+
+def test_a_load_that_fails_while_up_is_tried_again(pgmx, postgres):
+    """A load can fail with the connection up (a privilege revoked): the tables are then
+    not current, and the load is retried by itself, without a NOTIFY."""
+    put_user(postgres, ALICE)
+    wait_for(lambda: rcpt(pgmx, ALICE)[0] == 250, timeout=5)
+    postgres.psql("REVOKE SELECT ON aliases FROM postern")
+    put_user(postgres, "carol@example.test")
+    wait_for(lambda: "cannot load accounts" in pgmx.log(), timeout=5)
+    assert rcpt(pgmx, "carol@example.test")[0] == 451
+    assert b"[SYS/TEMP]" in pop3_login(pgmx)
+    postgres.psql("GRANT SELECT ON aliases TO postern")  # no NOTIFY: the retry finds it
+    wait_for(lambda: rcpt(pgmx, "carol@example.test")[0] == 250, timeout=5)
 
 
 def test_a_bad_url_stops_the_start(make_postern):

@@ -106,8 +106,8 @@ def test_two_hosts_share_accounts_grants_and_mail(two_hosts, hosts):
 
     assert pop3_answer(b) == "+OK"
     put_user(two_hosts.pg, ALICE, "changed")
-    wait_for(lambda: pop3_answer(a).startswith("-ERR") and pop3_answer(b).startswith("-ERR"),
-             timeout=1)
+    wait_for(lambda: pop3_answer(a).startswith("-ERR [AUTH]") and
+             pop3_answer(b).startswith("-ERR [AUTH]"), timeout=1)
     assert pop3_answer(b, password="changed") == "+OK"
 
     send(a, ALICE, "from host a")  # received on A, retrieved on B

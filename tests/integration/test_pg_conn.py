@@ -204,6 +204,26 @@ def test_queries_with_parameters_in_order(postgres, drivers):
     assert "down" not in "\n".join(d.seen)
 
 
+def test_a_notify_read_behind_a_result_is_handed_over_at_once(postgres, drivers):
+    """The result of a query, its ReadyForQuery and then a NOTIFY arrive in one read (the
+    client was too busy to read in between): libpq parses the NOTIFY only while the
+    result is taken, so notifications are collected again after the results (it once
+    waited in libpq until the next traffic, the idle ping, up to 5 s)."""
+    d = drivers(postgres.url(), "-t", "5000,5000,60000")
+    d.expect("up")
+    d.send("query s SELECT pg_sleep(0.3)")
+    time.sleep(0.05)
+    os.kill(d.proc.pid, signal.SIGSTOP)
+    try:
+        time.sleep(0.8)  # the result and ReadyForQuery wait in the socket
+        postgres.psql("INSERT INTO accounts (address, hash) VALUES ('x@example.test', 'h')")
+        time.sleep(0.3)  # the NOTIFY behind them, in the same buffer
+    finally:
+        os.kill(d.proc.pid, signal.SIGCONT)
+    d.expect("result s ok")
+    assert d.expect("notify ", 1.5).startswith("notify %s" % CHANNEL)
+
+
 def test_stop_fails_queries_and_start_recovers_within_two_seconds(postgres, drivers):
     d = drivers(postgres.url())
     d.expect("up")
