@@ -87,6 +87,8 @@ def test_accounts_come_from_postgresql_and_changes_apply_within_a_second(pgmx, p
     postgres.psql("DELETE FROM accounts WHERE address = 'alice@example.test'")
     wait_for(lambda: rcpt(pgmx, ALICE)[0] == 550, timeout=1)
     assert postgres.password not in pgmx.log()
+    with open("/proc/%d/cmdline" % pgmx.proc.pid, "rb") as f:  # nor in ps
+        assert postgres.password.encode() not in f.read()
 
 
 def test_an_outage_gives_temporary_failures_and_recovery_is_automatic(pgmx, postgres):

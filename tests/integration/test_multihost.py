@@ -48,10 +48,6 @@ def hosts(two_hosts, make_postern, tmp_path, request):
     return out
 
 
-def ctl_user(p, address, password="secret"):
-    p.ctl("user", "add", address, stdin=password + "\n")
-
-
 def put_user(pg, address, password="secret"):
     h = crypt.crypt(password, crypt.mksalt(crypt.METHOD_SHA512))
     pg.psql("INSERT INTO accounts (address, hash) VALUES ('%s', '%s') ON CONFLICT (address) "
@@ -88,8 +84,8 @@ def pop3_answer(p, user=ALICE, password="secret"):
 def test_two_hosts_share_accounts_grants_and_mail(two_hosts, hosts):
     a, b = hosts
     assert rcpt(b, ALICE) == 550
-    put_user(two_hosts.pg, ALICE)  # as posternctl on any host would, through the database
     t0 = time.monotonic()
+    a.ctl("user", "add", ALICE, stdin="secret\n")  # posternctl of host A, into the database
     wait_for(lambda: rcpt(a, ALICE) == 250 and rcpt(b, ALICE) == 250, timeout=5)
     assert time.monotonic() - t0 < 1.5
 
@@ -105,7 +101,7 @@ def test_two_hosts_share_accounts_grants_and_mail(two_hosts, hosts):
         assert b"Subject: relayed" in f.read()
 
     assert pop3_answer(b) == "+OK"
-    put_user(two_hosts.pg, ALICE, "changed")
+    a.ctl("user", "passwd", ALICE, stdin="changed\n")
     wait_for(lambda: pop3_answer(a).startswith("-ERR [AUTH]") and
              pop3_answer(b).startswith("-ERR [AUTH]"), timeout=1)
     assert pop3_answer(b, password="changed") == "+OK"
@@ -116,7 +112,7 @@ def test_two_hosts_share_accounts_grants_and_mail(two_hosts, hosts):
     assert pop3_answer(a, password="changed").startswith("-ERR [IN-USE]")  # held across hosts
     m.quit()
 
-    two_hosts.pg.psql("DELETE FROM accounts")
+    b.ctl("user", "del", ALICE)  # posternctl of host B
     wait_for(lambda: rcpt(a, ALICE) == 550 and rcpt(b, ALICE) == 550, timeout=1)
     for p in hosts:
         assert two_hosts.pg.password not in p.log()
