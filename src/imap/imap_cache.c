@@ -1,4 +1,8 @@
-/* imap_cache - a byte-bounded LRU map from message base names to what FETCH computed. */
+/*
+ * imap_cache - a byte-bounded map from message base names to what FETCH
+ * computed, evicted in CLOCK order (second chance): a hit only marks its
+ * entry, so a FETCH 1:* of 1,000 cached envelopes touches no list links.
+ */
 #include "imap/imap_cache.h"
 
 #include <event2/buffer.h>
@@ -12,8 +16,9 @@
 /* One entry: key and value stored after the struct. */
 struct imap_cache_entry {
 	struct imap_cache_entry *chain;      /* hash bucket */
-	struct imap_cache_entry *prev, *next; /* LRU: head is the newest */
+	struct imap_cache_entry *prev, *next; /* head: the newest (or newly spared) */
 	uint32_t hash;
+	bool referenced; /* hit since it was put or last spared */
 	size_t key_len, len;
 	char data[]; /* key, then value */
 };
@@ -175,12 +180,29 @@ bool imap_cache_get(struct imap_cache *cache, const char *key, size_t key_len,
 
 	pthread_mutex_lock(&c->lock);
 	if ((e = *imap_cache_slot(c, key, key_len, hash)) != NULL) {
-		imap_cache_unlink(c, e);
-		imap_cache_front(c, e);
+		e->referenced = true;
 		evbuffer_add(out, e->data + e->key_len, e->len);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return e != NULL;
+}
+
+/* imap_cache_evict - make room for need more bytes: the oldest go, unless hit since (spared once). */
+static void imap_cache_evict(struct imap_cache_shard *c, size_t need)
+{
+	size_t spared = 0;
+
+	while (c->bytes + need > c->max_bytes && c->tail != NULL) {
+		struct imap_cache_entry *t = c->tail;
+
+		if (t->referenced && spared++ < c->count) {
+			t->referenced = false;
+			imap_cache_unlink(c, t);
+			imap_cache_front(c, t);
+			continue;
+		}
+		imap_cache_remove(c, imap_cache_slot(c, t->data, t->key_len, t->hash));
+	}
 }
 
 /* imap_cache_insert - put under the lock. */
@@ -193,6 +215,7 @@ static void imap_cache_insert(struct imap_cache_shard *c, const char *key, size_
 		imap_cache_remove(c, pp);
 	e = xmalloc(sizeof(*e) + key_len + len);
 	e->hash = hash;
+	e->referenced = false;
 	e->key_len = key_len;
 	e->len = len;
 	memcpy(e->data, key, key_len);
@@ -201,8 +224,7 @@ static void imap_cache_insert(struct imap_cache_shard *c, const char *key, size_
 		free(e);
 		return;
 	}
-	while (c->bytes + imap_cache_size(e) > c->max_bytes && c->tail != NULL)
-		imap_cache_remove(c, imap_cache_slot(c, c->tail->data, c->tail->key_len, c->tail->hash));
+	imap_cache_evict(c, imap_cache_size(e));
 	if (c->count >= c->nbuckets)
 		imap_cache_grow(c);
 	pp = &c->buckets[hash & (c->nbuckets - 1)];

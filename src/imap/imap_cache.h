@@ -7,9 +7,9 @@
  * 1,000 messages asks for 1,000 envelopes every time, and without this
  * each is an open, a read and a parse.
  *
- * Bounded by bytes, least recently used first out. Shared by every loop
+ * Bounded by bytes, the oldest first out unless hit since (CLOCK). Shared by every loop
  * thread: it is split by key hash into shards, each with its own mutex,
- * LRU list and share of the bound (one lock for all cost loop threads a
+ * eviction list and share of the bound (one lock for all cost loop threads a
  * tenth of a login's CPU in contention); a hit is copied out under it.
  */
 #ifndef POSTERN_IMAP_CACHE_H
@@ -31,7 +31,7 @@ void imap_cache_free(struct imap_cache **cp);
 
 struct evbuffer;
 
-/* imap_cache_get - append key's value to out; false if none. A hit is now the newest. */
+/* imap_cache_get - append key's value to out; false if none. A hit is spared by the next eviction. */
 bool imap_cache_get(struct imap_cache *c, const char *key, size_t key_len, struct evbuffer *out);
 
 /* imap_cache_put - remember value under key (replacing), evicting the oldest past the bound. */
