@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "util/hex.h"
+
 /* The query keys postern passes on to libpq (libpq 15's connection parameters, less the URL's own). */
 static const char *const pg_url_keys[] = {
 	"hostaddr", "password", "passfile", "channel_binding", "connect_timeout",
@@ -30,18 +32,6 @@ static int pg_url_fail(const char **error_r, const char *error)
 	return -1;
 }
 
-/* pg_url_hex - the value of a hex digit, or -1. */
-static int pg_url_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* pg_url_span_of - the span [b, e). */
 static struct pg_url_span pg_url_span_of(size_t b, size_t e)
 {
@@ -64,8 +54,8 @@ static int pg_url_decode_into(const char *url, struct pg_url_span s, char *buf, 
 	for (size_t i = s.off; i < s.off + s.len; i++, n++) {
 		char c = url[i];
 		if (c == '%') {
-			int hi = i + 2 < s.off + s.len ? pg_url_hex(url[i + 1]) : -1;
-			int lo = hi >= 0 ? pg_url_hex(url[i + 2]) : -1;
+			int hi = i + 2 < s.off + s.len ? hex_digit(url[i + 1]) : -1;
+			int lo = hi >= 0 ? hex_digit(url[i + 2]) : -1;
 			if (lo < 0 || (hi == 0 && lo == 0))
 				return -1;
 			c = (char)(hi * 16 + lo);

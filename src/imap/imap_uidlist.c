@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hex.h"
 #include "util/xalloc.h"
 
 #define IMAP_UIDLIST_UID_MAX 0xfffffffeu /* (uint32_t)-1 is refused, as Dovecot does */
@@ -161,25 +162,13 @@ static int imap_uidlist_number(const char *s, size_t len, size_t *i, uint32_t *n
 	return 0;
 }
 
-/* imap_uidlist_hex - one hex digit's value, -1 if none. */
-static int imap_uidlist_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* imap_uidlist_guid - exactly 32 hex digits into 16 octets. */
 static int imap_uidlist_guid(const char *s, size_t len, uint8_t guid[16])
 {
 	if (len != 32)
 		return -1;
 	for (size_t i = 0; i < 16; i++) {
-		int hi = imap_uidlist_hex(s[2 * i]), lo = imap_uidlist_hex(s[2 * i + 1]);
+		int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		guid[i] = (uint8_t)(hi << 4 | lo);

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/hex.h"
+
 #define SMTP_ERR_CMD_NUL "NUL byte in command"
 #define SMTP_ERR_CMD_8BIT "8-bit byte in command verb"
 #define SMTP_ERR_CMD_CTRL "control character in command verb"
@@ -549,18 +551,6 @@ static int smtp_param_smtputf8(struct smtp_path_ctx *ctx,
 	return 0;
 }
 
-/* smtp_hex_value - the value of one hex digit, or -1. */
-static int smtp_hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /*
  * smtp_xtext_decode - RFC 3461 4 xtext into out (NUL-terminated, outsize
  * bytes); -1 on bad syntax, overflow or a decoded control character.
@@ -574,10 +564,10 @@ static int smtp_xtext_decode(const unsigned char *s, size_t n, char *out,
 	for (i = 0; i < n; i++) {
 		c = s[i];
 		if (c == '+') {
-			if (n - i < 3 || smtp_hex_value(s[i + 1]) < 0 ||
-			    smtp_hex_value(s[i + 2]) < 0)
+			if (n - i < 3 || hex_digit(s[i + 1]) < 0 ||
+			    hex_digit(s[i + 2]) < 0)
 				return -1;
-			c = smtp_hex_value(s[i + 1]) * 16 + smtp_hex_value(s[i + 2]);
+			c = hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]);
 			i += 2;
 			if (c < 0x20 || c == 0x7f)
 				return -1;
