@@ -14,6 +14,7 @@
 #include "addr/srs.h"
 #include "auth/accounts.h"
 #include "auth/auth_verify.h"
+#include "auth/pg_url.h"
 #include "config/cfg.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
@@ -85,13 +86,25 @@ static struct cfg *posternd_load(const char *path)
 	return cfg;
 }
 
-/* posternd_check_aliases - --check: the aliases file beside the users file parses; 0 or 1. */
-static int posternd_check_aliases(const struct cfg *cfg)
+/*
+ * posternd_check_store - --check: with the file store, the aliases file
+ * beside the users file parses; with PostgreSQL, the URL is one postern
+ * takes (the database itself is not asked). 0 or 1.
+ */
+static int posternd_check_store(const struct cfg *cfg)
 {
 	struct aliases_table table;
-	char *path = aliases_path(cfg->users_file), *error = NULL;
+	char *path, *error = NULL;
+	const char *why;
 	int rc;
 
+	if (strcmp(cfg->auth_store, "file") != 0) {
+		if (pg_url_check(cfg->auth_store, &why) == 0)
+			return 0;
+		fprintf(stderr, "auth.store: %s\n", why);
+		return 1;
+	}
+	path = aliases_path(cfg->users_file);
 	aliases_init(&table);
 	rc = aliases_load(&table, path, &error) < 0 ? 1 : 0;
 
@@ -422,7 +435,7 @@ int main(int argc, char **argv)
 	if ((d.cfg = posternd_load(d.cfg_path)) == NULL)
 		return 1;
 	if (check) {
-		int bad = posternd_check_aliases(d.cfg);
+		int bad = posternd_check_store(d.cfg);
 		cfg_free(d.cfg);
 		free(d.cfg);
 		return bad;

@@ -6,11 +6,12 @@ temporary failures only, and the daemon recovers by itself."""
 import imaplib
 import poplib
 import smtplib
+import subprocess
 import time
 import warnings
 
 import pytest
-from conftest import wait_for
+from conftest import POSTERND, wait_for
 
 with warnings.catch_warnings():  # deprecated in 3.11, still in Debian 12's Python
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -154,7 +155,11 @@ def test_a_load_that_fails_while_up_is_tried_again(pgmx, postgres):
     wait_for(lambda: rcpt(pgmx, "carol@example.test")[0] == 250, timeout=5)
 
 
-def test_a_bad_url_stops_the_start(make_postern):
-    p = make_postern({"auth": {"store": "postgresql://u@/"}})
+def test_a_bad_url_stops_the_start_and_fails_the_check(make_postern):
+    p = make_postern({"auth": {"store": "postgresql://u:hunter2@/"}})
+    r = subprocess.run([POSTERND, "-c", p.conf, "--check"], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 1 and "auth.store: no host" in r.stderr and "hunter2" not in r.stderr
     with pytest.raises(RuntimeError, match="auth.store"):
         p.start()
+    assert "hunter2" not in p.log()
