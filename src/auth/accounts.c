@@ -251,9 +251,9 @@ void accounts_set_cfg(struct accounts *a, const struct cfg *cfg)
 	accounts_refresh(a, NULL, NULL);
 }
 
-bool accounts_current(const struct accounts *a)
+bool accounts_sure(const struct accounts *a, const char *address)
 {
-	return a->pg == NULL || accounts_pg_current(a->pg);
+	return a->pg == NULL || (accounts_pg_current(a->pg) && !accounts_pg_unsure(a->pg, address));
 }
 
 const struct users_account *accounts_find(const struct accounts *a, const char *address)

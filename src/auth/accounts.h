@@ -43,13 +43,15 @@ void accounts_free(struct accounts **ap);
 void accounts_set_cfg(struct accounts *a, const struct cfg *cfg);
 
 /*
- * accounts_current - the tables can be trusted to be current: always with
- * the files; with PostgreSQL, while it is up and every change it notified
- * is loaded. When false, a login gets a temporary failure (the password
- * may have changed) and a recipient the tables do not know gets 451, never
- * 550 (it may have been added): an outage bounces no mail.
+ * accounts_sure - the tables can be trusted about address: always with the
+ * files; with PostgreSQL, while it is up, every change it notified is
+ * loaded, and address's row (or its domain's catch-all) was not left out
+ * as unreadable. When false, a login as address gets a temporary failure
+ * (the password may have changed) and address, if the tables do not know
+ * it, gets 451, never 550 (it may have been added): an outage bounces no
+ * mail.
  */
-bool accounts_current(const struct accounts *a);
+bool accounts_sure(const struct accounts *a, const char *address);
 
 /* accounts_find - the account for address (any case), or NULL. */
 const struct users_account *accounts_find(const struct accounts *a, const char *address);

@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "auth/pg.h"
 #include "auth/pg_schema.h"
@@ -24,6 +25,12 @@ struct accounts_pg_waiter {
 	struct accounts_pg_waiter *next;
 };
 
+/* Addresses whose rows a load left out as unreadable. */
+struct accounts_pg_unsure {
+	char **v;
+	size_t n;
+};
+
 /* One load: both tables' rows as file text, then parsed on a worker. */
 struct accounts_pg_load {
 	struct accounts_pg *p; /* NULL: closed meanwhile */
@@ -33,6 +40,8 @@ struct accounts_pg_load {
 	struct users_db db;
 	struct aliases_table table;
 	char *error;
+	bool data_error; /* the rows, not the connection: no retry until they change */
+	struct accounts_pg_unsure unsure; /* addresses of the rows left out */
 	struct accounts_pg_waiter *waiters;
 };
 
@@ -52,6 +61,7 @@ struct accounts_pg {
 	 */
 	unsigned long asked, conn;
 	unsigned long covered_asked, covered_conn;
+	struct accounts_pg_unsure unsure; /* of the tables in force */
 };
 
 static void accounts_pg_start(struct accounts_pg *p);
@@ -69,9 +79,20 @@ static void accounts_pg_run_waiters(struct accounts_pg_waiter *w)
 	}
 }
 
+/* accounts_pg_unsure_free - forget the addresses. */
+static void accounts_pg_unsure_free(struct accounts_pg_unsure *u)
+{
+	for (size_t i = 0; i < u->n; i++)
+		free(u->v[i]);
+	free(u->v);
+	u->v = NULL;
+	u->n = 0;
+}
+
 /* accounts_pg_load_free - free a load and answer its waiters. */
 static void accounts_pg_load_free(struct accounts_pg_load *l)
 {
+	accounts_pg_unsure_free(&l->unsure);
 	accounts_pg_run_waiters(l->waiters);
 	users_free(&l->db);
 	aliases_free(&l->table);
@@ -87,8 +108,8 @@ static void accounts_pg_load_free(struct accounts_pg_load *l)
 static void accounts_pg_settle(struct accounts_pg *p, struct accounts_pg_load *l)
 {
 	p->load = NULL;
-	accounts_pg_load_free(l);
-	if (p->asked != p->covered_asked || p->next != NULL)
+	accounts_pg_load_free(l); /* its waiters may start the next load themselves */
+	if (p->load == NULL && (p->asked != p->covered_asked || p->next != NULL))
 		accounts_pg_start(p);
 }
 
@@ -100,7 +121,7 @@ static void accounts_pg_fail(struct accounts_pg_load *l, const char *error)
 		return;
 	}
 	log_warn("auth: %s: cannot load accounts: %s", pg_name(l->p->pg), error);
-	if (pg_is_up(l->p->pg)) { /* not an outage (up_cb will load then): try again soon */
+	if (pg_is_up(l->p->pg) && !l->data_error) { /* not an outage (up_cb loads then), nor bad rows */
 		struct timeval later = { .tv_sec = ACCOUNTS_PG_RETRY_SECONDS, .tv_usec = 0 };
 
 		evtimer_add(l->p->retry, &later);
@@ -136,47 +157,67 @@ static int accounts_pg_aliases_parse_cb(void *obj, const char *text, size_t len,
 	return aliases_parse(obj, text, len, name, error_r);
 }
 
-/* accounts_pg_drop_line - remove line n (from 1) of text; false if there is none. */
-static bool accounts_pg_drop_line(char *text, size_t *len, unsigned long n)
+/*
+ * accounts_pg_drop_line - remove line n (from 1) of text (what it freed is
+ * wiped: hashes); the line's address (before its ':') in a new string, or
+ * NULL if there is no such line.
+ */
+static char *accounts_pg_drop_line(char *text, size_t *len, unsigned long n)
 {
-	char *start = text, *end;
+	char *start = text, *end, *address;
+	size_t old = *len;
 
 	while (--n > 0 && (start = memchr(start, '\n', *len - (size_t)(start - text))) != NULL)
 		start++;
 	if (start == NULL || start >= text + *len)
-		return false;
+		return NULL;
 	end = memchr(start, '\n', *len - (size_t)(start - text));
 	end = end != NULL ? end + 1 : text + *len;
+	address = xstrndup(start, strcspn(start, ":\n"));
 	memmove(start, end, (size_t)(text + *len - end));
 	*len -= (size_t)(end - start);
+	OPENSSL_cleanse(text + *len, old - *len);
 	text[*len] = '\0';
-	return true;
+	return address;
+}
+
+/* accounts_pg_unsure_add - remember a left-out row's address (lower case, as the tables keep them). */
+static void accounts_pg_unsure_add(struct accounts_pg_unsure *u, char *address)
+{
+	for (char *c = address; *c != '\0'; c++)
+		*c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+	u->v = xrealloc(u->v, (u->n + 1) * sizeof(*u->v));
+	u->v[u->n++] = address;
 }
 
 /*
  * accounts_pg_parse - parse as the file's parser does, but a row it
- * refuses ("NAME:LINE: why") is logged and left out rather than costing
- * every account: 0, or -1 with *error_r after ACCOUNTS_PG_BAD_MAX of them.
+ * refuses ("NAME:LINE: why") is logged and left out, its address made
+ * unsure, rather than costing every account: 0, or -1 with *error_r after
+ * ACCOUNTS_PG_BAD_MAX of them (or an error of no row).
  */
 static int accounts_pg_parse(int (*parse)(void *obj, const char *text, size_t len,
 					  const char *name, char **error_r),
-			     void *obj, char *text, size_t *len, const char *name, char **error_r)
+			     void *obj, char *text, size_t *len, const char *name,
+			     struct accounts_pg_unsure *unsure, char **error_r)
 {
 	size_t nlen = strlen(name);
 
 	for (int bad = 0; bad <= ACCOUNTS_PG_BAD_MAX; bad++) {
-		char *err = NULL;
+		char *err = NULL, *address = NULL, *why;
 		unsigned long line = 0;
 
 		if (parse(obj, text, *len, name, &err) == 0)
 			return 0;
 		if (strncmp(err, name, nlen) == 0 && err[nlen] == ':')
-			line = strtoul(err + nlen + 1, NULL, 10);
-		if (line == 0 || !accounts_pg_drop_line(text, len, line)) {
+			line = strtoul(err + nlen + 1, &why, 10);
+		if (line == 0 || (address = accounts_pg_drop_line(text, len, line)) == NULL) {
 			*error_r = err;
 			return -1;
 		}
-		log_err("auth: %s: row left out", err);
+		log_err("auth: %s: the row of <%s> left out (%s): its address answers temporarily",
+			name, address, why[0] == ':' ? why + 1 + (why[1] == ' ') : why);
+		accounts_pg_unsure_add(unsure, address);
 		free(err);
 	}
 	*error_r = xasprintf("%s: more than %d bad rows", name, ACCOUNTS_PG_BAD_MAX);
@@ -189,9 +230,10 @@ static void accounts_pg_parse_work(void *arg)
 	struct accounts_pg_load *l = arg;
 
 	if (accounts_pg_parse(accounts_pg_users_parse_cb, &l->db, l->users, &l->users_len,
-			      "postgresql accounts", &l->error) == 0)
+			      "postgresql accounts", &l->unsure, &l->error) == 0)
 		accounts_pg_parse(accounts_pg_aliases_parse_cb, &l->table, l->aliases,
-				  &l->aliases_len, "postgresql aliases", &l->error);
+				  &l->aliases_len, "postgresql aliases", &l->unsure, &l->error);
+	l->data_error = l->error != NULL;
 }
 
 /* accounts_pg_parsed_cb - on the loop: the new tables in force, or the last good ones kept. */
@@ -209,6 +251,9 @@ static void accounts_pg_parsed_cb(void *arg)
 		return;
 	}
 	p->loaded_cb(p->arg, &l->db, &l->table);
+	accounts_pg_unsure_free(&p->unsure);
+	p->unsure = l->unsure;
+	l->unsure = (struct accounts_pg_unsure){ NULL, 0 };
 	p->covered_asked = l->asked;
 	p->covered_conn = l->conn;
 	accounts_pg_settle(p, l);
@@ -349,6 +394,19 @@ struct accounts_pg *accounts_pg_open(struct event_base *base, struct workq *io, 
 	return p;
 }
 
+bool accounts_pg_unsure(const struct accounts_pg *p, const char *address)
+{
+	const char *at = strrchr(address, '@');
+
+	for (size_t i = 0; i < p->unsure.n; i++) {
+		const char *u = p->unsure.v[i];
+
+		if (strcasecmp(u, address) == 0 || (u[0] == '@' && at != NULL && strcasecmp(u, at) == 0))
+			return true;
+	}
+	return false;
+}
+
 bool accounts_pg_current(const struct accounts_pg *p)
 {
 	return pg_is_up(p->pg) && p->covered_asked == p->asked && p->covered_conn == p->conn;
@@ -364,6 +422,7 @@ void accounts_pg_close(struct accounts_pg **pp)
 		p->load->p = NULL; /* its answer frees it */
 	pg_close(&p->pg);
 	event_free(p->retry);
+	accounts_pg_unsure_free(&p->unsure);
 	accounts_pg_run_waiters(p->next);
 	free(p);
 	*pp = NULL;

@@ -50,6 +50,13 @@ void accounts_pg_reload(struct accounts_pg *p, void (*done_cb)(void *arg), void 
 /* accounts_pg_current - up, loaded, and no notified change still to load. */
 bool accounts_pg_current(const struct accounts_pg *p);
 
+/*
+ * accounts_pg_unsure - was address's row, or its domain's catch-all ("@"
+ * rows), left out of the last load as unreadable (logged)? Its state is
+ * then unknown: temporary answers, as in an outage.
+ */
+bool accounts_pg_unsure(const struct accounts_pg *p, const char *address);
+
 /* accounts_pg_close - disconnect and free; *pp becomes NULL. */
 void accounts_pg_close(struct accounts_pg **pp);
 

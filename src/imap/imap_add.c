@@ -183,8 +183,8 @@ int imap_add_messages(const char *home, const char *dir, const char *host,
 	imap_add_finish(&a, items, n, rc == 0);
 	*uidvalidity_r = a.ul.uidvalidity;
 	imap_uidlist_unlock(&lock);
-	if (rc == 0)
-		imap_uidlist_cache_put(dir, &a.ul); /* as on disk now: the next add reads what came since */
+	if (rc == 0 || (rc == 1 && a.append)) /* as on disk now (1: a new keyword, the list intact) */
+		imap_uidlist_cache_put(dir, &a.ul);
 	imap_uidlist_clear(&a.ul);
 	imap_keywords_clear(&a.kw);
 	return rc;

@@ -207,7 +207,7 @@ static bool imap_auth_refused(struct imap_session *s, const char *login, const c
 {
 	bool locked = auth_login_blocked(s->daemon->auth, s->ip);
 
-	if (!locked && accounts_current(s->daemon->accounts))
+	if (!locked && accounts_sure(s->daemon->accounts, login))
 		return false;
 	s->mode = IMAP_M_COMMANDS; /* an AUTHENTICATE exchange ends here */
 	imap_session_wipe(&s->sasl_data);

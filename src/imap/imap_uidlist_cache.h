@@ -14,8 +14,8 @@
 #include "imap/imap_uidlist.h"
 
 #define IMAP_UIDLIST_CACHE_MAX 64
-#define IMAP_UIDLIST_CACHE_RECS (64u << 10)   /* larger lists are not kept */
-#define IMAP_UIDLIST_CACHE_TOTAL (512u << 10) /* records in all lists kept */
+#define IMAP_UIDLIST_CACHE_RECS (256u << 10) /* larger lists are not kept */
+#define IMAP_UIDLIST_CACHE_TOTAL (1u << 20)  /* records in all lists kept */
 
 /* imap_uidlist_cache_take - the list kept for folder dir into *ul (moved out); false if none. */
 bool imap_uidlist_cache_take(const char *dir, struct imap_uidlist *ul);

@@ -213,7 +213,7 @@ static bool pop3_login_refused(struct pop3_session *s, const char *login, const 
 {
 	bool locked = auth_login_blocked(s->daemon->auth, s->ip);
 
-	if (!locked && accounts_current(s->daemon->accounts))
+	if (!locked && accounts_sure(s->daemon->accounts, login))
 		return false;
 	pop3_login_begin(s, login, method);
 	pop3_login_log(s, locked ? "locked-out" : "failed unavailable");

@@ -177,7 +177,7 @@ static size_t bounce_mailboxes(struct store_msg *m, const struct aliases_result 
  * bounce_local - where the DSN goes: 0 into local Maildirs (the sender's
  * account, or the accounts of an alias it sent as), 2 to a remote sender,
  * 1 nowhere (no sender, or a local one that leads to no account), 3 not
- * now (no account known, but auth.store is down: it may exist).
+ * now (no account known, but auth.store is not sure: it may exist).
  */
 static int bounce_local(struct daemon *d, struct store_msg *m, const char *sender,
 			const char *queue_id)
@@ -198,7 +198,7 @@ static int bounce_local(struct daemon *d, struct store_msg *m, const char *sende
 	aliases_result_free(&r);
 	if (n > 0)
 		return 0;
-	if (!accounts_current(d->accounts))
+	if (!accounts_sure(d->accounts, sender))
 		return 3;
 	log_warn("queue id=%s bounce to <%s> dropped: no such local account", queue_id, sender);
 	return 1;

@@ -125,7 +125,7 @@ static bool smtp_auth_refused(struct smtp_session *s, const char *login)
 	bool locked = auth_login_blocked(s->daemon->auth, s->ip);
 	char user[256];
 
-	if (!locked && accounts_current(s->daemon->accounts))
+	if (!locked && accounts_sure(s->daemon->accounts, login))
 		return false;
 	log_info("%08x smtp auth user=%s ip=%s method=%s %s", s->id,
 		 log_escape(login, strlen(login), user, sizeof(user)), s->ip,

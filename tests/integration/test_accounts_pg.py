@@ -4,8 +4,10 @@ written with psql, as an administrator (or another host's posternctl) would: the
 schema's triggers NOTIFY every listening host, which reloads. An outage gives
 temporary failures only, and the daemon recovers by itself."""
 import imaplib
+import os
 import poplib
 import smtplib
+import socket
 import subprocess
 import time
 import warnings
@@ -119,9 +121,45 @@ def test_a_row_the_file_syntax_refuses_is_left_out_not_everything(pgmx, postgres
     put_user(postgres, "carol@example.test")
     wait_for(lambda: rcpt(pgmx, "carol@example.test")[0] == 250, timeout=5)
     assert pop3_login(pgmx).startswith(b"+OK")
-    assert "row left out" in pgmx.log()
+    assert "the row of <bad user@example.test> left out" in pgmx.log()
     postgres.psql("DELETE FROM accounts WHERE address = 'alice@example.test'")
     wait_for(lambda: rcpt(pgmx, ALICE)[0] == 550, timeout=2)
+
+
+def test_an_unreadable_row_makes_its_address_answer_temporarily(pgmx, postgres):
+    """An account whose row cannot be read (a hash with a blank, set by hand) is not
+    unknown: its address gets 451 and its logins temporary failures, never a 550,
+    until the row is repaired; the other accounts are unaffected."""
+    put_user(postgres, ALICE)
+    put_user(postgres, "carol@example.test")
+    wait_for(lambda: rcpt(pgmx, ALICE)[0] == 250, timeout=5)
+    postgres.psql("UPDATE accounts SET hash = 'x y' WHERE address = 'alice@example.test'")
+    wait_for(lambda: rcpt(pgmx, ALICE)[0] == 451, timeout=2)
+    assert b"[SYS/TEMP]" in pop3_login(pgmx)
+    assert rcpt(pgmx, "carol@example.test")[0] == 250
+    assert pop3_login(pgmx, "carol@example.test").startswith(b"+OK")
+    put_user(postgres, ALICE)  # repaired
+    wait_for(lambda: pop3_login(pgmx).startswith(b"+OK"), timeout=2)
+
+
+def test_refreshes_pipelined_on_the_control_socket_then_a_stop(pgmx, postgres):
+    """posternctl's refresh requests pipelined on one control connection while loads of
+    100,000 accounts run, then a stop: one load at a time, nothing used after it is freed
+    (a refresh answered inside a load's end once started a second load beside the next)."""
+    postgres.psql("INSERT INTO accounts (address, hash) SELECT 'u' || i || '@example.test', "
+                  "'$6$x$y' FROM generate_series(1, 100000) i")
+    wait_for(lambda: "loaded 100000 account(s)" in pgmx.log(), timeout=60)
+    loads = pgmx.log().count("auth: loaded")
+    with socket.socket(socket.AF_UNIX) as c:
+        c.connect(os.path.join(pgmx.data_dir, "control"))
+        c.sendall(b"users\n" * 4)
+        for _ in range(4):  # each answered once a load that began after it ended
+            assert c.recv(256)
+        time.sleep(0.05)
+        assert pgmx.stop() == 0
+    assert pgmx.log().count("auth: loaded") - loads <= 4
+    log = pgmx.log()
+    assert "ERROR: AddressSanitizer" not in log and "runtime error:" not in log
 
 
 def test_a_reload_never_answers_from_the_old_tables(pgmx, postgres):
