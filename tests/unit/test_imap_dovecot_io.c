@@ -28,29 +28,7 @@
 #include "imap/imap_subs.h"
 #include "imap/imap_uidlist.h"
 #include "util/file.h"
-
-/* test_dir_setup - a fresh temporary directory per test. */
-static int test_dir_setup(void **state)
-{
-	char *dir = strdup("/tmp/test_imap_dovecot.XXXXXX");
-
-	if (dir == NULL || mkdtemp(dir) == NULL)
-		return -1;
-	*state = dir;
-	return 0;
-}
-
-/* test_dir_teardown - remove it with everything in it. */
-static int test_dir_teardown(void **state)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", (char *)*state);
-	if (system(cmd) != 0)
-		return -1;
-	free(*state);
-	return 0;
-}
+#include "test_tmpdir.h"
 
 /* test_put - write a small file. */
 static void test_put(const char *dir, const char *name, const char *text)
@@ -430,16 +408,16 @@ static void test_subs_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_uidlist_write_read, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_uidlist_broken, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_uidlist_reread, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_uidvalidity, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_dotlock_held, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_dotlock_dead_holder, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_dotlock_live_holder, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_dotlock_stale_foreign, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_keywords_file, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_subs_file, test_dir_setup, test_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_uidlist_write_read, test_tmpdir_setup, test_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_uidlist_broken, test_tmpdir_setup, test_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_uidlist_reread, test_tmpdir_setup, test_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_uidvalidity, test_tmpdir_setup, test_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_dotlock_held, test_tmpdir_setup, test_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_dotlock_dead_holder, test_tmpdir_setup, test_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_dotlock_live_holder, test_tmpdir_setup, test_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_dotlock_stale_foreign, test_tmpdir_setup, test_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_keywords_file, test_tmpdir_setup, test_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_subs_file, test_tmpdir_setup, test_tmpdir_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,6 +24,7 @@
 #include "imap/imap_modseq.h"
 #include "imap/imap_seqset.h"
 #include "imap/imap_uidlist.h"
+#include "test_tmpdir.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -510,29 +511,6 @@ static void test_sync_large(void **state)
 	free(msgs);
 }
 
-/* test_dir_setup - a fresh temporary directory per test. */
-static int test_dir_setup(void **state)
-{
-	char *dir = strdup("/tmp/test_imap_modseq.XXXXXX");
-
-	if (dir == NULL || mkdtemp(dir) == NULL)
-		return -1;
-	*state = dir;
-	return 0;
-}
-
-/* test_dir_teardown - remove it with everything in it. */
-static int test_dir_teardown(void **state)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", (char *)*state);
-	if (system(cmd) != 0)
-		return -1;
-	free(*state);
-	return 0;
-}
-
 /* test_put - write the file postern-modseq in dir. */
 static void test_put(const char *dir, const char *text)
 {
@@ -656,9 +634,9 @@ int main(void)
 		cmocka_unit_test(test_sync_subset),
 		cmocka_unit_test(test_sync_bounded),
 		cmocka_unit_test(test_sync_large),
-		cmocka_unit_test_setup_teardown(test_io_read_write, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_io_update, test_dir_setup, test_dir_teardown),
-		cmocka_unit_test_setup_teardown(test_io_unreadable, test_dir_setup, test_dir_teardown),
+		cmocka_unit_test_setup_teardown(test_io_read_write, test_tmpdir_setup, test_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_io_update, test_tmpdir_setup, test_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_io_unreadable, test_tmpdir_setup, test_tmpdir_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "store/store.h"
+#include "test_tmpdir.h"
 
 /* What the barriers reported. */
 struct waits {
@@ -42,13 +43,12 @@ static void run_until(struct event_base *base, const struct waits *w, int want)
 	}
 }
 
-static struct store *open_store(struct event_base *base, char *dir)
+/* open_store - a store in the test's directory. */
+static struct store *open_store(struct event_base *base, const char *dir)
 {
 	char *error = NULL;
-	struct store *s;
+	struct store *s = store_open(base, dir, "host.test", &error);
 
-	assert_non_null(mkdtemp(dir));
-	s = store_open(base, dir, "host.test", &error);
 	assert_null(error);
 	assert_non_null(s);
 	return s;
@@ -57,13 +57,11 @@ static struct store *open_store(struct event_base *base, char *dir)
 /* test_sync_barrier - each caller is called back once, after a sync that began after its call. */
 static void test_sync_barrier(void **state)
 {
-	char dir[] = "/tmp/postern-store-XXXXXX", cmd[64];
 	struct event_base *base = event_base_new();
-	struct store *s = open_store(base, dir);
+	struct store *s = open_store(base, *state);
 	struct waits a = { .s = s }, b = { .s = s };
 	struct store_stats st;
 
-	(void)state;
 	store_sync(s, sync_cb, &a);
 	store_sync(s, sync_cb, &a);
 	run_until(base, &a, 2);
@@ -78,8 +76,6 @@ static void test_sync_barrier(void **state)
 	assert_int_equal(st.messages, 0);
 	store_close(&s);
 	event_base_free(base);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
 }
 
 /* The order of events for store_sync_link. */
@@ -110,14 +106,12 @@ static void linked_cb(void *arg, int err)
 /* test_sync_link - linked on the worker after one sync, called back after the next one. */
 static void test_sync_link(void **state)
 {
-	char dir[] = "/tmp/postern-store-XXXXXX", cmd[64];
 	struct event_base *base = event_base_new();
-	struct store *s = open_store(base, dir);
+	struct store *s = open_store(base, *state);
 	struct linked l = { .s = s };
 	struct waits before = { .s = s };
 	struct store_stats st;
 
-	(void)state;
 	store_sync(s, sync_cb, &before); /* a sync in flight, so the counts are known */
 	run_until(base, &before, 1);
 	store_get_stats(s, &st);
@@ -132,19 +126,15 @@ static void test_sync_link(void **state)
 	assert_true(l.syncs_at_cb >= st.syncs + 2); /* one before the link, one after */
 	store_close(&s);
 	event_base_free(base);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
 }
 
 /* test_sync_at_close - a barrier still waiting when the store closes is synced and called. */
 static void test_sync_at_close(void **state)
 {
-	char dir[] = "/tmp/postern-store-XXXXXX", cmd[64];
 	struct event_base *base = event_base_new();
-	struct store *s = open_store(base, dir);
+	struct store *s = open_store(base, *state);
 	struct waits a = { .s = s };
 
-	(void)state;
 	store_sync(s, sync_cb, &a);
 	store_sync(s, sync_cb, &a);
 	a.s = NULL; /* the store is gone when they run: sync_cb must not look */
@@ -152,16 +142,14 @@ static void test_sync_at_close(void **state)
 	assert_int_equal(a.called, 2);
 	assert_int_equal(a.err, 0);
 	event_base_free(base);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sync_barrier),
-		cmocka_unit_test(test_sync_link),
-		cmocka_unit_test(test_sync_at_close),
+		cmocka_unit_test_setup_teardown(test_sync_barrier, test_tmpdir_setup, test_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_sync_link, test_tmpdir_setup, test_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_sync_at_close, test_tmpdir_setup, test_tmpdir_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
