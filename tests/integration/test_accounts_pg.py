@@ -13,7 +13,7 @@ import time
 import warnings
 
 import pytest
-from conftest import POSTERND, wait_for
+from conftest import POSTERNCTL, POSTERND, wait_for
 
 with warnings.catch_warnings():  # deprecated in 3.11, still in Debian 12's Python
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -107,6 +107,11 @@ def test_an_outage_gives_temporary_failures_and_recovery_is_automatic(pgmx, post
         s.ehlo("client.test")
         code, _ = s.docmd("AUTH", "PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABzZWNyZXQ=")
         assert code == 454
+    link = os.path.join(pgmx.dir, "sendmail")  # local submission: EX_TEMPFAIL, not EX_NOUSER
+    os.symlink(POSTERNCTL, link)
+    r = subprocess.run([link, "-C", pgmx.conf, "nobody@example.test"], input=b"Subject: x\n\nx\n",
+                       capture_output=True, timeout=30)
+    assert r.returncode == 75 and b"account database unavailable" in r.stderr, r
     postgres.start()
     wait_for(lambda: pop3_login(pgmx).startswith(b"+OK"), timeout=10)
     assert rcpt(pgmx, "nobody@example.test")[0] == 550
