@@ -137,6 +137,9 @@ static int il_watch(struct il *l, struct il_client *c)
 	bool more = c->out_off < c->out_len;
 	struct epoll_event ev = {.events = EPOLLIN | (more ? EPOLLOUT : 0), .data.ptr = c};
 
+	if (more == c->watch_out)
+		return 0; /* an epoll_ctl per command would be the client's own overhead */
+	c->watch_out = more;
 	return epoll_ctl(l->ep, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
@@ -213,7 +216,7 @@ static void il_start(struct il *l, struct il_client *c)
 	c->phase = IL_TALK;
 	c->resp = c->sent = 0;
 	c->exists = c->fetched = 0;
-	c->logout = false;
+	c->logout = c->watch_out = false;
 	c->first = true;
 	c->lit = 0;
 	c->off = c->len = c->out_off = c->out_len = 0;

@@ -32,6 +32,7 @@ struct il_client {
 	bool logout;        /* LOGOUT sent */
 	bool first;         /* the next line starts a new response */
 	bool untagged;      /* the current response is untagged */
+	bool watch_out;     /* EPOLLOUT is in the epoll set */
 	unsigned long long lit; /* literal bytes still to skip */
 	double last;
 	double t_push, t_exists; /* idle: delivery time, first EXISTS time (0: none) */

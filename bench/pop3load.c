@@ -52,6 +52,7 @@ struct load_client {
 	int sent;            /* commands sent so far (index of the next one + 1) */
 	long nmsg;           /* from STAT */
 	bool body;           /* inside a multi-line reply */
+	bool watch_out;      /* EPOLLOUT is in the epoll set */
 	double last;         /* time of the last progress */
 	char user[256];
 	char *in;
@@ -161,10 +162,11 @@ static int load_flush(struct load *l, struct load_client *c)
 	bool more = c->out_off < c->out_len;
 	if (!more)
 		c->out_off = c->out_len = 0;
+	if (more == c->watch_out)
+		return 0; /* an epoll_ctl per command would be the client's own overhead */
+	c->watch_out = more;
 	struct epoll_event ev = {.events = EPOLLIN | (more ? EPOLLOUT : 0), .data.ptr = c};
-	if (epoll_ctl(l->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
-		return -1;
-	return 0;
+	return epoll_ctl(l->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0 ? -1 : 0;
 }
 
 /* load_next_commands - after reply r, queue what the mode sends next. */
@@ -220,6 +222,7 @@ static void load_start(struct load *l, struct load_client *c)
 	c->sent = 0;
 	c->nmsg = 0;
 	c->body = false;
+	c->watch_out = false;
 	c->off = c->len = 0;
 	c->out_off = c->out_len = 0;
 	c->last = now;

@@ -51,6 +51,7 @@ struct pop3_session {
 	struct daemon *daemon;
 	struct daemon_loop *loop; /* in TRANSACTION on a loop thread; NULL: the daemon's loop */
 	struct bufferevent *bev;
+	struct directout *out;   /* writes a plaintext session's output (daemon/directout.h) */
 	struct daemon_move move; /* its connection on the way to its loop (daemon/loops.h) */
 	unsigned timeout; /* pop3.timeout, read once: a loop thread never reads the configuration */
 	uint32_t id;

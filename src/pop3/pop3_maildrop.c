@@ -67,7 +67,7 @@ static int pop3_maildrop_wire_size(int dirfd, const char *name, size_t *size_r)
 
 /* pop3_maildrop_add - append one file of dir ("new" or "cur") to the snapshot. */
 static void pop3_maildrop_add(struct pop3_maildrop *md, const char *dir, const char *name,
-			      size_t wire)
+			      size_t stored, size_t wire)
 {
 	const char *colon = strchr(name, ':');
 	size_t base_len = colon != NULL ? (size_t)(colon - name) : strlen(name);
@@ -85,6 +85,7 @@ static void pop3_maildrop_add(struct pop3_maildrop *md, const char *dir, const c
 	m->uid = m->name + name_len + 1;
 	pop3_maildrop_uid(name, base_len, m->name + name_len + 1);
 	m->size = wire;
+	m->stored = stored;
 }
 
 /* pop3_maildrop_scan_dir - add every message file of dir ("new" or "cur", open as dirfd). */
@@ -107,10 +108,12 @@ static int pop3_maildrop_scan_dir(struct pop3_maildrop *md, const char *dir, int
 		if (de->d_type == DT_UNKNOWN &&
 		    (fstatat(subfd, de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode)))
 			continue;
-		if (!maildir_parse_sizes(de->d_name, &stored, &wire) &&
-		    pop3_maildrop_wire_size(subfd, de->d_name, &wire) < 0)
-			continue; /* vanished meanwhile */
-		pop3_maildrop_add(md, dir, de->d_name, wire);
+		if (!maildir_parse_sizes(de->d_name, &stored, &wire)) {
+			stored = POP3_SIZE_UNKNOWN;
+			if (pop3_maildrop_wire_size(subfd, de->d_name, &wire) < 0)
+				continue; /* vanished meanwhile */
+		}
+		pop3_maildrop_add(md, dir, de->d_name, stored, wire);
 	}
 	int err = errno;
 	closedir(dp);

@@ -30,11 +30,13 @@
 
 #define POP3_UID_MAX 70 /* RFC 1939 section 7 */
 #define POP3_LOCK_NAME ".pop3.lock"
+#define POP3_SIZE_UNKNOWN ((size_t)-1)
 
 struct pop3_msg {
 	char *name;      /* "new/BASE" or "cur/BASE:2,FLAGS", NUL, then the uid */
 	const char *uid; /* inside name's allocation */
 	size_t size;     /* octets with CRLF line ends: what RETR sends, unstuffed */
+	size_t stored;   /* the file's size from ",S=", or POP3_SIZE_UNKNOWN */
 	bool deleted;    /* DELE in this session */
 	bool retrieved;  /* RETR in this session */
 };

@@ -22,6 +22,7 @@
 struct pop3_stream {
 	int fd;       /* RETR / TOP: the message; -1 for a listing */
 	size_t index; /* the message, or the listing's next message */
+	size_t left;  /* RETR / TOP: octets still to read by the name's S=, or POP3_SIZE_UNKNOWN */
 	bool uidl;
 	struct pop3_dotstuff stuff;
 };
@@ -55,10 +56,13 @@ static int pop3_stream_file(struct pop3_session *s, struct pop3_stream *st, stru
 
 	if (n < 0)
 		return errno == EINTR ? 0 : -1;
+	if (st->left != POP3_SIZE_UNKNOWN) /* a file longer than its S= is read to its end */
+		st->left = (size_t)n <= st->left ? st->left - (size_t)n : POP3_SIZE_UNKNOWN;
 	if (evbuffer_reserve_space(out, POP3_DOTSTUFF_ROOM((size_t)n) + POP3_DOTSTUFF_END_ROOM,
 				   &vec, 1) < 1)
 		fatal("evbuffer_reserve_space failed");
-	bool end = n == 0 || st->stuff.done; /* not a short read: on NFS that need not be the end */
+	/* Not a short read: on NFS that need not be the end. The S= size saves the read of the EOF. */
+	bool end = n == 0 || st->stuff.done || st->left == 0;
 
 	pop3_dotstuff_feed(&st->stuff, pop3_stream_in, (size_t)n, vec.iov_base, &out_len);
 	if (end)
@@ -127,6 +131,7 @@ int pop3_stream_message(struct pop3_session *s, size_t i, bool top, unsigned lon
 	st = xcalloc(1, sizeof(*st));
 	st->fd = fd;
 	st->index = i;
+	st->left = s->md->msgs[i].stored;
 	pop3_dotstuff_init(&st->stuff, top, lines);
 	if (top)
 		pop3_reply(s, "+OK Top of message %zu follows", i + 1);

@@ -17,6 +17,7 @@
 
 #include "auth/accounts.h"
 #include "auth/auth_verify.h"
+#include "daemon/directout.h"
 #include "daemon/loops.h"
 #include "pop3/pop3_internal.h"
 #include "tls/tls.h"
@@ -74,6 +75,7 @@ static void pop3_session_free(struct pop3_session *s)
 	pop3_maildrop_close(&s->md);
 	if (s->delay != NULL)
 		event_free(s->delay);
+	directout_free(&s->out);
 	bufferevent_free(s->bev);
 	if (s->loop != NULL)
 		daemon_loop_release(s->loop, &s->conn);
@@ -212,6 +214,7 @@ static void pop3_session_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct pop3_session *s = arg;
 
+	directout_written(s->out);
 	if (s->state == POP3_S_CLOSING) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 			pop3_session_free(s);
@@ -308,17 +311,20 @@ static void pop3_session_setup(struct pop3_session *s)
 	bufferevent_setwatermark(s->bev, EV_WRITE, POP3_OUTPUT_MAX / 4, 0);
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	if (!s->tls)
+		s->out = directout_new(s->bev);
 }
 
 int pop3_start_tls(struct pop3_session *s)
 {
+	directout_free(&s->out);
 	struct bufferevent *bev = tls_bev_starttls(s->bev, s->daemon->tls);
 
 	if (bev == NULL)
 		return -1;
 	s->bev = bev;
-	pop3_session_setup(s);
 	s->tls = true;
+	pop3_session_setup(s);
 	s->plaintext_ok = true;
 	free(s->user); /* RFC 2595 4: a USER given in clear does not carry over */
 	s->user = NULL;
@@ -357,6 +363,7 @@ void pop3_enter_trans(struct pop3_session *s)
 		pop3_resume(s, POP3_S_TRANS);
 		return;
 	}
+	directout_free(&s->out);
 	daemon_move_out(&s->bev, &s->move);
 	daemon_conn_detach(&s->conn);
 	s->loop = l;

@@ -85,7 +85,8 @@ int maildir_create(const char *path)
 	static const char *const subdirs[] = { "tmp", "new", "cur" };
 	char sub[4096];
 
-	if (maildir_mkdir_p(path) < 0)
+	/* Most Maildirs exist: only a missing one has its parents made. */
+	if (mkdir(path, 0700) < 0 && errno != EEXIST && (errno != ENOENT || maildir_mkdir_p(path) < 0))
 		return -1;
 	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
 		if (snprintf(sub, sizeof(sub), "%s/%s", path, subdirs[i]) >= (int)sizeof(sub))

@@ -154,6 +154,37 @@ def test_big_message_is_streamed(postern):
     c.quit()
 
 
+def test_a_reader_that_stops_gets_everything_when_it_reads_again(postern):
+    """Replies go straight to the socket; what a full socket does not take
+    waits for it to drain. A client with a small buffer pipelines two RETRs of
+    a big message and a STAT, stops reading for a while (another client is
+    served meanwhile), then reads all of it, byte for byte."""
+    body = b"Subject: big\r\n\r\n" + (b"." + b"y" * 500 + b"\r\n") * 8000
+    deliver(postern, body)
+    (f,) = postern.messages(ALICE)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", postern.ports["pop3"]))
+    sock.settimeout(20)
+    sock.sendall(("USER %s\r\nPASS secret\r\nRETR 1\r\nRETR 1\r\nSTAT\r\n" % ALICE).encode())
+    time.sleep(1)
+    c = pop(postern, user=None)
+    c.user("bob@example.test")
+    c.pass_("secret")
+    assert c.stat()[0] == 0
+    c.quit()
+    stuffed = wire(f).replace(b"\r\n.", b"\r\n..")
+    reply = b"+OK %d octets\r\n" % len(wire(f)) + stuffed + b".\r\n"
+    want = reply * 2 + b"+OK 1 %d\r\n" % len(wire(f))
+    got = b""
+    while not got.endswith(b"+OK 1 %d\r\n" % len(wire(f))):
+        chunk = sock.recv(65536)
+        assert chunk, got[-200:]
+        got += chunk
+    assert got.split(b"\r\n", 3)[3] == want  # after the greeting, USER and PASS
+    sock.close()
+
+
 def test_dele_then_drop_keeps_the_message(postern):
     deliver(postern, b"Subject: keep\r\n\r\nx\r\n")
     r = Raw(postern.ports["pop3"])
@@ -402,6 +433,30 @@ def test_big_mailbox_opens_fast(postern):
     assert len(uids) == 10001 and len({u.split()[1] for u in uids}) == 10001
     assert int(c.list(10001).split()[2]) == len(b"Subject: foreign\r\n\r\nmixed\r\nends")
     assert retr_bytes(c, 10001) == b"Subject: foreign\r\n\r\nmixed\r\nends\r\n"
+    c.quit()
+
+
+def test_retr_reads_to_the_end_when_a_name_has_the_size_wrong(postern):
+    """RETR stops at a name's S= size without reading the end of the file, but
+    only when the file really ends there: a file longer or shorter than its
+    name says is sent whole."""
+    new = os.path.join(postern.maildir(ALICE), "new")
+    os.makedirs(new, exist_ok=True)
+    os.makedirs(os.path.join(postern.maildir(ALICE), "cur"), exist_ok=True)
+    bodies = [b"Subject: right\n\nsize\n",
+              b"Subject: long\n\n" + (b"y" * 70 + b"\n\n.z\n") * 1500,
+              b"Subject: short\n\nabc\n"]
+    said = [len(bodies[0]), 10, 5000]  # exact, far less (over a read chunk), more
+    for i, (body, size) in enumerate(zip(bodies, said)):
+        name = "%d.M1P1Q%d.mx.example.test,S=%d,W=%d" % (1700000000 + i, i, size,
+                                                         len(wire(body)))
+        with open(os.path.join(new, name), "wb") as f:
+            f.write(body)
+    assert len(bodies[1]) > 64 * 1024
+    c = pop(postern)
+    for i, body in enumerate(bodies, 1):
+        _, lines, _ = c.retr(i)
+        assert b"".join(line + b"\r\n" for line in lines) == wire(body)
     c.quit()
 
 
