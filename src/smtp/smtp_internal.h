@@ -79,6 +79,7 @@ struct smtp_session {
 	struct daemon_conn conn; /* first: the daemon's list links it */
 	struct daemon *daemon;
 	struct bufferevent *bev;
+	struct directout *out;   /* writes a plaintext session's output (daemon/directout.h) */
 	uint32_t id;
 	uint8_t state;
 	uint8_t service; /* enum smtp_service */

@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "daemon/directout.h"
 #include "metrics/metrics.h"
 #include "relay/relay_check.h"
 #include "mailauth/mailauth_stream.h"
@@ -80,6 +81,7 @@ static void smtp_session_free(struct smtp_session *s)
 	log_info("%08x smtp disconnect ip=%s", s->id, s->ip);
 	smtp_txn_free(&s->txn);
 	smtp_auth_free(&s->auth);
+	directout_free(&s->out);
 	bufferevent_free(s->bev);
 	daemon_conn_remove(s->daemon, &s->conn);
 	free(s->helo);
@@ -197,6 +199,7 @@ static void smtp_session_write_cb(struct bufferevent *bev, void *arg)
 	struct smtp_session *s = arg;
 
 	(void)bev;
+	directout_written(s->out);
 	if (s->state == SMTP_S_CLOSING) {
 		smtp_session_free(s);
 	} else if (s->paused) {
@@ -359,6 +362,8 @@ static void smtp_session_setup(struct smtp_session *s)
 	bufferevent_setwatermark(s->bev, EV_READ, 0, SMTP_INPUT_MAX);
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	if (!s->tls)
+		s->out = directout_new(s->bev);
 }
 
 bool smtp_plaintext_ok(const struct smtp_session *s)
@@ -368,6 +373,7 @@ bool smtp_plaintext_ok(const struct smtp_session *s)
 
 void smtp_start_tls(struct smtp_session *s)
 {
+	directout_free(&s->out);
 	struct bufferevent *bev = tls_bev_starttls(s->bev, s->daemon->tls);
 
 	if (bev == NULL) {
@@ -376,8 +382,8 @@ void smtp_start_tls(struct smtp_session *s)
 		return;
 	}
 	s->bev = bev;
-	smtp_session_setup(s);
 	s->tls = true;
+	smtp_session_setup(s);
 	s->esmtp = false;
 	free(s->helo);
 	s->helo = NULL;
