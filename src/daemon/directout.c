@@ -92,12 +92,9 @@ void directout_free(struct directout **dp)
 
 	if (d == NULL)
 		return;
-	struct evbuffer *out = bufferevent_get_output(d->bev);
-
-	evbuffer_remove_cb_entry(out, d->cb);
+	evbuffer_remove_cb_entry(bufferevent_get_output(d->bev), d->cb);
 	event_free(d->write);
-	if (evbuffer_get_length(out) > 0)
-		bufferevent_enable(d->bev, EV_WRITE); /* what is left goes libevent's way */
+	bufferevent_enable(d->bev, EV_WRITE); /* libevent's way again, for whatever is left */
 	if (d->in_writecb)
 		d->freed = true; /* directout_run_cb frees it when the callback returns */
 	else

@@ -31,8 +31,8 @@ struct directout *directout_new(struct bufferevent *bev);
 void directout_written(struct directout *d);
 
 /*
- * directout_free - before the bufferevent is freed, moved or wrapped in TLS
- * (NULL: nothing); output still queued is left to libevent's EV_WRITE.
+ * directout_free - before the bufferevent is freed, moved or wrapped (NULL:
+ * nothing). The bufferevent's writing is libevent's again: EV_WRITE is on.
  */
 void directout_free(struct directout **dp);
 

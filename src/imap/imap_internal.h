@@ -63,6 +63,7 @@ struct imap_session {
 	struct daemon *daemon;
 	struct daemon_loop *loop; /* after login on a loop thread; NULL: the daemon's loop */
 	struct bufferevent *bev;
+	struct directout *out;   /* writes a plaintext session's output (daemon/directout.h) */
 	struct daemon_move move; /* its connection on the way to its loop (daemon/loops.h) */
 	struct imap_parser *parser;
 	uint32_t id;

@@ -15,6 +15,7 @@
 #include "imap/imap_compress.h"
 #include "imap/imap_internal.h"
 #include "imap/imap_mailbox.h"
+#include "daemon/directout.h"
 #include "daemon/loops.h"
 #include "metrics/metrics.h"
 #include "tls/tls.h"
@@ -116,6 +117,7 @@ static void imap_session_free(struct imap_session *s)
 	if (s->delay != NULL)
 		event_free(s->delay);
 	imap_session_unwrap(s);
+	directout_free(&s->out);
 	bufferevent_free(s->bev);
 	if (s->loop != NULL)
 		daemon_loop_release(s->loop, &s->conn);
@@ -311,6 +313,7 @@ static void imap_session_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct imap_session *s = arg;
 
+	directout_written(s->out);
 	if (s->state == IMAP_S_LOGOUT) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0 && !s->gone)
 			imap_session_end(s);
@@ -387,17 +390,20 @@ static void imap_session_setup(struct imap_session *s)
 	bufferevent_setwatermark(s->bev, EV_WRITE, IMAP_OUTPUT_MAX / 4, 0);
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	if (!s->tls && !s->compressed)
+		s->out = directout_new(s->bev);
 }
 
 int imap_start_tls(struct imap_session *s)
 {
+	directout_free(&s->out);
 	struct bufferevent *bev = tls_bev_starttls(s->bev, s->daemon->tls);
 
 	if (bev == NULL)
 		return -1;
 	s->bev = bev;
-	imap_session_setup(s);
 	s->tls = true;
+	imap_session_setup(s);
 	s->plaintext_ok = true;
 	imap_parser_reset(s->parser); /* RFC 9051 6.2.1: nothing sent before TLS counts */
 	log_info("%08x imap starttls ip=%s", s->id, s->ip);
@@ -406,6 +412,7 @@ int imap_start_tls(struct imap_session *s)
 
 int imap_start_compress(struct imap_session *s)
 {
+	directout_free(&s->out); /* the filter writes into the socket's bufferevent now */
 	struct bufferevent *under = s->bev, *bev = imap_compress_wrap(under);
 
 	if (bev == NULL)
@@ -495,6 +502,7 @@ void imap_enter_auth(struct imap_session *s)
 		imap_resume(s);
 		return;
 	}
+	directout_free(&s->out);
 	daemon_move_out(&s->bev, &s->move);
 	daemon_conn_detach(&s->conn);
 	s->loop = l;
