@@ -11,6 +11,9 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
+/* libevent's own writes stop at 16 KB each: a full socket would take 16 writes per 256 KB */
+#define DIRECTOUT_MAX_WRITE (256 * 1024)
+
 struct directout {
 	struct bufferevent *bev;
 	struct event *write;          /* active: a direct write is due */
@@ -74,6 +77,7 @@ struct directout *directout_new(struct bufferevent *bev)
 	d->cb = evbuffer_add_cb(out, directout_added_cb, d);
 	if (d->write == NULL || d->cb == NULL)
 		fatal("directout: out of memory");
+	bufferevent_set_max_single_write(bev, DIRECTOUT_MAX_WRITE);
 	bufferevent_disable(bev, EV_WRITE);
 	if (evbuffer_get_length(out) > 0)
 		event_active(d->write, EV_WRITE, 0);
