@@ -264,6 +264,17 @@ static int load_status(struct load *l, struct load_client *c, const char *line, 
 	return 0;
 }
 
+/* load_body_end - the "\r\n.\r\n" that ends a multi-line reply in p[0..n), or NULL;
+ * memchr for the dot: glibc's memmem took a fifth of the client's CPU. */
+static char *load_body_end(char *p, size_t n)
+{
+	for (char *d = p; n >= 5 && (d = memchr(d, '.', n - (size_t)(d - p))) != NULL; d++) {
+		if (d - p >= 2 && (size_t)(d - p) + 3 <= n && memcmp(d - 2, "\r\n.\r\n", 5) == 0)
+			return d - 2;
+	}
+	return NULL;
+}
+
 /* load_parse - consume complete replies in the input; 0, 1 when QUIT's +OK came, -1 on error. */
 static int load_parse(struct load *l, struct load_client *c)
 {
@@ -284,7 +295,7 @@ static int load_parse(struct load *l, struct load_client *c)
 			}
 			c->off += ll + 2;
 		} else {
-			char *e = memmem(p, n, "\r\n.\r\n", 5);
+			char *e = load_body_end(p, n);
 			if (e == NULL) {
 				if (n > 4)
 					c->off += n - 4; /* scanned: keep only what may start the end */
