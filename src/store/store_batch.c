@@ -218,24 +218,47 @@ static void store_answer(struct store *s, struct store_msg *m)
 	store_msg_free(m);
 }
 
-/* store_waiters_done - call back the synced; the just linked wait for the next sync. */
-static void store_waiters_done(struct store *s, struct store_job *j)
+/* store_answer_list - answer each message of a list. */
+static void store_answer_list(struct store *s, struct store_msg *m)
 {
-	for (struct store_waiter *w = j->answer, *next; w != NULL; w = next) {
-		next = w->next;
-		w->cb(w->arg, j->sync_errno);
-		free(w);
+	for (struct store_msg *next; m != NULL; m = next) {
+		next = m->next;
+		store_answer(s, m);
 	}
-	for (struct store_waiter *w = j->waiters, *next; w != NULL; w = next) {
-		next = w->next;
-		if (w->link != NULL && j->sync_errno == 0) {
-			w->next = s->linked_waiters;
-			s->linked_waiters = w;
+}
+
+/* store_waiters_keep_linked - the waiters just linked wait for the next sync; the rest stay in j. */
+static void store_waiters_keep_linked(struct store *s, struct store_job *j)
+{
+	struct store_waiter **wp = &j->waiters;
+
+	while (*wp != NULL) {
+		struct store_waiter *w = *wp;
+		if (w->link == NULL || j->sync_errno != 0) {
+			wp = &w->next;
 			continue;
 		}
-		w->cb(w->arg, j->sync_errno);
+		*wp = w->next;
+		w->next = s->linked_waiters;
+		s->linked_waiters = w;
+	}
+}
+
+/* store_waiter_list_done - call back each waiter of a list with err, and free it. */
+static void store_waiter_list_done(struct store_waiter *w, int err)
+{
+	for (struct store_waiter *next; w != NULL; w = next) {
+		next = w->next;
+		w->cb(w->arg, err);
 		free(w);
 	}
+}
+
+/* store_waiters_done - call back the synced (the just linked were kept for the next sync). */
+static void store_waiters_done(struct store_job *j)
+{
+	store_waiter_list_done(j->answer, j->sync_errno);
+	store_waiter_list_done(j->waiters, j->sync_errno);
 }
 
 /* store_job_done - on the loop: answer the durable links, keep the new ones for the next sync. */
@@ -251,27 +274,24 @@ static void store_job_done(void *arg)
 		s->stats.syncs++;
 	}
 	s->pool.stalled = j->made.count < j->pool_want; /* e.g. the disk is full */
-	for (struct store_msg *m = j->links, *next; m != NULL; m = next) {
-		next = m->next;
-		store_answer(s, m);
-	}
-	for (struct store_msg *m = j->data, *next; m != NULL; m = next) {
-		next = m->next;
-		m->next = NULL;
-		if (m->error != 0) {
-			store_answer(s, m);
-		} else {
-			*tail = m;
-			tail = &m->next;
-		}
-	}
-	store_waiters_done(s, j);
 	for (size_t i = 0; i < j->made.count && s->pool.count < STORE_POOL_MAX; i++) {
 		s->pool.fd[s->pool.count] = j->made.fd[i];
 		s->pool.n[s->pool.count++] = j->made.n[i];
 	}
+	struct store_msg *failed = NULL, **failed_tail = &failed;
+	for (struct store_msg *m = j->data, *next; m != NULL; m = next) {
+		next = m->next;
+		m->next = NULL;
+		struct store_msg ***to = m->error != 0 ? &failed_tail : &tail;
+		**to = m;
+		*to = &m->next;
+	}
+	store_waiters_keep_linked(s, j);
+	store_batch_start(s); /* the next sync runs while these answers go out */
+	store_answer_list(s, j->links);
+	store_answer_list(s, failed);
+	store_waiters_done(j);
 	free(j);
-	store_batch_start(s);
 }
 
 void store_batch_start(struct store *s)
