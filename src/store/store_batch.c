@@ -20,6 +20,7 @@
 #include "delivery/delivery_log.h"
 #include "store/maildir.h"
 #include "util/file.h"
+#include "util/log.h"
 #include "store/store_internal.h"
 #include "util/workq.h"
 #include "util/xalloc.h"
@@ -288,9 +289,11 @@ static void store_job_done(void *arg)
 	}
 	store_waiters_keep_linked(s, j);
 	store_batch_start(s); /* the next sync runs while these answers go out */
+	log_hold(); /* a batch's lines (queued, delivered) in one write */
 	store_answer_list(s, j->links);
 	store_answer_list(s, failed);
 	store_waiters_done(j);
+	log_release();
 	free(j);
 }
 

@@ -16,6 +16,13 @@ void log_init(const char *progname, bool use_syslog);
 void log_msg(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* fatal - log and exit(1). */
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/*
+ * log_hold, log_release - the lines this thread logs in between go out
+ * with one write at the release (the outer one, when nested): for a batch
+ * of answers logged within one callback. Syslog still gets each at once.
+ */
+void log_hold(void);
+void log_release(void);
 /* log_escape - copy client text into buf, printable ASCII only, truncated. */
 const char *log_escape(const char *s, size_t len, char *buf, size_t buflen);
 
