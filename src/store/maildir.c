@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,19 @@ static void maildir_escape_host(char *buf, size_t size, const char *host)
 	buf[o] = '\0';
 }
 
+/* maildir_pid - getpid() once: it is a system call every time, and posternd never forks. */
+static pid_t maildir_pid(void)
+{
+	static _Atomic pid_t pid;
+	pid_t p = atomic_load_explicit(&pid, memory_order_relaxed);
+
+	if (p == 0) {
+		p = getpid();
+		atomic_store_explicit(&pid, p, memory_order_relaxed);
+	}
+	return p;
+}
+
 int maildir_name(char *buf, size_t size, const char *host, unsigned long seq, size_t stored_size,
 		 size_t wire_size)
 {
@@ -121,7 +135,7 @@ int maildir_name(char *buf, size_t size, const char *host, unsigned long seq, si
 	gettimeofday(&tv, NULL);
 	maildir_escape_host(ehost, sizeof(ehost), host);
 	n = snprintf(buf, size, "%ld.M%06ldP%ldQ%lu.%s,S=%zu,W=%zu", (long)tv.tv_sec,
-		     (long)tv.tv_usec, (long)getpid(), seq, ehost, stored_size, wire_size);
+		     (long)tv.tv_usec, (long)maildir_pid(), seq, ehost, stored_size, wire_size);
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
