@@ -1,7 +1,6 @@
 /* directout - a socket bufferevent's output written once the queuing callback returns. */
 #include "daemon/directout.h"
 
-#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>

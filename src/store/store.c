@@ -138,7 +138,8 @@ struct store *store_open(struct event_base *base, const char *data_dir, const ch
 	if (s->mail_fd >= 0)
 		store_clean_tmp(s->tmp_dir);
 	s->syncer = workq_new(base, 1, "store-sync");
-	store_batch_start(s); /* fill the pool of empty files */
+	s->pooler = workq_new(base, 1, "store-pool");
+	store_pool_refill(s);
 	return s;
 }
 
@@ -451,5 +452,6 @@ void store_msg_commit(struct store_msg *m, size_t wire_size, void (*done_cb)(voi
 	m->next = s->pending;
 	s->pending = m;
 	s->pool.stalled = false;
+	store_pool_refill(s);
 	store_batch_start(s);
 }

@@ -4,8 +4,7 @@
  * the last job and the Maildir links of the messages linked by the last
  * job; it then links the former. So every message still sees data durable
  * before its link and its link durable before its 250, at one sync per
- * batch under load. The job also makes empty queue/tmp files ahead, so
- * that the loop never waits for a file creation. store_sync callers ride
+ * batch under load. store_sync callers ride
  * along: their callback runs after the next job's sync; store_sync_link
  * callers go the messages' way: linked after one sync, answered after the
  * next.
@@ -32,9 +31,6 @@ struct store_job {
 	struct store_waiter *waiters; /* store_sync(_link) callers: sync, then link or call back */
 	struct store_waiter *answer;  /* linked by the previous job: sync, then call back */
 	int sync_errno;
-	size_t pool_want;
-	unsigned long pool_first;
-	struct store_pool made; /* files made for the pool */
 };
 
 /* store_link_one - link the message into one Maildir's new/, creating it if needed. */
@@ -155,31 +151,11 @@ static void store_link_batch(struct store_msg *batch, int sync_errno)
 	}
 }
 
-/* store_pool_make - create the empty files the pool asked for. */
-static void store_pool_make(struct store_job *j)
-{
-	char path[PATH_MAX];
-
-	for (size_t i = 0; i < j->pool_want; i++) {
-		unsigned long n = j->pool_first + i;
-		snprintf(path, sizeof(path), "%s/pool.%lu", j->s->tmp_dir, n);
-		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd < 0)
-			break;
-		j->made.fd[j->made.count] = fd;
-		j->made.n[j->made.count++] = n;
-	}
-}
-
 /* store_job_work - on the worker: one sync, then link what it made durable. */
 static void store_job_work(void *arg)
 {
 	struct store_job *j = arg;
 
-	if (j->data == NULL && j->links == NULL && j->waiters == NULL && j->answer == NULL) {
-		store_pool_make(j); /* a refill only */
-		return;
-	}
 	j->sync_errno = syncfs(j->s->dir_fd) == 0 ? 0 : errno;
 	if (j->sync_errno == 0 && j->s->mail_fd >= 0 && syncfs(j->s->mail_fd) < 0)
 		j->sync_errno = errno;
@@ -194,7 +170,6 @@ static void store_job_work(void *arg)
 		if (w->link != NULL)
 			w->link(w->arg);
 	}
-	store_pool_make(j);
 }
 
 /* store_log - a delivery line for each Maildir a durable message reached. */
@@ -270,15 +245,8 @@ static void store_job_done(void *arg)
 	struct store_msg **tail = &s->linked;
 
 	s->busy = false;
-	if (j->data != NULL || j->links != NULL || j->waiters != NULL || j->answer != NULL) {
-		s->stats.batches++;
-		s->stats.syncs++;
-	}
-	s->pool.stalled = j->made.count < j->pool_want; /* e.g. the disk is full */
-	for (size_t i = 0; i < j->made.count && s->pool.count < STORE_POOL_MAX; i++) {
-		s->pool.fd[s->pool.count] = j->made.fd[i];
-		s->pool.n[s->pool.count++] = j->made.n[i];
-	}
+	s->stats.batches++;
+	s->stats.syncs++;
 	struct store_msg *failed = NULL, **failed_tail = &failed;
 	for (struct store_msg *m = j->data, *next; m != NULL; m = next) {
 		next = m->next;
@@ -299,10 +267,8 @@ static void store_job_done(void *arg)
 
 void store_batch_start(struct store *s)
 {
-	bool refill = !s->closing && !s->pool.stalled && s->pool.count <= STORE_POOL_MAX / 2;
-
 	if (s->busy || (s->pending == NULL && s->linked == NULL && s->waiters == NULL &&
-			s->linked_waiters == NULL && !refill))
+			s->linked_waiters == NULL))
 		return;
 	struct store_job *j = xcalloc(1, sizeof(*j));
 	j->s = s;
@@ -318,9 +284,6 @@ void store_batch_start(struct store *s)
 		m->next = j->data;
 		j->data = m;
 	}
-	j->pool_want = s->closing ? 0 : STORE_POOL_MAX - s->pool.count;
-	j->pool_first = s->pool.next;
-	s->pool.next += j->pool_want;
 	s->busy = true;
 	if (s->closing) { /* shutdown: the worker is gone, do it here */
 		store_job_work(j);
@@ -346,24 +309,4 @@ void store_sync_link(struct store *s, void (*link)(void *arg), void (*cb)(void *
 	w->next = s->waiters;
 	s->waiters = w;
 	store_batch_start(s);
-}
-
-int store_pool_take(struct store *s, char *buf, size_t size)
-{
-	if (s->pool.count == 0)
-		return -1;
-	s->pool.count--;
-	snprintf(buf, size, "%s/pool.%lu", s->tmp_dir, s->pool.n[s->pool.count]);
-	return s->pool.fd[s->pool.count];
-}
-
-void store_pool_free(struct store *s)
-{
-	char path[PATH_MAX];
-
-	while (s->pool.count > 0) {
-		int fd = store_pool_take(s, path, sizeof(path));
-		close(fd);
-		unlink(path);
-	}
 }

@@ -11,7 +11,7 @@
 
 #include "store/store.h"
 
-#define STORE_POOL_MAX 128 /* empty queue/tmp files made ahead by the worker */
+#define STORE_POOL_MAX 128 /* empty queue/tmp files made ahead (store_pool.c) */
 
 struct store_rcpt {
 	char *maildir; /* DATA_DIR/mail/DOMAIN/LOCAL */
@@ -58,6 +58,7 @@ struct store_pool {
 	unsigned long n[STORE_POOL_MAX]; /* queue/tmp/pool.N */
 	size_t count;
 	unsigned long next; /* the next N to make */
+	bool busy;          /* a refill is on the pool's worker */
 	bool stalled;       /* the last refill fell short: wait for a commit to try again */
 };
 
@@ -68,6 +69,7 @@ struct store {
 	int dir_fd;  /* data_dir, for syncfs */
 	int mail_fd; /* DATA_DIR/mail when it is another mount (synced too), else -1 */
 	struct workq *syncer;
+	struct workq *pooler; /* makes the pool's files (store_pool.c) */
 	unsigned long seq;
 	struct store_msg *pending; /* written, waiting for a job, newest first */
 	struct store_msg *linked;  /* linked, waiting for the sync that makes it durable */
@@ -90,10 +92,13 @@ void store_tmp_env(const struct store_msg *m, char *buf, size_t size);
 /* store_batch_start - hand pending and linked messages to the worker, unless it is busy. */
 void store_batch_start(struct store *s);
 
+/* store_pool_refill - have the pool's worker make files when the pool is half empty. */
+void store_pool_refill(struct store *s);
+
 /* store_pool_take - an empty queue/tmp file (fd, path into buf); -1 when the pool is empty. */
 int store_pool_take(struct store *s, char *buf, size_t size);
 
-/* store_pool_free - close the pool's files and remove them. */
+/* store_pool_free - end the pool's worker, close the pool's files and remove them. */
 void store_pool_free(struct store *s);
 
 #endif
