@@ -1,4 +1,5 @@
 """The SMTP service on the real daemon: envelope, DATA, limits, errors."""
+import os
 import re
 import smtplib
 import threading
@@ -28,7 +29,6 @@ def test_single_recipient_lands_in_maildir_new(postern):
 def test_maildir_name_carries_sizes(postern):
     with smtplib.SMTP("127.0.0.1", postern.smtp_port) as s:
         s.sendmail("x@remote.test", ["alice@example.test"], MSG)
-    import os
     d = postern.maildir("alice@example.test") + "/new"
     (name,) = os.listdir(d)
     data = open(os.path.join(d, name), "rb").read()
@@ -43,6 +43,13 @@ def test_several_recipients_each_get_one_copy(postern):
     assert refused == {}
     assert len(postern.messages("alice@example.test")) == 1
     assert len(postern.messages("bob@example.test")) == 1
+    # one text, hard-linked: the last Maildir took the tmp name, and nothing is left in tmp
+    files = [os.path.join(postern.maildir(a) + "/new", n)
+             for a in ("alice@example.test", "bob@example.test")
+             for n in os.listdir(postern.maildir(a) + "/new")]
+    st = [os.stat(f) for f in files]
+    assert st[0].st_ino == st[1].st_ino and st[0].st_nlink == 2
+    assert postern.queue_tmp() == []
 
 
 def test_unknown_local_user_is_550(postern):
