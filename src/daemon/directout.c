@@ -89,7 +89,8 @@ void directout_written(struct directout *d)
 		bufferevent_disable(d->bev, EV_WRITE);
 }
 
-void directout_free(struct directout **dp)
+/* directout_end - stop writing; with hand_back, EV_WRITE goes on for libevent to write. */
+static void directout_end(struct directout **dp, bool hand_back)
 {
 	struct directout *d = *dp;
 
@@ -97,10 +98,21 @@ void directout_free(struct directout **dp)
 		return;
 	evbuffer_remove_cb_entry(bufferevent_get_output(d->bev), d->cb);
 	event_free(d->write);
-	bufferevent_enable(d->bev, EV_WRITE); /* libevent's way again, for whatever is left */
+	if (hand_back)
+		bufferevent_enable(d->bev, EV_WRITE);
 	if (d->in_writecb)
 		d->freed = true; /* directout_run_cb frees it when the callback returns */
 	else
 		free(d);
 	*dp = NULL;
+}
+
+void directout_free(struct directout **dp)
+{
+	directout_end(dp, false);
+}
+
+void directout_release(struct directout **dp)
+{
+	directout_end(dp, true);
 }

@@ -31,9 +31,16 @@ struct directout *directout_new(struct bufferevent *bev);
 void directout_written(struct directout *d);
 
 /*
- * directout_free - before the bufferevent is freed, moved or wrapped (NULL:
- * nothing). The bufferevent's writing is libevent's again: EV_WRITE is on.
+ * directout_free - nothing more is written (NULL: nothing): before the
+ * bufferevent is freed or moved, or when the session stops writing (its
+ * client is gone).
  */
 void directout_free(struct directout **dp);
+
+/*
+ * directout_release - the bufferevent's writing is libevent's again, with
+ * EV_WRITE on (NULL: nothing): before it is wrapped in TLS or DEFLATE.
+ */
+void directout_release(struct directout **dp);
 
 #endif

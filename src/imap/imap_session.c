@@ -136,6 +136,7 @@ static void imap_session_end(struct imap_session *s)
 {
 	if (s->waiting) {
 		s->gone = true; /* imap_wait_done frees it */
+		directout_free(&s->out); /* the client is gone: nothing more is written */
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 		return;
 	}
@@ -345,6 +346,7 @@ static void imap_session_event_cb(struct bufferevent *bev, short what, void *arg
 	}
 	if (s->waiting) {
 		s->gone = true; /* freed when the worker or the hook answers */
+		directout_free(&s->out); /* the client is gone: nothing more is written */
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 		return;
 	}
@@ -358,6 +360,7 @@ static void imap_session_abort(struct daemon_conn *conn)
 
 	if (s->waiting) {
 		s->gone = true;
+		directout_free(&s->out); /* the client is gone: nothing more is written */
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 		return;
 	}
@@ -396,7 +399,7 @@ static void imap_session_setup(struct imap_session *s)
 
 int imap_start_tls(struct imap_session *s)
 {
-	directout_free(&s->out);
+	directout_release(&s->out);
 	struct bufferevent *bev = tls_bev_starttls(s->bev, s->daemon->tls);
 
 	if (bev == NULL)
@@ -412,7 +415,7 @@ int imap_start_tls(struct imap_session *s)
 
 int imap_start_compress(struct imap_session *s)
 {
-	directout_free(&s->out); /* the filter writes into the socket's bufferevent now */
+	directout_release(&s->out); /* the filter writes into the socket's bufferevent now */
 	struct bufferevent *under = s->bev, *bev = imap_compress_wrap(under);
 
 	if (bev == NULL)

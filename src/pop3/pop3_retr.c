@@ -47,22 +47,39 @@ void pop3_stream_free(struct pop3_stream **stp)
 	*stp = NULL;
 }
 
+/*
+ * pop3_stream_at_size - after a read of n octets (want asked): the end, by
+ * the name's S=? Only when one octet more than S= leaves was asked for and
+ * exactly S= came; a file that turns out longer is read to its end.
+ */
+static bool pop3_stream_at_size(struct pop3_stream *st, size_t want, size_t n)
+{
+	if (st->left == POP3_SIZE_UNKNOWN)
+		return false;
+	if (n > st->left) {
+		st->left = POP3_SIZE_UNKNOWN;
+		return false;
+	}
+	bool end = n == st->left && want > st->left;
+	st->left -= n;
+	return end;
+}
+
 /* pop3_stream_file - one chunk of the message; 1 at the end, 0 more to come, -1 read error. */
 static int pop3_stream_file(struct pop3_session *s, struct pop3_stream *st, struct evbuffer *out)
 {
 	struct evbuffer_iovec vec;
-	ssize_t n = st->stuff.done ? 0 : read(st->fd, pop3_stream_in, sizeof(pop3_stream_in));
+	size_t want = st->left < sizeof(pop3_stream_in) ? st->left + 1 : sizeof(pop3_stream_in);
+	ssize_t n = st->stuff.done ? 0 : read(st->fd, pop3_stream_in, want);
 	size_t out_len = 0;
 
 	if (n < 0)
 		return errno == EINTR ? 0 : -1;
-	if (st->left != POP3_SIZE_UNKNOWN) /* a file longer than its S= is read to its end */
-		st->left = (size_t)n <= st->left ? st->left - (size_t)n : POP3_SIZE_UNKNOWN;
 	if (evbuffer_reserve_space(out, POP3_DOTSTUFF_ROOM((size_t)n) + POP3_DOTSTUFF_END_ROOM,
 				   &vec, 1) < 1)
 		fatal("evbuffer_reserve_space failed");
 	/* Not a short read: on NFS that need not be the end. The S= size saves the read of the EOF. */
-	bool end = n == 0 || st->stuff.done || st->left == 0;
+	bool end = n == 0 || st->stuff.done || pop3_stream_at_size(st, want, (size_t)n);
 
 	pop3_dotstuff_feed(&st->stuff, pop3_stream_in, (size_t)n, vec.iov_base, &out_len);
 	if (end)

@@ -249,6 +249,7 @@ static void pop3_session_event_cb(struct bufferevent *bev, short what, void *arg
 	}
 	if (s->waiting) {
 		s->gone = true; /* freed when the worker or the hook answers */
+		directout_free(&s->out); /* the client is gone: nothing more is written */
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 		return;
 	}
@@ -262,6 +263,7 @@ static void pop3_session_abort(struct daemon_conn *conn)
 
 	if (s->waiting) {
 		s->gone = true;
+		directout_free(&s->out); /* the client is gone: nothing more is written */
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 		return;
 	}
@@ -317,7 +319,7 @@ static void pop3_session_setup(struct pop3_session *s)
 
 int pop3_start_tls(struct pop3_session *s)
 {
-	directout_free(&s->out);
+	directout_release(&s->out);
 	struct bufferevent *bev = tls_bev_starttls(s->bev, s->daemon->tls);
 
 	if (bev == NULL)

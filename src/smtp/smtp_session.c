@@ -245,6 +245,7 @@ static void smtp_session_event_cb(struct bufferevent *bev, short what, void *arg
 	}
 	if (smtp_session_waits(s)) {
 		s->gone = true; /* freed when the store answers */
+		directout_free(&s->out); /* the client is gone: nothing more is written */
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 		return;
 	}
@@ -269,6 +270,7 @@ static void smtp_session_abort(struct daemon_conn *conn)
 
 	if (smtp_session_waits(s)) {
 		s->gone = true;
+		directout_free(&s->out); /* the client is gone: nothing more is written */
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 		return;
 	}
@@ -373,7 +375,7 @@ bool smtp_plaintext_ok(const struct smtp_session *s)
 
 void smtp_start_tls(struct smtp_session *s)
 {
-	directout_free(&s->out);
+	directout_release(&s->out);
 	struct bufferevent *bev = tls_bev_starttls(s->bev, s->daemon->tls);
 
 	if (bev == NULL) {

@@ -33,27 +33,17 @@ struct store_job {
 	int sync_errno;
 };
 
-/* store_place - link src at dst, or move it there when last; neither replaces a file. */
-static int store_place(const char *src, const char *dst, bool last)
-{
-	return last ? renameat2(AT_FDCWD, src, AT_FDCWD, dst, RENAME_NOREPLACE) : link(src, dst);
-}
-
-/*
- * store_link_one - link the message into one Maildir's new/, creating it if
- * needed. The last one takes the text's tmp name itself: one rename instead
- * of a link and an unlink.
- */
-static int store_link_one(struct store_msg *m, struct store_rcpt *r, bool last)
+/* store_link_one - link the message into one Maildir's new/, creating it if needed. */
+static int store_link_one(struct store_msg *m, struct store_rcpt *r)
 {
 	char dst[PATH_MAX];
 
 	snprintf(dst, sizeof(dst), "%s/new/%s", r->maildir, m->name);
-	if (store_place(m->tmp_path, dst, last) == 0)
+	if (link(m->tmp_path, dst) == 0)
 		return 0;
 	if (errno != ENOENT || maildir_create(r->maildir) < 0)
 		return -1;
-	return store_place(m->tmp_path, dst, last);
+	return link(m->tmp_path, dst);
 }
 
 /* store_queue_path - DATA_DIR/queue/{msg,env}/ID. */
@@ -134,14 +124,12 @@ static void store_deliver(struct store_msg *m)
 		return;
 	}
 	for (size_t i = 0; i < m->n_rcpts; i++) {
-		bool last = i + 1 == m->n_rcpts;
-		if (store_link_one(m, &m->rcpts[i], last) < 0) {
+		if (store_link_one(m, &m->rcpts[i]) < 0) {
 			m->error = errno;
 			store_unlink_all(m);
 			return;
 		}
 		m->rcpts[i].linked = true;
-		m->tmp_moved = last;
 	}
 }
 
@@ -155,8 +143,7 @@ static void store_link_batch(struct store_msg *batch, int sync_errno)
 			m->error = sync_errno;
 		if (m->error == 0)
 			store_deliver(m);
-		if (!m->tmp_moved)
-			unlink(m->tmp_path);
+		unlink(m->tmp_path);
 		if (m->envelope != NULL) {
 			store_tmp_env(m, env_tmp, sizeof(env_tmp));
 			unlink(env_tmp);

@@ -39,7 +39,6 @@ struct store_msg {
 	char *envelope; /* queue entry for remote recipients, or NULL */
 	size_t envelope_len;
 	bool queued;    /* linked into queue/msg and queue/env */
-	bool tmp_moved; /* the last Maildir took the tmp name (rename, not link) */
 	void (*done_cb)(void *arg, int err);
 	void *done_arg;
 	struct store_msg *next; /* in a batch, oldest first */

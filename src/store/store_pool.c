@@ -56,7 +56,8 @@ void store_pool_refill(struct store *s)
 {
 	struct store_pool *pool = &s->pool;
 
-	if (s->pooler == NULL || pool->busy || pool->stalled || pool->count > STORE_POOL_MAX / 2)
+	if (s->pooler == NULL || s->closing || pool->busy || pool->stalled ||
+	    pool->count > STORE_POOL_MAX / 2)
 		return;
 	struct store_refill *r = xcalloc(1, sizeof(*r));
 	r->s = s;

@@ -1,6 +1,7 @@
 /* log - one line per event on stderr, and syslog when asked. */
 #include "util/log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,8 @@ static void log_flush_held(void)
 
 	while (off < log_held.len) {
 		ssize_t n = write(STDERR_FILENO, log_held.buf + off, log_held.len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n <= 0)
 			break; /* nowhere to log to: the lines are dropped, as fprintf would */
 		off += (size_t)n;
@@ -85,7 +88,8 @@ static void log_vwrite(int priority, const char *fmt, va_list ap)
 	char out[sizeof(line) + 128];
 	int n = snprintf(out, sizeof(out), "%s.%03ldZ %s: %s\n", stamp, now.tv_nsec / 1000000,
 			 log_progname, line);
-	log_emit(out, n < (int)sizeof(out) ? (size_t)n : sizeof(out) - 1);
+	if (n > 0)
+		log_emit(out, n < (int)sizeof(out) ? (size_t)n : sizeof(out) - 1);
 	if (log_syslog)
 		syslog(priority, "%s", line);
 }

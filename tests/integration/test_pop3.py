@@ -445,14 +445,16 @@ def test_retr_reads_to_the_end_when_a_name_has_the_size_wrong(postern):
     os.makedirs(os.path.join(postern.maildir(ALICE), "cur"), exist_ok=True)
     bodies = [b"Subject: right\n\nsize\n",
               b"Subject: long\n\n" + (b"y" * 70 + b"\n\n.z\n") * 1500,
-              b"Subject: short\n\nabc\n"]
-    said = [len(bodies[0]), 10, 5000]  # exact, far less (over a read chunk), more
+              b"Subject: short\n\nabc\n",
+              b"Subject: chunk\n\n" + (b"w" * 99 + b"\n") * 700]
+    # exact, far less (over a read chunk), more, and exactly one read chunk of a longer file
+    said = [len(bodies[0]), 10, 5000, 64 * 1024]
     for i, (body, size) in enumerate(zip(bodies, said)):
         name = "%d.M1P1Q%d.mx.example.test,S=%d,W=%d" % (1700000000 + i, i, size,
                                                          len(wire(body)))
         with open(os.path.join(new, name), "wb") as f:
             f.write(body)
-    assert len(bodies[1]) > 64 * 1024
+    assert len(bodies[1]) > 64 * 1024 and len(bodies[3]) > 64 * 1024
     c = pop(postern)
     for i, body in enumerate(bodies, 1):
         _, lines, _ = c.retr(i)

@@ -164,8 +164,26 @@ static void test_free_in_writecb(void **state)
 	test_close(&c);
 }
 
+/* A session whose client is gone: after directout_free nothing more is written. */
+static void test_free_stops_writing(void **state)
+{
+	struct test_conn c;
+	char buf[16];
+
+	(void)state;
+	test_open(&c);
+	evbuffer_add(bufferevent_get_output(c.bev), "+OK late\r\n", 10);
+	directout_free(&c.out); /* before the direct write ran */
+	evbuffer_add(bufferevent_get_output(c.bev), "* later\r\n", 9);
+	event_base_loop(c.base, EVLOOP_NONBLOCK);
+	assert_int_equal(recv(c.peer, buf, sizeof(buf), MSG_DONTWAIT), -1);
+	assert_false(bufferevent_get_enabled(c.bev) & EV_WRITE);
+	assert_int_equal(c.writecbs, 0);
+	test_close(&c);
+}
+
 /* Handing the bufferevent back (STLS that could not flush): libevent writes what is left. */
-static void test_free_hands_back_what_is_left(void **state)
+static void test_release_hands_back_what_is_left(void **state)
 {
 	struct test_conn c;
 	char *got = malloc(BIG);
@@ -173,7 +191,7 @@ static void test_free_hands_back_what_is_left(void **state)
 	(void)state;
 	test_open(&c);
 	evbuffer_add(bufferevent_get_output(c.bev), memset(got, 'x', BIG), BIG);
-	directout_free(&c.out);
+	directout_release(&c.out);
 	assert_true(bufferevent_get_enabled(c.bev) & EV_WRITE);
 	assert_int_equal(test_read_all(&c, got, BIG), BIG);
 	test_close(&c);
@@ -187,7 +205,8 @@ int main(void)
 		cmocka_unit_test(test_full_socket_goes_libevents_way),
 		cmocka_unit_test(test_writecb_output_follows),
 		cmocka_unit_test(test_free_in_writecb),
-		cmocka_unit_test(test_free_hands_back_what_is_left),
+		cmocka_unit_test(test_free_stops_writing),
+		cmocka_unit_test(test_release_hands_back_what_is_left),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
