@@ -112,6 +112,12 @@ void directout_free(struct directout **dp)
 	directout_end(dp, false);
 }
 
+void directout_gone(struct directout **dp, struct bufferevent *bev)
+{
+	directout_free(dp);
+	bufferevent_disable(bev, EV_READ | EV_WRITE);
+}
+
 void directout_release(struct directout **dp)
 {
 	directout_end(dp, true);

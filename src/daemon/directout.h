@@ -38,6 +38,13 @@ void directout_written(struct directout *d);
 void directout_free(struct directout **dp);
 
 /*
+ * directout_gone - the client is gone while a worker still holds the
+ * session: nothing more is read or written (directout_free, and reading
+ * and writing off).
+ */
+void directout_gone(struct directout **dp, struct bufferevent *bev);
+
+/*
  * directout_release - the bufferevent's writing is libevent's again, with
  * EV_WRITE on (NULL: nothing): before it is wrapped in TLS or DEFLATE.
  */

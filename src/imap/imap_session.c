@@ -136,8 +136,7 @@ static void imap_session_end(struct imap_session *s)
 {
 	if (s->waiting) {
 		s->gone = true; /* imap_wait_done frees it */
-		directout_free(&s->out); /* the client is gone: nothing more is written */
-		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+		directout_gone(&s->out, s->bev);
 		return;
 	}
 	imap_session_free(s);
@@ -346,8 +345,7 @@ static void imap_session_event_cb(struct bufferevent *bev, short what, void *arg
 	}
 	if (s->waiting) {
 		s->gone = true; /* freed when the worker or the hook answers */
-		directout_free(&s->out); /* the client is gone: nothing more is written */
-		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+		directout_gone(&s->out, s->bev);
 		return;
 	}
 	imap_session_free(s);
@@ -360,8 +358,7 @@ static void imap_session_abort(struct daemon_conn *conn)
 
 	if (s->waiting) {
 		s->gone = true;
-		directout_free(&s->out); /* the client is gone: nothing more is written */
-		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+		directout_gone(&s->out, s->bev);
 		return;
 	}
 	imap_session_free(s);
@@ -386,14 +383,15 @@ static void imap_session_stop(struct daemon_conn *conn)
 static void imap_session_setup(struct imap_session *s)
 {
 	struct timeval tv = { .tv_sec = s->timeout, .tv_usec = 0 };
+	bool direct = !s->tls && !s->compressed;
 
 	bufferevent_setcb(s->bev, imap_session_read_cb, imap_session_write_cb, imap_session_event_cb,
 			  s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, IMAP_INPUT_MAX);
 	bufferevent_setwatermark(s->bev, EV_WRITE, IMAP_OUTPUT_MAX / 4, 0);
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
-	if (!s->tls && !s->compressed)
+	bufferevent_enable(s->bev, direct ? EV_READ : EV_READ | EV_WRITE);
+	if (direct)
 		s->out = directout_new(s->bev);
 }
 

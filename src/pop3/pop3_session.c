@@ -249,8 +249,7 @@ static void pop3_session_event_cb(struct bufferevent *bev, short what, void *arg
 	}
 	if (s->waiting) {
 		s->gone = true; /* freed when the worker or the hook answers */
-		directout_free(&s->out); /* the client is gone: nothing more is written */
-		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+		directout_gone(&s->out, s->bev);
 		return;
 	}
 	pop3_session_free(s);
@@ -263,8 +262,7 @@ static void pop3_session_abort(struct daemon_conn *conn)
 
 	if (s->waiting) {
 		s->gone = true;
-		directout_free(&s->out); /* the client is gone: nothing more is written */
-		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+		directout_gone(&s->out, s->bev);
 		return;
 	}
 	pop3_session_free(s);
@@ -312,7 +310,7 @@ static void pop3_session_setup(struct pop3_session *s)
 	bufferevent_setwatermark(s->bev, EV_READ, 0, POP3_INPUT_MAX);
 	bufferevent_setwatermark(s->bev, EV_WRITE, POP3_OUTPUT_MAX / 4, 0);
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	bufferevent_enable(s->bev, s->tls ? EV_READ | EV_WRITE : EV_READ);
 	if (!s->tls)
 		s->out = directout_new(s->bev);
 }

@@ -245,8 +245,7 @@ static void smtp_session_event_cb(struct bufferevent *bev, short what, void *arg
 	}
 	if (smtp_session_waits(s)) {
 		s->gone = true; /* freed when the store answers */
-		directout_free(&s->out); /* the client is gone: nothing more is written */
-		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+		directout_gone(&s->out, s->bev);
 		return;
 	}
 	smtp_session_free(s);
@@ -270,8 +269,7 @@ static void smtp_session_abort(struct daemon_conn *conn)
 
 	if (smtp_session_waits(s)) {
 		s->gone = true;
-		directout_free(&s->out); /* the client is gone: nothing more is written */
-		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+		directout_gone(&s->out, s->bev);
 		return;
 	}
 	smtp_session_free(s);
@@ -363,7 +361,7 @@ static void smtp_session_setup(struct smtp_session *s)
 			  smtp_session_event_cb, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, SMTP_INPUT_MAX);
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	bufferevent_enable(s->bev, s->tls ? EV_READ | EV_WRITE : EV_READ);
 	if (!s->tls)
 		s->out = directout_new(s->bev);
 }
