@@ -138,7 +138,9 @@ BENCH_BIN := $(BUILD)/pop3load $(BUILD)/imapload $(BUILD)/diskprobe
 $(BENCH_BIN): $(BUILD)/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 $(WARN) -o $@ $(filter %.c,$^) -lpthread
-# imapload is two files (the push-latency part is in imapload_push.c).
+# Both load generators share bench/loadconn.c; imapload is two files more
+# (the push-latency part is in imapload_push.c).
+$(BUILD)/pop3load $(BUILD)/imapload: bench/loadconn.c bench/loadconn.h
 $(BUILD)/imapload: bench/imapload_push.c bench/imapload.h
 
 # BENCH_QUICK=1 for one short run; the other BENCH_* settings are in bench/bench.py.

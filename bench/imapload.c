@@ -43,34 +43,15 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "imapload.h"
-
-/* il_now - monotonic seconds (the clock Python's time.monotonic reads). */
-double il_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* il_die - print and exit; only for bad arguments and setup failures. */
-void il_die(const char *what)
-{
-	perror(what);
-	exit(2);
-}
 
 /* il_error - count an error; describe the first few on stderr. */
 void il_error(struct il *l, const struct il_client *c, const char *what, const char *line,
@@ -79,23 +60,6 @@ void il_error(struct il *l, const struct il_client *c, const char *what, const c
 	if (l->errors++ < IL_ERRORS_SHOWN)
 		fprintf(stderr, "imapload: client %d step %d: %s: %.*s\n", c ? c->num : -1,
 			c ? c->resp : -1, what, (int)(n > 200 ? 200 : n), line ? line : "");
-}
-
-/* il_queue - append bytes to the client's output. */
-void il_queue(struct il_client *c, const char *data, size_t n)
-{
-	if (c->out_len + n > c->out_cap) {
-		size_t cap = c->out_cap ? c->out_cap : 512;
-		while (cap < c->out_len + n)
-			cap *= 2;
-		char *p = realloc(c->out, cap);
-		if (p == NULL)
-			il_die("realloc");
-		c->out = p;
-		c->out_cap = cap;
-	}
-	memcpy(c->out + c->out_len, data, n);
-	c->out_len += n;
 }
 
 /* il_fetch_items - what the FETCH of the workload asks for. */
@@ -123,40 +87,12 @@ static void il_queue_cmd(const struct il *l, struct il_client *c, int i)
 		n = snprintf(line, sizeof line, "a3 IDLE\r\n");
 	else
 		n = snprintf(line, sizeof line, "a3 UID FETCH 1:* %s\r\n", il_fetch_items(l));
-	il_queue(c, line, (size_t)n);
+	lc_queue(&c->conn, line, (size_t)n);
 	if (l->mode == IL_APPEND && i > 1 && !c->logout) {
-		il_queue(c, l->msg, l->msg_len);
-		il_queue(c, "\r\n", 2);
+		lc_queue(&c->conn, l->msg, l->msg_len);
+		lc_queue(&c->conn, "\r\n", 2);
 	}
 	c->sent = i;
-}
-
-/* il_watch - the epoll events the client wants. */
-static int il_watch(struct il *l, struct il_client *c)
-{
-	bool more = c->out_off < c->out_len;
-	struct epoll_event ev = {.events = EPOLLIN | (more ? EPOLLOUT : 0), .data.ptr = c};
-
-	if (more == c->watch_out)
-		return 0; /* an epoll_ctl per command would be the client's own overhead */
-	c->watch_out = more;
-	return epoll_ctl(l->ep, EPOLL_CTL_MOD, c->fd, &ev);
-}
-
-/* il_flush - write what is queued; 0, or -1 on a socket error. */
-int il_flush(struct il *l, struct il_client *c)
-{
-	while (c->out_off < c->out_len) {
-		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
-		if (n < 0 && errno == EAGAIN)
-			break;
-		if (n < 0)
-			return -1;
-		c->out_off += (size_t)n;
-	}
-	if (c->out_off == c->out_len)
-		c->out_off = c->out_len = 0;
-	return il_watch(l, c);
 }
 
 /* il_run_over - whether the run's time or count is used up. */
@@ -164,19 +100,15 @@ static bool il_run_over(const struct il *l)
 {
 	if (l->max_count > 0)
 		return l->count_started >= l->max_count;
-	return il_now() >= l->deadline;
+	return lc_now() >= l->deadline;
 }
 
 /* il_close - end the client's session; counted as done or as an error. */
 void il_close(struct il *l, struct il_client *c, bool ok)
 {
-	if (c->fd >= 0) {
-		epoll_ctl(l->ep, EPOLL_CTL_DEL, c->fd, NULL);
-		close(c->fd);
-	}
+	lc_shut(l->ep, &c->conn);
 	if (c->phase == IL_IDLING)
 		l->idling--;
-	c->fd = -1;
 	c->phase = IL_OFF;
 	l->active--;
 	if (ok)
@@ -205,29 +137,16 @@ static void il_start(struct il *l, struct il_client *c)
 {
 	if (!il_may_start(l, c))
 		return;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		il_die("socket");
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	l->started++;
 	l->active++;
-	c->fd = fd;
 	c->phase = IL_TALK;
 	c->resp = c->sent = 0;
 	c->exists = c->fetched = 0;
-	c->logout = c->watch_out = false;
+	c->logout = false;
 	c->first = true;
 	c->lit = 0;
-	c->off = c->len = c->out_off = c->out_len = 0;
-	c->last = il_now();
-	if (connect(fd, (struct sockaddr *)&l->addr, sizeof l->addr) < 0 && errno != EINPROGRESS) {
+	if (lc_open(l->ep, &l->addr, &c->conn, c) < 0)
 		il_close(l, c, false);
-		return;
-	}
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-	if (epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
-		il_die("epoll_ctl");
 }
 
 /* il_next - after the tagged answer of step r (0: greeting), queue what comes next. */
@@ -298,7 +217,7 @@ static int il_untagged(struct il *l, struct il_client *c, const char *p, size_t 
 		l->fetched++;
 	} else if (strcmp(word, "EXISTS") == 0) {
 		if (c->phase == IL_IDLING && c->t_exists == 0 && num > c->exists)
-			c->t_exists = il_now();
+			c->t_exists = lc_now();
 		c->exists = num;
 	}
 	return 0;
@@ -356,19 +275,20 @@ static int il_parse(struct il *l, struct il_client *c)
 {
 	for (;;) {
 		if (c->lit > 0) {
-			size_t k = c->len - c->off < c->lit ? c->len - c->off : (size_t)c->lit;
-			c->off += k;
+			size_t k = c->conn.len - c->conn.off < c->lit ? c->conn.len - c->conn.off
+								      : (size_t)c->lit;
+			c->conn.off += k;
 			c->lit -= k;
 			if (c->lit > 0)
 				return 0;
 		}
-		char *p = c->in + c->off;
-		size_t n = c->len - c->off;
+		char *p = c->conn.in + c->conn.off;
+		size_t n = c->conn.len - c->conn.off;
 		char *e = memmem(p, n, "\r\n", 2);
 		if (e == NULL)
-			return n >= IL_BUF / 2 ? -1 : 0;
+			return n >= LC_BUF / 2 ? -1 : 0;
 		size_t ll = (size_t)(e - p);
-		c->off += ll + 2;
+		c->conn.off += ll + 2;
 		long long lit = il_literal_size(p, ll);
 		int rc = c->first ? il_line(l, c, p, ll) : 0;
 		if (rc != 0)
@@ -382,12 +302,7 @@ static int il_parse(struct il *l, struct il_client *c)
 static void il_readable(struct il *l, struct il_client *c)
 {
 	for (int i = 0; i < 64; i++) {
-		if (c->off > 0) {
-			memmove(c->in, c->in + c->off, c->len - c->off);
-			c->len -= c->off;
-			c->off = 0;
-		}
-		ssize_t n = recv(c->fd, c->in + c->len, IL_BUF - c->len, 0);
+		ssize_t n = lc_recv(&c->conn);
 		if (n < 0 && errno == EAGAIN)
 			break;
 		if (n <= 0) {
@@ -396,10 +311,8 @@ static void il_readable(struct il *l, struct il_client *c)
 			return;
 		}
 		l->bytes += (unsigned long long)n;
-		c->len += (size_t)n;
-		c->last = il_now();
 		if (c->phase == IL_CLOSING) {
-			c->off = c->len;
+			c->conn.off = c->conn.len;
 			continue; /* nothing more is expected; wait for the close */
 		}
 		int rc = il_parse(l, c);
@@ -409,11 +322,11 @@ static void il_readable(struct il *l, struct il_client *c)
 		}
 		if (rc == 1)
 			c->phase = IL_CLOSING;
-		else if (c->out_len > c->out_off && il_flush(l, c) < 0) {
+		else if (c->conn.out_len > c->conn.out_off && lc_flush(l->ep, &c->conn, c) < 0) {
 			il_close(l, c, false);
 			return;
 		}
-		if ((size_t)n < IL_BUF / 4)
+		if ((size_t)n < LC_BUF / 4)
 			break;
 	}
 }
@@ -432,7 +345,7 @@ static void il_message(struct il *l, size_t size)
 		size = hl + 2;
 	l->msg = malloc(size);
 	if (l->msg == NULL)
-		il_die("malloc");
+		lc_die("malloc");
 	memcpy(l->msg, head, hl);
 	for (size_t i = hl; i < size; i++)
 		l->msg[i] = (i - hl) % 78 == 76 ? '\r' : (i - hl) % 78 == 77 ? '\n' : 'x';
@@ -519,17 +432,6 @@ static void il_args(struct il *l, int argc, char **argv)
 	il_message(l, (size_t)size);
 }
 
-/* il_fmt - fmt with "%d" replaced by num. */
-void il_fmt(const char *fmt, int num, char *out, size_t size)
-{
-	const char *d = strstr(fmt, "%d");
-
-	if (d == NULL)
-		snprintf(out, size, "%s", fmt);
-	else
-		snprintf(out, size, "%.*s%d%s", (int)(d - fmt), fmt, num, d + 2);
-}
-
 /* il_sweep - sessions that stalled, or outlived the grace period, are errors. */
 static void il_sweep(struct il *l, double now)
 {
@@ -541,19 +443,9 @@ static void il_sweep(struct il *l, double now)
 		struct il_client *c = &l->clients[i];
 		if (c->phase == IL_OFF || (c->phase == IL_IDLING && !late))
 			continue;
-		if (late || now - c->last > IL_STALL_S)
+		if (late || now - c->conn.last > IL_STALL_S)
 			il_close(l, c, false);
 	}
-}
-
-/* il_cpu - this process's user + system CPU seconds. */
-static double il_cpu(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 /* il_event - one epoll event of a client. */
@@ -561,7 +453,7 @@ static void il_event(struct il *l, struct il_client *c, unsigned events)
 {
 	if (c->phase == IL_OFF)
 		return; /* closed earlier in this batch */
-	if (events & EPOLLOUT && il_flush(l, c) < 0)
+	if (events & EPOLLOUT && lc_flush(l->ep, &c->conn, c) < 0)
 		il_close(l, c, false);
 	else if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 		il_readable(l, c);
@@ -591,7 +483,7 @@ static void il_loop(struct il *l)
 	while (l->active > 0) {
 		int n = epoll_wait(l->ep, evs, (int)(sizeof evs / sizeof evs[0]), il_push_timeout(l));
 		if (n < 0 && errno != EINTR)
-			il_die("epoll_wait");
+			lc_die("epoll_wait");
 		for (int i = 0; i < n; i++) {
 			if (il_push_event(l, evs[i].data.ptr))
 				continue;
@@ -604,7 +496,7 @@ static void il_loop(struct il *l)
 			il_start_more(l);
 			il_push_step(l);
 		}
-		double now = il_now();
+		double now = lc_now();
 		if (now - swept >= 1.0) {
 			il_sweep(l, now);
 			il_start_more(l);
@@ -625,35 +517,35 @@ int main(int argc, char **argv)
 	}
 	l.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (l.ep < 0)
-		il_die("epoll_create1");
+		lc_die("epoll_create1");
 	l.clients = calloc((size_t)l.nclients, sizeof *l.clients);
 	if (l.clients == NULL)
-		il_die("calloc");
+		lc_die("calloc");
 	l.smtp.fd = -1;
-	double cpu0 = il_cpu();
-	l.t0 = il_now();
+	double cpu0 = lc_cpu();
+	l.t0 = lc_now();
 	/* -n: bounded by count; the deadline only bounds a stuck run */
 	l.deadline = l.t0 + (l.seconds > 0 ? l.seconds : 3600);
 	for (int i = 0; i < l.nclients; i++) {
 		struct il_client *c = &l.clients[i];
-		c->fd = -1;
+		c->conn.fd = -1;
 		c->num = i;
-		c->in = malloc(IL_BUF);
-		if (c->in == NULL)
-			il_die("malloc");
-		il_fmt(l.user_fmt, i, c->user, sizeof c->user);
+		c->conn.in = malloc(LC_BUF);
+		if (c->conn.in == NULL)
+			lc_die("malloc");
+		lc_fmt(l.user_fmt, i, c->user, sizeof c->user);
 	}
 	il_loop(&l);
 	il_push_report(&l);
-	double elapsed = il_now() - l.t0;
+	double elapsed = lc_now() - l.t0;
 	printf("sessions=%ld errors=%ld seconds=%.3f sessions_per_s=%.1f appends=%ld "
 	       "appends_per_s=%.1f fetched=%ld bytes=%llu mb_per_s=%.1f client_cpu_s=%.3f\n",
 	       l.sessions, l.errors, elapsed, (double)l.sessions / elapsed, l.appends,
 	       (double)l.appends / elapsed, l.fetched, l.bytes, (double)l.bytes / elapsed / 1e6,
-	       il_cpu() - cpu0);
+	       lc_cpu() - cpu0);
 	for (int i = 0; i < l.nclients; i++) {
-		free(l.clients[i].in);
-		free(l.clients[i].out);
+		free(l.clients[i].conn.in);
+		free(l.clients[i].conn.out);
 	}
 	free(l.clients);
 	free(l.msg);

@@ -11,7 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define IL_BUF (64 * 1024)       /* per client; answers are scanned, not kept */
+#include "loadconn.h"
+
 #define IL_MAX_CLIENTS 20000
 #define IL_STALL_S 30.0          /* a session silent this long is an error */
 #define IL_GRACE_S 30.0          /* sessions still open this long after the end are errors */
@@ -22,7 +23,7 @@ enum il_mode { IL_LOGIN, IL_FULL, IL_APPEND, IL_IDLE };
 enum il_phase { IL_OFF, IL_TALK, IL_IDLING, IL_CLOSING };
 
 struct il_client {
-	int fd;
+	struct lc_conn conn;
 	int num;
 	enum il_phase phase;
 	int resp;           /* step of the next tagged answer expected (0 = greeting) */
@@ -32,15 +33,9 @@ struct il_client {
 	bool logout;        /* LOGOUT sent */
 	bool first;         /* the next line starts a new response */
 	bool untagged;      /* the current response is untagged */
-	bool watch_out;     /* EPOLLOUT is in the epoll set */
 	unsigned long long lit; /* literal bytes still to skip */
-	double last;
 	double t_push, t_exists; /* idle: delivery time, first EXISTS time (0: none) */
 	char user[256];
-	char *in;
-	size_t off, len;
-	char *out;
-	size_t out_off, out_len, out_cap;
 };
 
 /* The SMTP client of the push measurement. */
@@ -77,21 +72,11 @@ struct il {
 };
 
 /* imapload.c */
-/* il_now - monotonic seconds (the clock Python's time.monotonic reads). */
-double il_now(void);
-/* il_die - print and exit; only for bad arguments and setup failures. */
-void il_die(const char *what);
 /* il_error - count an error; describe the first few on stderr. */
 void il_error(struct il *l, const struct il_client *c, const char *what, const char *line,
 	      size_t n);
-/* il_queue - append bytes to the client's output. */
-void il_queue(struct il_client *c, const char *data, size_t n);
-/* il_flush - write what is queued; 0, or -1 on a socket error. */
-int il_flush(struct il *l, struct il_client *c);
 /* il_close - end the client's session; counted as done or as an error. */
 void il_close(struct il *l, struct il_client *c, bool ok);
-/* il_fmt - fmt with "%d" replaced by num. */
-void il_fmt(const char *fmt, int num, char *out, size_t size);
 
 /* imapload_push.c */
 /* il_push_event - an event of stdin or of the SMTP socket: handled here (true), else false. */

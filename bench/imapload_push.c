@@ -102,8 +102,8 @@ static int il_smtp_reply(struct il *l, int code)
 			return -1;
 		return il_smtp_send(l, ".\r\n", 3);
 	default:
-		l->clients[s->target].t_push = il_now();
-		l->push_next = il_now() + l->gap_ms / 1000.0;
+		l->clients[s->target].t_push = lc_now();
+		l->push_next = lc_now() + l->gap_ms / 1000.0;
 		l->pushed++;
 		return 0;
 	}
@@ -141,7 +141,7 @@ static int il_drop(struct il *l)
 	char dir[400], name[200], from[700], to[700];
 	size_t lf = 0;
 
-	il_fmt(l->maildir_fmt, target, dir, sizeof dir);
+	lc_fmt(l->maildir_fmt, target, dir, sizeof dir);
 	for (size_t i = 0; i < l->msg_len; i++)
 		lf += l->msg[i] != '\r';
 	snprintf(name, sizeof name, "%ld.M%dP%dQ%d.imapload,S=%zu,W=%zu", (long)time(NULL),
@@ -156,8 +156,8 @@ static int il_drop(struct il *l)
 			fputc(l->msg[i], f);
 	if (fclose(f) != 0 || rename(from, to) < 0)
 		return -1;
-	l->clients[target].t_push = il_now();
-	l->push_next = il_now() + l->gap_ms / 1000.0;
+	l->clients[target].t_push = lc_now();
+	l->push_next = lc_now() + l->gap_ms / 1000.0;
 	l->pushed++;
 	return 0;
 }
@@ -188,7 +188,7 @@ bool il_push_event(struct il *l, void *ptr)
 int il_push_timeout(const struct il *l)
 {
 	if (l->stage == 2) {
-		double ms = (l->push_next - il_now()) * 1000;
+		double ms = (l->push_next - lc_now()) * 1000;
 		return ms < 0 ? 0 : ms > 100 ? 100 : (int)ms;
 	}
 	return 100;
@@ -197,7 +197,7 @@ int il_push_timeout(const struct il *l)
 /* il_push_waited - stage 3: every delivered client has its EXISTS, or the wait is over. */
 static bool il_push_waited(const struct il *l)
 {
-	if (il_now() > l->push_end + IL_PUSH_WAIT_S)
+	if (lc_now() > l->push_end + IL_PUSH_WAIT_S)
 		return true;
 	for (int d = 0; d < l->pushed; d++) {
 		const struct il_client *c = &l->clients[il_push_target(l, d)];
@@ -212,11 +212,11 @@ static void il_push_deliver(struct il *l)
 {
 	if (l->pushed >= l->deliveries || (l->smtp_port > 0 && l->smtp.fd < 0)) {
 		il_smtp_close(l);
-		l->push_end = il_now();
+		l->push_end = lc_now();
 		l->stage = 3;
 		return;
 	}
-	if (il_now() < l->push_next)
+	if (lc_now() < l->push_next)
 		return;
 	if (l->maildir_fmt != NULL) {
 		if (il_drop(l) < 0) {
@@ -237,9 +237,9 @@ static void il_push_end(struct il *l)
 			continue;
 		c->phase = IL_TALK;
 		l->idling--;
-		c->last = il_now();
-		il_queue(c, "DONE\r\n", 6);
-		if (il_flush(l, c) < 0)
+		c->conn.last = lc_now();
+		lc_queue(&c->conn, "DONE\r\n", 6);
+		if (lc_flush(l->ep, &c->conn, c) < 0)
 			il_close(l, c, false);
 	}
 	l->stage = 5;
@@ -249,11 +249,11 @@ static void il_push_end(struct il *l)
 void il_push_step(struct il *l)
 {
 	if (l->stage == 0 && l->next_start == l->nclients && l->active == l->idling) {
-		printf("idling=%d connect_s=%.3f errors=%ld\n", l->idling, il_now() - l->t0, l->errors);
+		printf("idling=%d connect_s=%.3f errors=%ld\n", l->idling, lc_now() - l->t0, l->errors);
 		fflush(stdout);
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = l};
 		if (epoll_ctl(l->ep, EPOLL_CTL_ADD, 0, &ev) < 0)
-			il_die("epoll_ctl stdin");
+			lc_die("epoll_ctl stdin");
 		l->stage = 1;
 	}
 	if (l->stage == 2)

@@ -25,18 +25,15 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-#define LOAD_BUF (64 * 1024)     /* per client; replies are scanned, not kept */
+#include "loadconn.h"
+
 #define LOAD_MAX_CLIENTS 10000
 #define LOAD_MAX_MESSAGES 1000000
 #define LOAD_STALL_S 30.0        /* a session silent this long is an error */
@@ -45,20 +42,14 @@
 enum load_phase { LOAD_IDLE, LOAD_TALK, LOAD_CLOSING };
 
 struct load_client {
-	int fd;
+	struct lc_conn conn;
 	int num;
 	enum load_phase phase;
 	int resp;            /* index of the next reply expected (0 = greeting) */
 	int sent;            /* commands sent so far (index of the next one + 1) */
 	long nmsg;           /* from STAT */
 	bool body;           /* inside a multi-line reply */
-	bool watch_out;      /* EPOLLOUT is in the epoll set */
-	double last;         /* time of the last progress */
 	char user[256];
-	char *in;
-	size_t off, len;
-	char *out;
-	size_t out_off, out_len, out_cap;
 };
 
 struct load {
@@ -78,22 +69,6 @@ struct load {
 	int active;
 };
 
-/* load_now - monotonic seconds. */
-static double load_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* load_die - print and exit; only for bad arguments and setup failures. */
-static void load_die(const char *what)
-{
-	perror(what);
-	exit(2);
-}
-
 /* load_nreplies - replies in a whole session, once STAT told n. */
 static long load_nreplies(const struct load *l, const struct load_client *c)
 {
@@ -105,23 +80,6 @@ static long load_nreplies(const struct load *l, const struct load_client *c)
 static bool load_multiline(const struct load *l, const struct load_client *c, long r)
 {
 	return r >= 4 && r < load_nreplies(l, c) - 1;
-}
-
-/* load_queue - append one command to the client's output. */
-static void load_queue(struct load_client *c, const char *cmd, size_t n)
-{
-	if (c->out_len + n > c->out_cap) {
-		size_t cap = c->out_cap ? c->out_cap : 256;
-		while (cap < c->out_len + n)
-			cap *= 2;
-		char *p = realloc(c->out, cap);
-		if (p == NULL)
-			load_die("realloc");
-		c->out = p;
-		c->out_cap = cap;
-	}
-	memcpy(c->out + c->out_len, cmd, n);
-	c->out_len += n;
 }
 
 /* load_queue_cmd - append command number i (1 = USER) of this session. */
@@ -144,29 +102,8 @@ static void load_queue_cmd(const struct load *l, struct load_client *c, long i)
 		n = snprintf(line, sizeof line, "LIST\r\n");
 	else
 		n = snprintf(line, sizeof line, "RETR %ld\r\n", i - 5);
-	load_queue(c, line, (size_t)n);
+	lc_queue(&c->conn, line, (size_t)n);
 	c->sent = (int)i;
-}
-
-/* load_flush - write what is queued; 0, or -1 on a socket error. */
-static int load_flush(struct load *l, struct load_client *c)
-{
-	while (c->out_off < c->out_len) {
-		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
-		if (n < 0 && errno == EAGAIN)
-			break;
-		if (n < 0)
-			return -1;
-		c->out_off += (size_t)n;
-	}
-	bool more = c->out_off < c->out_len;
-	if (!more)
-		c->out_off = c->out_len = 0;
-	if (more == c->watch_out)
-		return 0; /* an epoll_ctl per command would be the client's own overhead */
-	c->watch_out = more;
-	struct epoll_event ev = {.events = EPOLLIN | (more ? EPOLLOUT : 0), .data.ptr = c};
-	return epoll_ctl(l->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0 ? -1 : 0;
 }
 
 /* load_next_commands - after reply r, queue what the mode sends next. */
@@ -187,11 +124,7 @@ static void load_next_commands(const struct load *l, struct load_client *c, long
 /* load_close - end the client's session; counted as done or as an error. */
 static void load_close(struct load *l, struct load_client *c, bool ok)
 {
-	if (c->fd >= 0) {
-		epoll_ctl(l->ep, EPOLL_CTL_DEL, c->fd, NULL);
-		close(c->fd);
-	}
-	c->fd = -1;
+	lc_shut(l->ep, &c->conn);
 	c->phase = LOAD_IDLE;
 	l->active--;
 	if (ok)
@@ -203,36 +136,19 @@ static void load_close(struct load *l, struct load_client *c, bool ok)
 /* load_start - open a new session for the client, if the run goes on. */
 static void load_start(struct load *l, struct load_client *c)
 {
-	double now = load_now();
-
-	if (l->max_sessions > 0 ? l->started >= l->max_sessions : now >= l->deadline)
+	if (l->max_sessions > 0 ? l->started >= l->max_sessions : lc_now() >= l->deadline)
 		return;
 	if (l->errors > 1000)
 		return; /* a server that refuses everything: do not spin */
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		load_die("socket");
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	l->started++;
 	l->active++;
-	c->fd = fd;
 	c->phase = LOAD_TALK;
 	c->resp = 0;
 	c->sent = 0;
 	c->nmsg = 0;
 	c->body = false;
-	c->watch_out = false;
-	c->off = c->len = 0;
-	c->out_off = c->out_len = 0;
-	c->last = now;
-	if (connect(fd, (struct sockaddr *)&l->addr, sizeof l->addr) < 0 && errno != EINPROGRESS) {
+	if (lc_open(l->ep, &l->addr, &c->conn, c) < 0)
 		load_close(l, c, false);
-		return;
-	}
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-	if (epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
-		load_die("epoll_ctl");
 }
 
 /* load_reply_done - reply c->resp is complete; 0 to go on, 1 when QUIT's came, -1 on error. */
@@ -279,29 +195,29 @@ static char *load_body_end(char *p, size_t n)
 static int load_parse(struct load *l, struct load_client *c)
 {
 	for (int guard = 0; guard < 1000000; guard++) {
-		char *p = c->in + c->off;
-		size_t n = c->len - c->off;
+		char *p = c->conn.in + c->conn.off;
+		size_t n = c->conn.len - c->conn.off;
 		if (!c->body) {
 			char *e = memmem(p, n, "\r\n", 2);
 			if (e == NULL)
-				return n >= LOAD_BUF / 2 ? -1 : 0;
+				return n >= LC_BUF / 2 ? -1 : 0;
 			size_t ll = (size_t)(e - p);
 			if (load_status(l, c, p, ll) < 0)
 				return -1;
 			if (load_multiline(l, c, c->resp)) {
-				c->off += ll; /* keep the CRLF: an empty body is "\r\n.\r\n" */
+				c->conn.off += ll; /* keep the CRLF: an empty body is "\r\n.\r\n" */
 				c->body = true;
 				continue;
 			}
-			c->off += ll + 2;
+			c->conn.off += ll + 2;
 		} else {
 			char *e = load_body_end(p, n);
 			if (e == NULL) {
 				if (n > 4)
-					c->off += n - 4; /* scanned: keep only what may start the end */
+					c->conn.off += n - 4; /* scanned: keep only what may start the end */
 				return 0;
 			}
-			c->off += (size_t)(e - p) + 5;
+			c->conn.off += (size_t)(e - p) + 5;
 			c->body = false;
 		}
 		int rc = load_reply_done(l, c);
@@ -315,12 +231,7 @@ static int load_parse(struct load *l, struct load_client *c)
 static void load_readable(struct load *l, struct load_client *c)
 {
 	for (int i = 0; i < 64; i++) {
-		if (c->off > 0) {
-			memmove(c->in, c->in + c->off, c->len - c->off);
-			c->len -= c->off;
-			c->off = 0;
-		}
-		ssize_t n = recv(c->fd, c->in + c->len, LOAD_BUF - c->len, 0);
+		ssize_t n = lc_recv(&c->conn);
 		if (n < 0 && errno == EAGAIN)
 			break;
 		if (n <= 0) {
@@ -329,8 +240,6 @@ static void load_readable(struct load *l, struct load_client *c)
 			return;
 		}
 		l->bytes += (unsigned long long)n;
-		c->len += (size_t)n;
-		c->last = load_now();
 		if (c->phase == LOAD_CLOSING)
 			continue; /* nothing more is expected; wait for the close */
 		int rc = load_parse(l, c);
@@ -340,11 +249,11 @@ static void load_readable(struct load *l, struct load_client *c)
 		}
 		if (rc == 1)
 			c->phase = LOAD_CLOSING; /* wait for the server to close first */
-		else if (c->out_len > c->out_off && load_flush(l, c) < 0) {
+		else if (c->conn.out_len > c->conn.out_off && lc_flush(l->ep, &c->conn, c) < 0) {
 			load_close(l, c, false);
 			return;
 		}
-		if ((size_t)n < LOAD_BUF / 4)
+		if ((size_t)n < LC_BUF / 4)
 			break; /* drained, most likely: back to epoll rather than an EAGAIN */
 	}
 }
@@ -390,17 +299,6 @@ static void load_args(struct load *l, int argc, char **argv)
 		load_usage();
 }
 
-/* load_user - the user name of client num: "%d" in the format is its number. */
-static void load_user(const char *fmt, int num, char *out, size_t size)
-{
-	const char *d = strstr(fmt, "%d");
-
-	if (d == NULL)
-		snprintf(out, size, "%s", fmt);
-	else
-		snprintf(out, size, "%.*s%d%s", (int)(d - fmt), fmt, num, d + 2);
-}
-
 /* load_sweep - sessions that stalled, or outlived the grace period, are errors. */
 static void load_sweep(struct load *l, struct load_client *clients, double now)
 {
@@ -408,19 +306,9 @@ static void load_sweep(struct load *l, struct load_client *clients, double now)
 
 	for (int i = 0; i < l->nclients; i++) {
 		struct load_client *c = &clients[i];
-		if (c->phase != LOAD_IDLE && (late || now - c->last > LOAD_STALL_S))
+		if (c->phase != LOAD_IDLE && (late || now - c->conn.last > LOAD_STALL_S))
 			load_close(l, c, false);
 	}
-}
-
-/* load_cpu - this process's user + system CPU seconds. */
-static double load_cpu(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 int main(int argc, char **argv)
@@ -431,41 +319,41 @@ int main(int argc, char **argv)
 	load_args(&l, argc, argv);
 	l.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (l.ep < 0)
-		load_die("epoll_create1");
+		lc_die("epoll_create1");
 	struct load_client *clients = calloc((size_t)l.nclients, sizeof *clients);
 	if (clients == NULL)
-		load_die("calloc");
-	double cpu0 = load_cpu();
-	l.t0 = load_now();
+		lc_die("calloc");
+	double cpu0 = lc_cpu();
+	l.t0 = lc_now();
 	/* -n: sessions are bounded by count; the deadline only bounds a stuck run */
 	l.deadline = l.t0 + (l.seconds > 0 ? l.seconds : 3600);
 	for (int i = 0; i < l.nclients; i++) {
 		struct load_client *c = &clients[i];
-		c->fd = -1;
+		c->conn.fd = -1;
 		c->num = i;
-		c->in = malloc(LOAD_BUF);
-		if (c->in == NULL)
-			load_die("malloc");
-		load_user(l.user_fmt, i, c->user, sizeof c->user);
+		c->conn.in = malloc(LC_BUF);
+		if (c->conn.in == NULL)
+			lc_die("malloc");
+		lc_fmt(l.user_fmt, i, c->user, sizeof c->user);
 		load_start(&l, c);
 	}
 	double swept = l.t0;
 	while (l.active > 0) {
 		int n = epoll_wait(l.ep, evs, (int)(sizeof evs / sizeof evs[0]), 100);
 		if (n < 0 && errno != EINTR)
-			load_die("epoll_wait");
+			lc_die("epoll_wait");
 		for (int i = 0; i < n; i++) {
 			struct load_client *c = evs[i].data.ptr;
 			if (c->phase == LOAD_IDLE)
 				continue; /* closed earlier in this batch */
-			if (evs[i].events & EPOLLOUT && load_flush(&l, c) < 0)
+			if (evs[i].events & EPOLLOUT && lc_flush(l.ep, &c->conn, c) < 0)
 				load_close(&l, c, false);
 			else if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 				load_readable(&l, c);
 			if (c->phase == LOAD_IDLE)
 				load_start(&l, c);
 		}
-		double now = load_now();
+		double now = lc_now();
 		if (now - swept >= 1.0) {
 			load_sweep(&l, clients, now);
 			for (int i = 0; i < l.nclients; i++)
@@ -474,14 +362,14 @@ int main(int argc, char **argv)
 			swept = now;
 		}
 	}
-	double elapsed = load_now() - l.t0;
+	double elapsed = lc_now() - l.t0;
 	printf("sessions=%ld errors=%ld seconds=%.3f sessions_per_s=%.1f bytes=%llu "
 	       "mb_per_s=%.1f client_cpu_s=%.3f\n",
 	       l.sessions, l.errors, elapsed, (double)l.sessions / elapsed, l.bytes,
-	       (double)l.bytes / elapsed / 1e6, load_cpu() - cpu0);
+	       (double)l.bytes / elapsed / 1e6, lc_cpu() - cpu0);
 	for (int i = 0; i < l.nclients; i++) {
-		free(clients[i].in);
-		free(clients[i].out);
+		free(clients[i].conn.in);
+		free(clients[i].conn.out);
 	}
 	free(clients);
 	close(l.ep);
