@@ -4,10 +4,10 @@
  * the last job and the Maildir links of the messages linked by the last
  * job; it then links the former. So every message still sees data durable
  * before its link and its link durable before its 250, at one sync per
- * batch under load. store_sync callers ride
- * along: their callback runs after the next job's sync; store_sync_link
- * callers go the messages' way: linked after one sync, answered after the
- * next.
+ * batch under load. store_sync callers ride along: their callback runs
+ * after the next job's sync; store_sync_link callers go the messages' way:
+ * linked after one sync, answered after the next. The next job starts
+ * before the answers of the last one go out.
  */
 #include <errno.h>
 #include <fcntl.h>
