@@ -43,7 +43,7 @@ def test_several_recipients_each_get_one_copy(postern):
     assert refused == {}
     assert len(postern.messages("alice@example.test")) == 1
     assert len(postern.messages("bob@example.test")) == 1
-    # one text, hard-linked: the last Maildir took the tmp name, and nothing is left in tmp
+    # one text, hard-linked into both Maildirs, and nothing is left in tmp
     files = [os.path.join(postern.maildir(a) + "/new", n)
              for a in ("alice@example.test", "bob@example.test")
              for n in os.listdir(postern.maildir(a) + "/new")]
