@@ -132,9 +132,9 @@ test: deps-test
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory SAN=1 integration
 
-# The POP3 load generator and the disk probe: optimised, never sanitized (they
-# must outrun the servers they measure).
-BENCH_BIN := $(BUILD)/pop3load $(BUILD)/imapload $(BUILD)/diskprobe
+# The load generators, the disk probe and the bare responder: optimised, never
+# sanitized (they must outrun the servers they measure).
+BENCH_BIN := $(BUILD)/pop3load $(BUILD)/imapload $(BUILD)/diskprobe $(BUILD)/floorsrv
 $(BENCH_BIN): $(BUILD)/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 $(WARN) -o $@ $(filter %.c,$^) -lpthread
@@ -148,7 +148,7 @@ bench: deps-bench
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	POSTERND=$(abspath $(BUILD)/posternd) POSTERNCTL=$(abspath $(BUILD)/posternctl) \
 		POP3LOAD=$(abspath $(BUILD)/pop3load) IMAPLOAD=$(abspath $(BUILD)/imapload) DISKPROBE=$(abspath $(BUILD)/diskprobe) \
-		$(PYTHON) bench/bench.py
+		FLOORSRV=$(abspath $(BUILD)/floorsrv) $(PYTHON) bench/bench.py
 
 bench-peers:
 	@scripts/deps.sh peers
