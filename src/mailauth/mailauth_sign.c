@@ -152,17 +152,3 @@ void mailauth_sign_start(struct workq *q, const struct dkim_keys *keys, struct m
 	j->arg = arg;
 	workq_submit(q, mailauth_sign_work, mailauth_sign_done_cb, j);
 }
-
-char *mailauth_sign_now(const struct dkim_keys *keys, struct mailauth_stream *st, const char *id)
-{
-	struct mailauth_sign_job *j = mailauth_sign_job_new(keys, st, id);
-	char *fields;
-
-	if (j == NULL)
-		return NULL;
-	mailauth_sign_work(j);
-	fields = j->fields;
-	free(j->head);
-	free(j);
-	return fields;
-}

@@ -30,7 +30,4 @@ void mailauth_sign_prepare(struct mailauth_stream *st);
 void mailauth_sign_start(struct workq *q, const struct dkim_keys *keys, struct mailauth_stream *st,
 			 const char *id, void (*done_cb)(void *arg, char *fields), void *arg);
 
-/* mailauth_sign_now - the same, here and now (bounces: rare, and made on the loop anyway). */
-char *mailauth_sign_now(const struct dkim_keys *keys, struct mailauth_stream *st, const char *id);
-
 #endif

@@ -219,37 +219,77 @@ static void bounce_enqueue(struct store_msg *m, const char *sender, const char *
 	queue_env_clear(&env);
 }
 
+/* A DSN on its way: formatted, being signed on a crypto worker, then stored. */
+struct bounce_job {
+	struct store_msg *m;
+	bool remote;  /* for the outbound queue, not a local Maildir */
+	char *sender, *queue_id;
+	char *text;   /* LF line ends */
+	size_t len;
+	void (*done_cb)(void *arg, int err);
+	void *arg;
+};
+
+/* bounce_store - the text into the message, and the commit; -1 with errno. */
+static int bounce_store(struct bounce_job *j)
+{
+	size_t lines = 0;
+
+	if (j->remote)
+		bounce_enqueue(j->m, j->sender, j->text, j->len);
+	for (size_t i = 0; i < j->len; i++)
+		lines += j->text[i] == '\n';
+	if (store_msg_write(j->m, j->text, j->len) < 0)
+		return -1;
+	log_info("queue id=%s bounce id=%s to=<%s>", j->queue_id, store_msg_id(j->m), j->sender);
+	store_msg_commit(j->m, j->len + lines, j->done_cb, j->arg);
+	j->m = NULL;
+	return 0;
+}
+
 /*
- * bounce_sign - text with the DKIM signatures of its From: domain (our host
- * name's, or a parent's) on top; text itself when there is no key. Made on
- * the loop: bounces are few.
+ * bounce_signed_cb - the DKIM signatures of the DSN's From: domain (our
+ * host name's, or a parent's) go on top; then the store.
  */
-static char *bounce_sign(const struct daemon *d, char *text, size_t *len, const char *id)
+static void bounce_signed_cb(void *arg, char *fields)
+{
+	struct bounce_job *j = arg;
+
+	if (fields != NULL) {
+		char *signed_text = xasprintf("%s%.*s", fields, (int)j->len, j->text);
+		j->len += strlen(fields);
+		free(j->text);
+		j->text = signed_text;
+		free(fields);
+	}
+	if (bounce_store(j) < 0) {
+		int err = errno != 0 ? errno : EIO;
+		store_msg_abort(&j->m);
+		j->done_cb(j->arg, err);
+	}
+	free(j->sender);
+	free(j->queue_id);
+	free(j->text);
+	free(j);
+}
+
+/* bounce_sign_start - hand the job's text to a crypto worker for its signatures. */
+static void bounce_sign_start(struct daemon *d, struct bounce_job *j)
 {
 	struct mailauth_stream st;
-	char *fields, *signed_text;
 
 	mailauth_stream_init(&st);
 	mailauth_sign_prepare(&st);
-	mailauth_stream_feed(&st, text, *len);
-	fields = mailauth_sign_now(d->dkim_keys, &st, id);
+	mailauth_stream_feed(&st, j->text, j->len);
+	mailauth_sign_start(d->crypto, d->dkim_keys, &st, store_msg_id(j->m), bounce_signed_cb, j);
 	mailauth_stream_clear(&st);
-	if (fields == NULL)
-		return text;
-	signed_text = xasprintf("%s%.*s", fields, (int)*len, text);
-	*len += strlen(fields);
-	free(fields);
-	free(text);
-	return signed_text;
 }
 
 int bounce_inject(struct daemon *d, struct bounce_info *b, const char *msg_path,
 		  void (*done_cb)(void *arg, int err), void *arg)
 {
 	struct store_msg *m = store_msg_new(d->store);
-	size_t len, lines = 0;
-	char *text;
-	int rc, where;
+	int where;
 
 	if (m == NULL)
 		return -1;
@@ -258,24 +298,14 @@ int bounce_inject(struct daemon *d, struct bounce_info *b, const char *msg_path,
 		errno = EAGAIN; /* 3: the queue tries again later */
 		return where == 1 ? 1 : -1;
 	}
+	struct bounce_job *j = xcalloc(1, sizeof(*j));
+	*j = (struct bounce_job){ .m = m, .remote = where == 2, .sender = xstrdup(b->sender),
+				  .queue_id = xstrdup(b->queue_id), .done_cb = done_cb, .arg = arg };
 	char *headers = bounce_read_headers(msg_path, &b->headers_len);
 	b->headers = headers;
-	text = bounce_sign(d, bounce_format(b, &len), &len, store_msg_id(m));
+	j->text = bounce_format(b, &j->len);
 	free(headers);
 	b->headers = NULL;
-	if (where == 2)
-		bounce_enqueue(m, b->sender, text, len);
-	for (size_t i = 0; i < len; i++)
-		lines += text[i] == '\n';
-	rc = store_msg_write(m, text, len);
-	free(text);
-	if (rc < 0) {
-		int err = errno;
-		store_msg_abort(&m);
-		errno = err;
-		return -1;
-	}
-	log_info("queue id=%s bounce id=%s to=<%s>", b->queue_id, store_msg_id(m), b->sender);
-	store_msg_commit(m, len + lines, done_cb, arg);
+	bounce_sign_start(d, j);
 	return 0;
 }

@@ -34,6 +34,8 @@ struct queue_submit {
 	size_t size, lines;
 	char last;  /* last byte written */
 	struct mailauth_stream sign; /* the text, for its DKIM signatures */
+	void (*done_cb)(void *arg, int err); /* queue_submit_commit's, once signed */
+	void *done_arg;
 };
 
 /* queue_submit_is - whether the line at p starts with header name (with colon). */
@@ -297,17 +299,26 @@ int queue_submit_write(struct queue_submit *s, const char *buf, size_t len, cons
 }
 
 /*
- * queue_submit_sign - the DKIM signatures of the From: domain on top. Made
- * here on the loop: local submissions are few, unlike SMTP's (which signs
- * on a worker, smtp_mailauth.c).
+ * queue_submit_signed_cb - the DKIM signatures of the From: domain (made on
+ * a crypto worker, as SMTP's) go on top; then the commit.
  */
-static int queue_submit_sign(struct queue_submit *s)
+static void queue_submit_signed_cb(void *arg, char *fields)
 {
-	char *fields = mailauth_sign_now(s->daemon->dkim_keys, &s->sign, s->id);
+	struct queue_submit *s = arg;
 	int rc = fields != NULL ? store_msg_prepend(s->msg, fields, strlen(fields)) : 0;
 
 	free(fields);
-	return rc;
+	if (rc < 0) {
+		int err = errno != 0 ? errno : EIO;
+		store_msg_abort(&s->msg);
+		s->done_cb(s->done_arg, err);
+		return;
+	}
+	log_info("queue id=%s submit uid=%u from=<%s> nrcpt=%zu size=%zu", s->id, (unsigned)s->uid,
+		 s->from, s->n_local + s->env.n_rcpts, s->size);
+	queue_submit_enqueue(s);
+	store_msg_commit(s->msg, s->size + s->lines, s->done_cb, s->done_arg);
+	s->msg = NULL;
 }
 
 int queue_submit_commit(struct queue_submit *s, void (*done_cb)(void *arg, int err), void *arg,
@@ -322,15 +333,10 @@ int queue_submit_commit(struct queue_submit *s, void (*done_cb)(void *arg, int e
 		*error_r = "cannot store the message";
 		return -1;
 	}
-	if (queue_submit_sign(s) < 0) {
-		*error_r = "cannot store the message";
-		return -1;
-	}
-	log_info("queue id=%s submit uid=%u from=<%s> nrcpt=%zu size=%zu", s->id, (unsigned)s->uid,
-		 s->from, s->n_local + s->env.n_rcpts, s->size);
-	queue_submit_enqueue(s);
-	store_msg_commit(s->msg, s->size + s->lines, done_cb, arg);
-	s->msg = NULL;
+	s->done_cb = done_cb;
+	s->done_arg = arg;
+	mailauth_sign_start(s->daemon->crypto, s->daemon->dkim_keys, &s->sign, s->id,
+			    queue_submit_signed_cb, s);
 	return 0;
 }
 

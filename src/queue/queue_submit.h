@@ -46,9 +46,10 @@ int queue_submit_data(struct queue_submit *s, const char **error_r);
 int queue_submit_write(struct queue_submit *s, const char *buf, size_t len, const char **error_r);
 
 /*
- * queue_submit_commit - the text is complete: commit it; done_cb(arg, 0)
- * once durable, done_cb(arg, errno) otherwise. -1 with *error_r when it
- * could not even be committed (done_cb never runs). s may be freed after.
+ * queue_submit_commit - the text is complete: sign it (DKIM, on a crypto
+ * worker) and commit it; done_cb(arg, 0) once durable, done_cb(arg, errno)
+ * otherwise. -1 with *error_r when it could not even be committed (done_cb
+ * never runs). s lives until done_cb.
  */
 int queue_submit_commit(struct queue_submit *s, void (*done_cb)(void *arg, int err), void *arg,
 			const char **error_r);

@@ -48,6 +48,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+def sendmail(p, args, stdin, name="sendmail"):
+    """Run posternctl as `sendmail` (a symlink, as make install makes it) for daemon p."""
+    link = os.path.join(p.dir, name)
+    if not os.path.exists(link):
+        os.symlink(POSTERNCTL, link)
+    return subprocess.run([link, "-C", p.conf] + args, input=stdin, capture_output=True,
+                          timeout=30)
+
+
 def wait_port(port, timeout=15.0, alive=None, host="127.0.0.1"):
     """Wait until host:port accepts connections; alive() false means the server died."""
     deadline = time.monotonic() + timeout

@@ -33,7 +33,7 @@ import pytest
 import spf
 from publicsuffix2 import PublicSuffixList
 from authdns import AuthDns
-from conftest import Postern, free_port, wait_for
+from conftest import Postern, free_port, sendmail, wait_for
 
 # pyspf, dkimpy and authheaders call dns.resolver.query, deprecated in dnspython 2
 pytestmark = pytest.mark.filterwarnings("ignore:please use dns.resolver.resolve:DeprecationWarning")
@@ -373,6 +373,26 @@ def test_keys_made_while_running_sign_after_sighup(zone, tmp_path, sink):
         assert dkimpy_verdicts(raw, {"later": record}) == [("later", True)]
     finally:
         check_clean_exit(p)
+
+
+def test_sendmail_and_bounces_are_signed(signer, sink):
+    """What postern writes itself is signed as SMTP submissions are: a sendmail
+    message with its From: domain's keys, and a DSN (From: MAILER-DAEMON@ the host
+    name, mx.example.test) with those of its parent example.test."""
+    r = sendmail(signer, ["-f", "alice@example.test", "cron@remote.test"],
+                 b"From: Alice <alice@example.test>\nTo: cron@remote.test\n"
+                 b"Subject: from cron\n\nnightly report\n")
+    assert r.returncode == 0, r.stderr
+    (cron,) = sink.wait(1)
+    assert dkimpy_verdicts(cron.body, signer.records) == [("postern", True), ("ed", True)]
+    sink.rcpt_replies["gone@remote.test"] = "550 5.1.1 gone"
+    with smtplib.SMTP("127.0.0.1", signer.ports["submission"], timeout=60) as s:
+        s.login("alice@example.test", "alicepw")
+        s.sendmail("alice@example.test", ["gone@remote.test"], SUBMITTED)
+    (dsn,) = wait_for(lambda: signer.messages("alice@example.test"), what="the DSN")
+    raw = dsn.replace(b"\n", b"\r\n")
+    assert b"From: MAILER-DAEMON@mx.example.test" in raw, raw[:600]
+    assert dkimpy_verdicts(raw, signer.records) == [("postern", True), ("ed", True)]
 
 
 # --- 2. SPF --------------------------------------------------------------------------

@@ -8,11 +8,10 @@ import os
 import poplib
 import re
 import smtplib
-import subprocess
 import time
 
 import pytest
-from conftest import POSTERNCTL, free_port, wait_for
+from conftest import free_port, sendmail, wait_for
 from peers import DnsStub, SinkServer
 
 TRUSTED = {"trusted_networks": "127.0.0.1/32"}
@@ -381,15 +380,6 @@ def test_relayhost_is_a_second_postern_with_submission_auth(make_postern):
     wait_for(lambda: near.queued() == [], what="the entry to go")
     check_clean_exit(near)
     check_clean_exit(far)
-
-
-def sendmail(p, args, stdin, name="sendmail"):
-    """Run posternctl as `sendmail` (a symlink, as make install makes it)."""
-    link = os.path.join(p.dir, name)
-    if not os.path.exists(link):
-        os.symlink(POSTERNCTL, link)
-    return subprocess.run([link, "-C", p.conf] + args, input=stdin, capture_output=True,
-                          timeout=30)
 
 
 def test_sendmail_with_recipients_and_with_t(routed, sink):
