@@ -243,16 +243,22 @@ static void smtpc_auth_plain(struct smtpc *c)
 /* smtpc_start_txn - MAIL, RCPT..., DATA: all at once when pipelining, else MAIL. */
 static bool smtpc_start_txn(struct smtpc *c)
 {
+	bool utf8 = smtpc_envelope_utf8(c->req.from, c->req.rcpts, c->req.n_rcpts);
 	char params[64] = "";
 	size_t n = 0;
 
 	if (c->caps.size_max > 0 && c->req.size > c->caps.size_max)
 		return smtpc_fail(c, 552, "5.3.4", false, false,
 				  "message size exceeds the limit the server announced");
+	if (utf8 && !c->caps.smtputf8) /* Postfix says 5.6.7 too; no downgrade */
+		return smtpc_fail(c, 553, "5.6.7", false, false,
+				  "SMTPUTF8 is required, but the server does not offer it");
 	if (c->caps.size_set && c->req.size > 0)
 		n = (size_t)snprintf(params, sizeof(params), " SIZE=%llu", c->req.size);
 	if (c->caps.eightbitmime && c->req.eightbit)
-		snprintf(params + n, sizeof(params) - n, " BODY=8BITMIME");
+		n += (size_t)snprintf(params + n, sizeof(params) - n, " BODY=8BITMIME");
+	if (utf8)
+		snprintf(params + n, sizeof(params) - n, " SMTPUTF8");
 	c->state = SMTPC_S_TXN;
 	c->reply_idx = 0;
 	smtpc_send(c, SMTPC_T_CMD, "MAIL FROM:<%s>%s", c->req.from, params);

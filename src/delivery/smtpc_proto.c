@@ -150,6 +150,8 @@ static void smtpc_caps_line(const char *s, size_t len, struct smtpc_caps *caps)
 		caps->pipelining = true;
 	else if (smtpc_word_is(s, kw, "8BITMIME"))
 		caps->eightbitmime = true;
+	else if (smtpc_word_is(s, kw, "SMTPUTF8"))
+		caps->smtputf8 = true;
 	else if (smtpc_word_is(s, kw, "STARTTLS"))
 		caps->starttls = true;
 	else if (smtpc_word_is(s, kw, "ENHANCEDSTATUSCODES"))
@@ -172,6 +174,27 @@ void smtpc_caps_parse(const char *text, size_t len, struct smtpc_caps *caps_r)
 		nl = memchr(text, '\n', len);
 		smtpc_caps_line(text, nl != NULL ? (size_t)(nl - text) : len, caps_r);
 	}
+}
+
+/* smtpc_ascii - no byte of s is above 127. */
+static bool smtpc_ascii(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s > 127)
+			return false;
+	}
+	return true;
+}
+
+bool smtpc_envelope_utf8(const char *from, char *const *rcpts, size_t n_rcpts)
+{
+	if (!smtpc_ascii(from))
+		return true;
+	for (size_t i = 0; i < n_rcpts; i++) {
+		if (!smtpc_ascii(rcpts[i]))
+			return true;
+	}
+	return false;
 }
 
 size_t smtpc_stuff(struct smtpc_stuffer *st, const char *in, size_t len, char *out)

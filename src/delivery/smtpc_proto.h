@@ -40,6 +40,7 @@ int smtpc_reply_feed(struct smtpc_reply *r, const char *line, size_t len, const 
 struct smtpc_caps {
 	bool pipelining;   /* RFC 2920 */
 	bool eightbitmime; /* RFC 6152 */
+	bool smtputf8;     /* RFC 6531 */
 	bool starttls;     /* RFC 3207 */
 	bool enhanced;     /* RFC 2034 */
 	bool auth_plain;   /* RFC 4954 / 4616 */
@@ -50,6 +51,13 @@ struct smtpc_caps {
 
 /* smtpc_caps_parse - read the EHLO reply text (lines joined by '\n'; the first is the greeting). */
 void smtpc_caps_parse(const char *text, size_t len, struct smtpc_caps *caps_r);
+
+/*
+ * smtpc_envelope_utf8 - whether the sender or a recipient has a non-ASCII
+ * byte: such a transaction needs SMTPUTF8 (RFC 6531 3.4), and cannot go to
+ * a server that does not offer it.
+ */
+bool smtpc_envelope_utf8(const char *from, char *const *rcpts, size_t n_rcpts);
 
 /* The dot-stuffer's state between chunks. */
 struct smtpc_stuffer {

@@ -530,6 +530,29 @@ def test_bounce_to_a_remote_sender_goes_out_with_the_null_sender(routed, sink):
     wait_for(lambda: routed.queued() == [], what="both entries to go")
 
 
+def test_utf8_addresses_go_out_with_smtputf8_or_bounce_with_5_6_7(routed, sink):
+    """A non-ASCII address in the envelope goes out with SMTPUTF8 (RFC 6531) to a
+    server that offers it; to one that does not, it is not downgraded: it fails
+    at once with 5.6.7, as in Postfix, and the sender gets a DSN."""
+    msg = "From: alice@example.test\r\nSubject: gr\u00fc\u00dfe\r\n\r\nhallo\r\n".encode()
+    sink.extensions.append("SMTPUTF8")
+    with smtplib.SMTP("127.0.0.1", routed.smtp_port) as s:
+        assert s.sendmail("alice@example.test", ["j\u00f6rg@remote.test"], msg,
+                          mail_options=["SMTPUTF8"]) == {}
+    (txn,) = sink.wait(1)
+    assert txn.mail.endswith(" SMTPUTF8") and txn.rcpts == ["j\u00f6rg@remote.test"], txn.mail
+    relay(routed, "alice@example.test", ["ascii@remote.test"], b"Subject: ascii\r\n\r\nx\r\n")
+    assert "SMTPUTF8" not in sink.wait(2)[1].mail  # only when an address needs it
+    sink.extensions.remove("SMTPUTF8")
+    with smtplib.SMTP("127.0.0.1", routed.smtp_port) as s:
+        assert s.sendmail("alice@example.test", ["m\u00fcller@remote.test"], msg,
+                          mail_options=["SMTPUTF8"]) == {}
+    (dsn,) = wait_for(lambda: routed.messages("alice@example.test"), what="the DSN")
+    assert b"Status: 5.6.7" in dsn and b"SMTPUTF8 is required" in dsn, dsn
+    assert len(sink.transactions) == 2  # the ASCII one only: nothing went without SMTPUTF8
+    wait_for(lambda: "status=bounced" in routed.log(), what="the bounced line")
+
+
 def test_size_and_8bit_are_announced_for_every_way_in(routed, sink):
     """SIZE= is the text's size on the wire and BODY=8BITMIME says whether it has
     8-bit bytes, for mail from SMTP, submission (headers added), sendmail and

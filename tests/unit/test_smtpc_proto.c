@@ -113,7 +113,26 @@ static void test_caps(void **state)
 	assert_true(c.auth_plain && c.size_set);
 	assert_int_equal(c.size_max, 0);
 	smtpc_caps_parse("just a greeting", 15, &c);
-	assert_false(c.pipelining || c.size_set || c.auth_plain);
+	assert_false(c.pipelining || c.size_set || c.auth_plain || c.smtputf8);
+	smtpc_caps_parse("mx\nSmtpUtf8\nSMTPUTF8X", 21, &c);
+	assert_true(c.smtputf8);
+	smtpc_caps_parse("mx\nSMTPUTF8X", 12, &c);
+	assert_false(c.smtputf8);
+}
+
+/* test_envelope_utf8 - one non-ASCII byte in the sender or any recipient. */
+static void test_envelope_utf8(void **state)
+{
+	char *ascii[] = {"bob@remote.test", "carol@remote.test"};
+	char *mixed[] = {"bob@remote.test", "j\xc3\xb6rg@remote.test"};
+
+	(void)state;
+	assert_false(smtpc_envelope_utf8("", ascii, 2));
+	assert_false(smtpc_envelope_utf8("alice@example.test", ascii, 2));
+	assert_true(smtpc_envelope_utf8("al\xc3\xaf" "ce@example.test", ascii, 2));
+	assert_true(smtpc_envelope_utf8("alice@example.test", mixed, 2));
+	assert_false(smtpc_envelope_utf8("alice@example.test", mixed, 1));
+	assert_true(smtpc_envelope_utf8("alice@\xe4\xbe\x8b.test", NULL, 0));
 }
 
 /* test_stuff - CRLF, dot-stuffing across chunk boundaries, CR dropped, the terminator. */
@@ -159,7 +178,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reply_table), cmocka_unit_test(test_reply_limits),
-		cmocka_unit_test(test_caps),	    cmocka_unit_test(test_stuff),
+		cmocka_unit_test(test_caps),	    cmocka_unit_test(test_envelope_utf8),
+		cmocka_unit_test(test_stuff),
 		cmocka_unit_test(test_status_valid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
