@@ -435,6 +435,8 @@ void queue_flush(struct queue *q)
 		}
 		queue_settle(e);
 	}
+	for (struct queue_dest *dest = q->dests; dest != NULL; dest = dest->next)
+		queue_dest_alive(dest);
 	log_info("queue flush: %u recipient(s) to retry", n);
 	queue_kick(q);
 }

@@ -160,6 +160,10 @@ static void queue_smtp_done_cb(void *arg, const struct smtpc_result *res)
 		queue_job_connect(j);
 		return;
 	}
+	if (res->next_host && res->rcpts[0].code / 100 == 4)
+		queue_dest_dead(j->q, j->dest, res->rcpts[0].text);
+	else
+		queue_dest_alive(j->dest);
 	for (size_t k = 0; k < j->n; k++) {
 		const struct smtpc_rcpt_result *r = &res->rcpts[k];
 		if (r->remote && r->code / 100 != 2)
@@ -292,6 +296,10 @@ void queue_job_start(struct queue *q, struct queue_entry *e, struct queue_dest *
 		return;
 	}
 	j = queue_job_new(q, e, dest, route, idx, n);
+	if (dest->dead_until > time(NULL)) {
+		queue_job_fail(j, 451, dest->dead_error);
+		return;
+	}
 	if (route->auth && (j->auth = queue_read_auth(auth_file, &j->auth_len)) == NULL) {
 		log_err("queue: delivery.relayhost_auth %s: no \"user:password\" line", auth_file);
 		queue_job_fail(j, 451, "4.7.0 cannot read delivery.relayhost_auth");

@@ -41,11 +41,20 @@ struct queue_entry {
 	unsigned bounce_failures;   /* in a row, for the backoff */
 };
 
-/* A destination: where a group of recipients goes, with its connection count. */
+/*
+ * A destination: where a group of recipients goes, with its connection
+ * count. When no address of it could even start a transaction (refused,
+ * timed out, a 4xx greeting...), it is dead for the base backoff: its
+ * other messages are deferred with that reason without a connection each,
+ * as Postfix's dead-destination throttle does, so that one site down does
+ * not take every connection slot. A flush, or an answer from it, ends that.
+ */
 struct queue_dest {
 	struct queue_dest *next;
 	char *name;
 	unsigned active;
+	time_t dead_until;   /* 0: alive */
+	char *dead_error;    /* why, for the deferred recipients' logs */
 };
 
 /* How a recipient's domain is reached. */
@@ -106,6 +115,12 @@ void queue_route(const struct queue *q, const char *address, struct queue_route 
 
 /* queue_dest_get - the destination called name (created when new). */
 struct queue_dest *queue_dest_get(struct queue *q, const char *name);
+
+/* queue_dest_dead - no address of dest could start a transaction: suspend it (error: why). */
+void queue_dest_dead(struct queue *q, struct queue_dest *dest, const char *error);
+
+/* queue_dest_alive - dest answered, or the administrator flushed: deliver to it again. */
+void queue_dest_alive(struct queue_dest *dest);
 
 /* queue_job_start - deliver recipients idx[0..n) of e to route (takes idx). */
 void queue_job_start(struct queue *q, struct queue_entry *e, struct queue_dest *dest,

@@ -101,6 +101,23 @@ struct queue_dest *queue_dest_get(struct queue *q, const char *name)
 	return d;
 }
 
+void queue_dest_dead(struct queue *q, struct queue_dest *dest, const char *error)
+{
+	if (dest->dead_until == 0)
+		log_info("queue: %s is unreachable (%s): its deliveries are suspended for %u s",
+			 dest->name, error, q->backoff);
+	dest->dead_until = time(NULL) + q->backoff;
+	free(dest->dead_error);
+	dest->dead_error = xasprintf("4.4.1 delivery temporarily suspended: %s", error);
+}
+
+void queue_dest_alive(struct queue_dest *dest)
+{
+	dest->dead_until = 0;
+	free(dest->dead_error);
+	dest->dead_error = NULL;
+}
+
 /* queue_due - whether recipient i of e may be tried now. */
 static bool queue_due(const struct queue_entry *e, size_t i, time_t now)
 {
@@ -206,6 +223,7 @@ void queue_sched_free(struct queue *q)
 		struct queue_dest *d = q->dests;
 		q->dests = d->next;
 		free(d->name);
+		free(d->dead_error);
 		free(d);
 	}
 	if (q->timer != NULL)

@@ -184,6 +184,32 @@ def test_down_remote_is_retried_listed_and_flushed(make_postern):
     check_clean_exit(p)
 
 
+def test_a_dead_destination_is_suspended_until_a_flush(make_postern):
+    """Once no address of a destination could start a transaction, its next
+    messages are deferred with that reason and no connection of their own (as
+    Postfix's dead-destination throttle), even when it is back meanwhile; a
+    flush tries it again."""
+    port = free_port()
+    p = make(make_postern, {"relay": TRUSTED, "routes": {"remote.test": "[127.0.0.1]:%d" % port}})
+    p.start()
+    relay(p, "alice@example.test", ["first@remote.test"], BODY.encode())
+    wait_for(lambda: "[127.0.0.1]:%d is unreachable" % port in p.log(), what="the dead mark")
+    sink = SinkServer(port=port)
+    try:
+        relay(p, "alice@example.test", ["second@remote.test"], BODY.encode())
+        (line,) = wait_for(lambda: [x for x in p.log().splitlines()
+                                    if "to=<second@remote.test>" in x], what="the deferral")
+        assert "status=deferred (4.4.1 delivery temporarily suspended: connect to" in line, line
+        assert "Connection refused" in line and sink.transactions == []
+        p.ctl("queue", "flush")
+        txns = sink.wait(2)
+        assert sorted(t.rcpts[0] for t in txns) == ["first@remote.test", "second@remote.test"]
+        wait_for(lambda: p.queued() == [], what="both entries to go")
+    finally:
+        sink.close()
+    check_clean_exit(p)
+
+
 def test_queue_delete_and_flush_without_daemon(make_postern):
     port = free_port()
     p = make(make_postern, {"relay": TRUSTED, "routes": {"remote.test": "[127.0.0.1]:%d" % port}})
