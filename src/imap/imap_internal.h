@@ -96,8 +96,10 @@ struct imap_session {
 	struct imap_mailbox *mbox;  /* the selected mailbox */
 	struct imap_append *append; /* an APPEND in progress */
 	struct imap_stream *stream; /* a long answer in progress */
-	struct event *idle_timer;   /* IDLE: periodic "* OK Still here" */
+	struct event *idle_timer;   /* IDLE: the periodic check, and "* OK Still here" */
 	struct imap_notify_watch *idle_watch; /* IDLE: changes of the selected folder */
+	struct timespec idle_seen[2]; /* IDLE: new/ and cur/ mtimes at the last check */
+	unsigned idle_ticks;        /* IDLE: checks so far */
 };
 
 /* One command as its handler sees it: the arguments after the name (after "UID NAME" for UID). */

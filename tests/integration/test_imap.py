@@ -282,6 +282,35 @@ def test_idle_gets_exists_from_an_smtp_delivery(mx):
     m.logout()
 
 
+def test_idle_finds_another_hosts_delivery_at_its_periodic_check(make_postern, monkeypatch):
+    """inotify does not see what another host writes on a shared (NFS) mail root:
+    IDLE also looks at the mtimes of new/ and cur/ every 30 s (here 1 s, with
+    inotify off as on such a host), as Dovecot's mailbox_idle_check_interval."""
+    monkeypatch.setenv("POSTERN_IDLE_CHECK", "1")
+    monkeypatch.setenv("POSTERN_IDLE_NO_INOTIFY", "1")
+    p = make_postern()
+    p.add_user(ALICE)
+    p.start()
+    m = login(p)
+    m.select("INBOX")
+    tag = m._new_tag().decode()
+    m.send(("%s IDLE\r\n" % tag).encode())
+    assert m.readline().startswith(b"+ ")
+    name = "1700000000.M1P1Q1.otherhost,S=38"
+    with open(os.path.join(p.maildir(ALICE), "tmp", name), "wb") as f:
+        f.write(b"From: x@y.test\r\nSubject: other\r\n\r\nhi\r\n")
+    os.rename(os.path.join(p.maildir(ALICE), "tmp", name),
+              os.path.join(p.maildir(ALICE), "new", name))
+    m.sock.settimeout(10)
+    lines = [m.readline()]
+    while lines[-1] == b"* OK Still here\r\n" and len(lines) < 5:
+        lines.append(m.readline())
+    assert lines[-1] == b"* 1 EXISTS\r\n", lines
+    m.send(b"DONE\r\n")
+    assert m.readline().decode().startswith(tag + " OK")
+    m.logout()
+
+
 def test_pop3_and_imap_on_one_maildir(mx):
     deliver(mx, "one")
     deliver(mx, "two")
