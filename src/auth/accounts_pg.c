@@ -3,6 +3,7 @@
 
 #include <event2/event.h>
 #include <libpq-fe.h>
+#include <limits.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 
 #define ACCOUNTS_PG_RETRY_SECONDS 1 /* a load that failed while the connection stayed up */
 #define ACCOUNTS_PG_BAD_MAX 100     /* rows a load leaves out, logged, before it gives up */
+#define ACCOUNTS_PG_CHANGED_MAX 1000 /* notified rows waiting for a load: beyond, the whole tables */
 
 
 /* A callback waiting for a load. */
@@ -31,10 +33,16 @@ struct accounts_pg_unsure {
 	size_t n;
 };
 
+/* A row notified as changed, not loaded yet: its address answers temporarily meanwhile. */
+struct accounts_pg_changed {
+	char *address; /* or "@domain", a catch-all */
+	unsigned long seq; /* the accounts_pg's notified count when it was heard */
+};
+
 /* One load: both tables' rows as file text, then parsed on a worker. */
 struct accounts_pg_load {
 	struct accounts_pg *p; /* NULL: closed meanwhile */
-	unsigned long asked, conn; /* the accounts_pg's counts when it started */
+	unsigned long asked, conn, notified; /* the accounts_pg's counts when it started */
 	char *users, *aliases; /* file text */
 	size_t users_len, aliases_len;
 	struct users_db db;
@@ -54,13 +62,17 @@ struct accounts_pg {
 	struct accounts_pg_waiter *next; /* for the load after the one in flight */
 	struct event *retry;            /* a failed load, while up: again in a second */
 	/*
-	 * Freshness: asked counts what may have changed the tables (a NOTIFY,
-	 * a reload asked for, a connection come up), conn the connections come
-	 * up; a finished load covers the counts it started with. The tables
-	 * are current when the last good load covers both as they are now.
+	 * Freshness: asked counts what may have changed the whole tables (a
+	 * NOTIFY naming a table, a reload asked for, a connection come up),
+	 * conn the connections come up, notified the rows notified by address;
+	 * a finished load covers the counts it started with. The tables are
+	 * current when the last good load covers asked and conn as they are
+	 * now; a notified row's address is unsure until a load covers its seq.
 	 */
-	unsigned long asked, conn;
-	unsigned long covered_asked, covered_conn;
+	unsigned long asked, conn, notified;
+	unsigned long covered_asked, covered_conn, covered_notified;
+	struct accounts_pg_changed *changed; /* notified rows not covered yet */
+	size_t n_changed;
 	struct accounts_pg_unsure unsure; /* of the tables in force */
 };
 
@@ -109,7 +121,8 @@ static void accounts_pg_settle(struct accounts_pg *p, struct accounts_pg_load *l
 {
 	p->load = NULL;
 	accounts_pg_load_free(l); /* its waiters may start the next load themselves */
-	if (p->load == NULL && (p->asked != p->covered_asked || p->next != NULL))
+	if (p->load == NULL && (p->asked != p->covered_asked || p->notified != p->covered_notified ||
+				p->next != NULL))
 		accounts_pg_start(p);
 }
 
@@ -236,6 +249,20 @@ static void accounts_pg_parse_work(void *arg)
 	l->data_error = l->error != NULL;
 }
 
+/* accounts_pg_changed_drop - forget the changed rows that a load which began at notified covers. */
+static void accounts_pg_changed_drop(struct accounts_pg *p, unsigned long notified)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < p->n_changed; i++) {
+		if (p->changed[i].seq <= notified)
+			free(p->changed[i].address);
+		else
+			p->changed[kept++] = p->changed[i];
+	}
+	p->n_changed = kept;
+}
+
 /* accounts_pg_parsed_cb - on the loop: the new tables in force, or the last good ones kept. */
 static void accounts_pg_parsed_cb(void *arg)
 {
@@ -256,6 +283,8 @@ static void accounts_pg_parsed_cb(void *arg)
 	l->unsure = (struct accounts_pg_unsure){ NULL, 0 };
 	p->covered_asked = l->asked;
 	p->covered_conn = l->conn;
+	p->covered_notified = l->notified;
+	accounts_pg_changed_drop(p, l->notified);
 	accounts_pg_settle(p, l);
 }
 
@@ -299,6 +328,7 @@ static void accounts_pg_start(struct accounts_pg *p)
 	l->p = p;
 	l->asked = p->asked;
 	l->conn = p->conn;
+	l->notified = p->notified;
 	users_init(&l->db);
 	aliases_init(&l->table);
 	l->waiters = p->next;
@@ -357,14 +387,34 @@ static void accounts_pg_down_cb(void *arg, const char *why)
 		"it is back", pg_name(p->pg), why);
 }
 
+/*
+ * accounts_pg_row_changed - a row of address changed: only that address
+ * waits for the load (a mass change beyond ACCOUNTS_PG_CHANGED_MAX rows:
+ * the whole tables).
+ */
+static void accounts_pg_row_changed(struct accounts_pg *p, const char *address)
+{
+	if (p->n_changed >= ACCOUNTS_PG_CHANGED_MAX) {
+		accounts_pg_ask(p);
+		return;
+	}
+	p->changed = xrealloc(p->changed, (p->n_changed + 1) * sizeof(*p->changed));
+	p->changed[p->n_changed++] = (struct accounts_pg_changed){ xstrdup(address), ++p->notified };
+	if (p->load == NULL)
+		accounts_pg_start(p);
+}
+
 /* accounts_pg_notify_cb - a change was committed somewhere: load it. */
 static void accounts_pg_notify_cb(void *arg, const char *channel, const char *payload)
 {
 	struct accounts_pg *p = arg;
+	char address[PG_SCHEMA_NOTICE_MAX + 1];
 
 	(void)channel;
-	(void)payload;
-	accounts_pg_ask(p);
+	if (pg_schema_notice(payload, address, sizeof(address)))
+		accounts_pg_row_changed(p, address);
+	else
+		accounts_pg_ask(p);
 }
 
 struct accounts_pg *accounts_pg_open(struct event_base *base, struct workq *io, const char *url,
@@ -394,14 +444,22 @@ struct accounts_pg *accounts_pg_open(struct event_base *base, struct workq *io, 
 	return p;
 }
 
-bool accounts_pg_unsure(const struct accounts_pg *p, const char *address)
+/* accounts_pg_names - whether row address u (or a catch-all "@domain") is about address. */
+static bool accounts_pg_names(const char *u, const char *address)
 {
 	const char *at = strrchr(address, '@');
 
-	for (size_t i = 0; i < p->unsure.n; i++) {
-		const char *u = p->unsure.v[i];
+	return strcasecmp(u, address) == 0 || (u[0] == '@' && at != NULL && strcasecmp(u, at) == 0);
+}
 
-		if (strcasecmp(u, address) == 0 || (u[0] == '@' && at != NULL && strcasecmp(u, at) == 0))
+bool accounts_pg_unsure(const struct accounts_pg *p, const char *address)
+{
+	for (size_t i = 0; i < p->unsure.n; i++) {
+		if (accounts_pg_names(p->unsure.v[i], address))
+			return true;
+	}
+	for (size_t i = 0; i < p->n_changed; i++) {
+		if (accounts_pg_names(p->changed[i].address, address))
 			return true;
 	}
 	return false;
@@ -423,6 +481,8 @@ void accounts_pg_close(struct accounts_pg **pp)
 	pg_close(&p->pg);
 	event_free(p->retry);
 	accounts_pg_unsure_free(&p->unsure);
+	accounts_pg_changed_drop(p, ULONG_MAX);
+	free(p->changed);
 	accounts_pg_run_waiters(p->next);
 	free(p);
 	*pp = NULL;

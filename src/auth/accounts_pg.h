@@ -10,11 +10,14 @@
  * worker, so both stores accept exactly the same data.
  *
  * Freshness: the tables are current while the connection is up and no
- * change notified since the last load is still being loaded. Otherwise
- * (an outage, or the few milliseconds of a reload) accounts_pg_current is
- * false, and the callers answer with temporary errors where the old
- * tables could be wrong: logins (a changed password) and unknown
- * recipients (a new account); see auth/accounts.h.
+ * change to a whole table (a TRUNCATE, a reload asked for, a reconnection)
+ * is still being loaded. Otherwise (an outage, or the milliseconds of such
+ * a reload) accounts_pg_current is false, and the callers answer with
+ * temporary errors where the old tables could be wrong: logins (a changed
+ * password) and unknown recipients (a new account); see auth/accounts.h.
+ * A change to rows (schema version 2 names each row's address) makes only
+ * those addresses unsure (accounts_pg_unsure) until a load that began
+ * after it ends: everyone else is answered from the tables meanwhile.
  *
  * Threads: the daemon's loop.
  */
@@ -47,13 +50,14 @@ struct accounts_pg *accounts_pg_open(struct event_base *base, struct workq *io, 
  */
 void accounts_pg_reload(struct accounts_pg *p, void (*done_cb)(void *arg), void *arg);
 
-/* accounts_pg_current - up, loaded, and no notified change still to load. */
+/* accounts_pg_current - up, loaded, and no change to a whole table still to load. */
 bool accounts_pg_current(const struct accounts_pg *p);
 
 /*
  * accounts_pg_unsure - was address's row, or its domain's catch-all ("@"
- * rows), left out of the last load as unreadable (logged)? Its state is
- * then unknown: temporary answers, as in an outage.
+ * rows), left out of the last load as unreadable (logged), or notified as
+ * changed and not loaded yet? Its state is then unknown: temporary
+ * answers, as in an outage.
  */
 bool accounts_pg_unsure(const struct accounts_pg *p, const char *address);
 

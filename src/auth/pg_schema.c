@@ -10,6 +10,21 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
+#define PG_SCHEMA_STR2(x) #x
+#define PG_SCHEMA_STR(x) PG_SCHEMA_STR2(x)
+
+/* Version 2's triggers of table t: one per event (a transition table is for one event only). */
+#define PG_SCHEMA_ROW_TRIGGERS(t)                                                               \
+	"CREATE TRIGGER " t "_notify AFTER TRUNCATE ON " t "\n"                                  \
+	"	FOR EACH STATEMENT EXECUTE FUNCTION postern_notify();\n"                            \
+	"CREATE TRIGGER " t "_notify_insert AFTER INSERT ON " t " REFERENCING NEW TABLE AS new_rows\n" \
+	"	FOR EACH STATEMENT EXECUTE FUNCTION postern_notify_rows();\n"                       \
+	"CREATE TRIGGER " t "_notify_update AFTER UPDATE ON " t "\n"                             \
+	"	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows\n"                          \
+	"	FOR EACH STATEMENT EXECUTE FUNCTION postern_notify_rows();\n"                       \
+	"CREATE TRIGGER " t "_notify_delete AFTER DELETE ON " t " REFERENCING OLD TABLE AS old_rows\n" \
+	"	FOR EACH STATEMENT EXECUTE FUNCTION postern_notify_rows();\n"
+
 /*
  * pg_schema_steps[i] brings the schema from version i to i + 1. Each runs
  * through EXECUTE inside the migration's DO block: it must not contain the
@@ -39,7 +54,52 @@ static const char *const pg_schema_steps[PG_SCHEMA_VERSION] = {
 	"	FOR EACH STATEMENT EXECUTE FUNCTION postern_notify();\n"
 	"CREATE TRIGGER aliases_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON aliases\n"
 	"	FOR EACH STATEMENT EXECUTE FUNCTION postern_notify();\n",
+	/*
+	 * 2: statements name the addresses of their rows, up to
+	 * PG_SCHEMA_NOTICE_ROWS of them (more, and TRUNCATE, name the table)
+	 */
+	"CREATE FUNCTION postern_notify_address(t text, a text) RETURNS void LANGUAGE sql AS $$\n"
+	"	SELECT pg_notify('" PG_SCHEMA_CHANNEL "', t || CASE WHEN length(a) <= "
+	PG_SCHEMA_STR(PG_SCHEMA_NOTICE_MAX) " THEN ':' || a ELSE '' END)\n"
+	"$$;\n"
+	"CREATE FUNCTION postern_notify_rows() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+	"DECLARE\n"
+	"	n bigint;\n"
+	"BEGIN\n"
+	"	IF TG_OP = 'INSERT' THEN\n"
+	"		SELECT count(*) INTO n FROM new_rows;\n"
+	"	ELSE\n"
+	"		SELECT count(*) INTO n FROM old_rows;\n"
+	"	END IF;\n"
+	"	IF n > " PG_SCHEMA_STR(PG_SCHEMA_NOTICE_ROWS) " THEN\n"
+	"		PERFORM pg_notify('" PG_SCHEMA_CHANNEL "', TG_TABLE_NAME);\n"
+	"	ELSIF TG_OP = 'INSERT' THEN\n"
+	"		PERFORM postern_notify_address(TG_TABLE_NAME, address) FROM new_rows;\n"
+	"	ELSIF TG_OP = 'DELETE' THEN\n"
+	"		PERFORM postern_notify_address(TG_TABLE_NAME, address) FROM old_rows;\n"
+	"	ELSE\n"
+	"		PERFORM postern_notify_address(TG_TABLE_NAME, address)\n"
+	"			FROM (SELECT address FROM old_rows UNION SELECT address FROM new_rows) r;\n"
+	"	END IF;\n"
+	"	RETURN NULL;\n"
+	"END\n"
+	"$$;\n"
+	"DROP TRIGGER accounts_notify ON accounts;\n"
+	"DROP TRIGGER aliases_notify ON aliases;\n"
+	PG_SCHEMA_ROW_TRIGGERS("accounts")
+	PG_SCHEMA_ROW_TRIGGERS("aliases"),
 };
+
+bool pg_schema_notice(const char *payload, char *addr, size_t size)
+{
+	const char *colon = strchr(payload, ':');
+	size_t len = colon != NULL ? strlen(colon + 1) : 0;
+
+	if (len == 0 || len >= size)
+		return false;
+	memcpy(addr, colon + 1, len + 1);
+	return true;
+}
 
 const char *pg_schema_step(unsigned v)
 {

@@ -14,6 +14,14 @@
  * DELETE or TRUNCATE, so every listening host hears of a change at commit,
  * whoever made it (posternctl or an administrator's psql).
  *
+ * Version 2: an INSERT, UPDATE or DELETE notifies "TABLE:ADDRESS" for each
+ * row it touched (an UPDATE that changes an address: both), so a host
+ * knows which addresses a change is about and answers the others from its
+ * tables while it loads. A statement of more than PG_SCHEMA_NOTICE_ROWS
+ * rows, a TRUNCATE, and an address longer than PG_SCHEMA_NOTICE_MAX still
+ * notify the table's name (statement triggers with transition tables).
+ * PostgreSQL sends one notification per distinct payload and transaction.
+ *
  * Migration is one statement (a DO block, one transaction): it takes
  * pg_advisory_xact_lock(PG_SCHEMA_LOCK_KEY), so hosts starting together
  * take turns; reads the version (0 when postern_schema does not exist);
@@ -31,10 +39,13 @@
 #ifndef POSTERN_AUTH_PG_SCHEMA_H
 #define POSTERN_AUTH_PG_SCHEMA_H
 
-#define PG_SCHEMA_VERSION 1
+#define PG_SCHEMA_VERSION 2
 #define PG_SCHEMA_CHANNEL "postern_accounts"
+#define PG_SCHEMA_NOTICE_MAX 1000 /* longest address a notification names */
+#define PG_SCHEMA_NOTICE_ROWS 100 /* most rows a statement names one by one */
 #define PG_SCHEMA_LOCK_KEY 0x706f737465726eLL /* "postern" */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct pg_conn;   /* libpq's PGconn */
@@ -45,6 +56,14 @@ struct pg_result; /* libpq's PGresult */
 #define PG_SCHEMA_SELECT_ACCOUNTS \
 	"SELECT address, hash, secret FROM accounts ORDER BY address COLLATE \"C\""
 #define PG_SCHEMA_SELECT_ALIASES "SELECT address, targets FROM aliases ORDER BY address COLLATE \"C\""
+
+/*
+ * pg_schema_notice - the address a notification's payload names
+ * ("TABLE:ADDRESS", version 2's row triggers), copied into addr (size
+ * octets): true; false when it names a whole table ("TABLE": a TRUNCATE,
+ * version 1's triggers) or an address that does not fit.
+ */
+bool pg_schema_notice(const char *payload, char *addr, size_t size);
 
 /* pg_schema_step - the SQL that brings the schema from version v - 1 to v, or NULL. */
 const char *pg_schema_step(unsigned v);

@@ -14,6 +14,8 @@
  *	result ID error SQLSTATE|- MESSAGE | closed
  *   pg_driver sync URL
  *	pg_connect_sync, then the schema version: "sync ok VERSION" or "sync error MESSAGE"
+ *   pg_driver step N
+ *	the SQL of schema step N (auth/pg_schema.h), to build an older schema by hand
  *
  * Log lines (auth/pg.c's own) go to stderr.
  */
@@ -25,6 +27,7 @@
 #include <unistd.h>
 
 #include "auth/pg.h"
+#include "auth/pg_schema.h"
 #include "util/log.h"
 #include "util/workq.h"
 #include "util/xalloc.h"
@@ -198,8 +201,10 @@ int main(int argc, char **argv)
 	log_init("pg_driver", false);
 	if (argc == 3 && strcmp(argv[1], "sync") == 0)
 		return driver_sync(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "step") == 0 && pg_schema_step((unsigned)atoi(argv[2])))
+		return fputs(pg_schema_step((unsigned)atoi(argv[2])), stdout) < 0;
 	if ((u = driver_options(argc, argv, &resolver, &t)) < 0) {
-		fprintf(stderr, "usage: pg_driver [-r] [-t C,Q,P] URL [CHANNEL...] | sync URL\n");
+		fprintf(stderr, "usage: pg_driver [-r] [-t C,Q,P] URL [CHANNEL...] | sync URL | step N\n");
 		return 2;
 	}
 	if (pg_url_check(argv[u], &error) < 0) {

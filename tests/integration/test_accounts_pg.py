@@ -14,6 +14,7 @@ import warnings
 
 import pytest
 from conftest import POSTERNCTL, POSTERND, wait_for
+from pgsql import DATABASE, SUPERUSER
 
 with warnings.catch_warnings():  # deprecated in 3.11, still in Debian 12's Python
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -184,16 +185,54 @@ def test_a_reload_never_answers_from_the_old_tables(pgmx, postgres):
     assert 250 in seen and 550 not in seen, seen
 
 
+def held_aliases(postgres):
+    """A psql session holding an exclusive lock on aliases: a load's read of the table
+    waits until the session's stdin gets COMMIT."""
+    psql = subprocess.Popen([postgres.bin("psql"), "-X", "-q", "-A", "-t", "-h", postgres.sockdir,
+                             "-p", str(postgres.port), "-U", SUPERUSER, "-d", DATABASE],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    psql.stdin.write("BEGIN; LOCK TABLE aliases IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n")
+    psql.stdin.flush()
+    assert psql.stdout.readline().strip() == "locked"
+    return psql
+
+
+def test_a_change_to_one_account_leaves_the_others_answered_while_it_loads(pgmx, postgres):
+    """A change names its rows' addresses (schema version 2): while it loads (held
+    here: the load's read of aliases waits on a lock), only the changed address
+    answers temporarily; every other login, recipient and unknown address is
+    answered from the tables in force, as before the change."""
+    put_user(postgres, ALICE)
+    put_user(postgres, "bob@example.test")
+    wait_for(lambda: rcpt(pgmx, "bob@example.test")[0] == 250, timeout=5)
+    psql = held_aliases(postgres)
+    try:
+        put_user(postgres, "bob@example.test", "changed")
+        wait_for(lambda: b"[SYS/TEMP]" in pop3_login(pgmx, "bob@example.test", "changed"),
+                 timeout=5, what="bob unsure while his row loads")
+        assert rcpt(pgmx, "bob@example.test")[0] == 250  # known before: mail still flows
+        assert pop3_login(pgmx).startswith(b"+OK")
+        assert imap_login(pgmx) == "OK"
+        assert rcpt(pgmx, ALICE)[0] == 250
+        assert rcpt(pgmx, "nobody@example.test")[0] == 550
+        assert b"[SYS/TEMP]" in pop3_login(pgmx, "bob@example.test", "secret")
+    finally:
+        psql.communicate("COMMIT;\n", timeout=10)
+    wait_for(lambda: pop3_login(pgmx, "bob@example.test", "changed").startswith(b"+OK"), timeout=5)
+    assert b"-ERR [AUTH]" in pop3_login(pgmx, "bob@example.test", "secret")
+
+
 def test_a_load_that_fails_while_up_is_tried_again(pgmx, postgres):
-    """A load can fail with the connection up (a privilege revoked): the tables are then
-    not current, and the load is retried by itself, without a NOTIFY."""
+    """A load can fail with the connection up (a privilege revoked): the changed address
+    then stays unsure, and the load is retried by itself, without a NOTIFY."""
     put_user(postgres, ALICE)
     wait_for(lambda: rcpt(pgmx, ALICE)[0] == 250, timeout=5)
     postgres.psql("REVOKE SELECT ON aliases FROM postern")
     put_user(postgres, "carol@example.test")
     wait_for(lambda: "cannot load accounts" in pgmx.log(), timeout=5)
     assert rcpt(pgmx, "carol@example.test")[0] == 451
-    assert b"[SYS/TEMP]" in pop3_login(pgmx)
+    assert b"[SYS/TEMP]" in pop3_login(pgmx, "carol@example.test")
+    assert pop3_login(pgmx).startswith(b"+OK")  # alice's row did not change
     postgres.psql("GRANT SELECT ON aliases TO postern")  # no NOTIFY: the retry finds it
     wait_for(lambda: rcpt(pgmx, "carol@example.test")[0] == 250, timeout=5)
 

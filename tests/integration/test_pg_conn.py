@@ -23,6 +23,7 @@ import pytest
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 POSTERND = os.environ.get("POSTERND", os.path.join(ROOT, "build", "posternd"))
 CHANNEL = "postern_accounts"
+VERSION = "2"  # auth/pg_schema.h PG_SCHEMA_VERSION
 
 
 @pytest.fixture(scope="module")
@@ -161,22 +162,52 @@ def test_up_creates_the_schema_and_changes_are_notified(postgres, drivers):
     d = drivers(postgres.url())
     assert d.expect("open ") == "open " + postgres.url().replace(postgres.password, "***")
     d.expect("up")
-    assert postgres.psql("SELECT version FROM postern_schema").split() == ["1"]
+    assert postgres.psql("SELECT version FROM postern_schema").split() == [VERSION]
     assert postgres.psql("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1").split() \
-        == ["accounts_notify", "aliases_notify"]
+        == ["%s_notify%s" % (t, e) for t in ("accounts", "aliases")
+            for e in ("", "_delete", "_insert", "_update")]
+    notices_of_each_row(postgres, d)
+    assert "up (schema version %s)" % VERSION in d.log()
+
+
+def notices_of_each_row(postgres, d):
+    """Each row a statement touches is notified by address at commit (an address
+    changed: both), once per address and transaction; a TRUNCATE names its table."""
     postgres.psql("INSERT INTO accounts (address, hash) VALUES ('alice@example.test', '$6$x$y')")
-    assert d.expect("notify ", 5) == "notify %s accounts" % CHANNEL
+    assert d.expect("notify ", 5) == "notify %s accounts:alice@example.test" % CHANNEL
     postgres.psql("INSERT INTO aliases VALUES ('info@example.test', 'alice@example.test')")
-    assert d.expect("notify ", 5) == "notify %s aliases" % CHANNEL
+    assert d.expect("notify ", 5) == "notify %s aliases:info@example.test" % CHANNEL
     postgres.psql("UPDATE accounts SET secret = 's'; DELETE FROM aliases; TRUNCATE accounts")
-    for table in ("accounts", "aliases", "accounts"):
-        assert d.expect("notify ", 5) == "notify %s %s" % (CHANNEL, table)
-    # at commit, once per table and transaction
+    for payload in ("accounts:alice@example.test", "aliases:info@example.test", "accounts"):
+        assert d.expect("notify ", 5) == "notify %s %s" % (CHANNEL, payload)
     postgres.psql("BEGIN; INSERT INTO accounts VALUES ('a@example.test', 'h'); "
-                  "INSERT INTO accounts VALUES ('b@example.test', 'h'); COMMIT; SELECT 1")
-    assert d.expect("notify ", 5) == "notify %s accounts" % CHANNEL
+                  "UPDATE accounts SET secret = 's' WHERE address = 'a@example.test'; "
+                  "UPDATE accounts SET address = 'b@example.test'; COMMIT; SELECT 1")
+    for payload in ("accounts:a@example.test", "accounts:b@example.test"):
+        assert d.expect("notify ", 5) == "notify %s %s" % (CHANNEL, payload)
+    postgres.psql("INSERT INTO accounts VALUES ('%s@example.test', 'h')" % ("x" * 1000))
+    assert d.expect("notify ", 5) == "notify %s accounts" % CHANNEL  # too long to name
+    postgres.psql("INSERT INTO aliases SELECT 'a' || i || '@example.test', 'b@example.test' "
+                  "FROM generate_series(1, 100) i")
+    assert sorted(d.expect("notify ", 5) for _ in range(100)) == sorted(
+        "notify %s aliases:a%d@example.test" % (CHANNEL, i) for i in range(1, 101))
+    postgres.psql("INSERT INTO aliases VALUES ('a101@example.test', 'b@example.test')")
+    assert d.expect("notify ", 5) == "notify %s aliases:a101@example.test" % CHANNEL
+    postgres.psql("UPDATE aliases SET targets = 'c@example.test'")  # 101 rows: the table
+    assert d.expect("notify ", 5) == "notify %s aliases" % CHANNEL
     d.none("notify ", 0.5)
-    assert "up (schema version 1)" in d.log()
+
+
+def test_version_1_is_migrated_to_notices_of_each_row(postgres, drivers, driver_bin):
+    """A database a postern of schema version 1 made (one notice per table and
+    statement) is migrated on connection, and notifies rows from then on."""
+    step1 = subprocess.run([driver_bin, "step", "1"], capture_output=True, text=True,
+                           check=True).stdout
+    postgres.psql("SET ROLE %s;\n%s\nUPDATE postern_schema SET version = 1;" % (postgres.user, step1))
+    d = drivers(postgres.url())
+    d.expect("up")
+    assert postgres.psql("SELECT version FROM postern_schema").split() == [VERSION]
+    notices_of_each_row(postgres, d)
 
 
 def test_queries_with_parameters_in_order(postgres, drivers):
@@ -244,7 +275,7 @@ def test_stop_fails_queries_and_start_recovers_within_two_seconds(postgres, driv
     assert d.query("q3", "SELECT count(*) FROM postern_schema")[1] == [["1"]]
     assert sum(1 for line in d.seen if line.startswith("down")) == 1
     assert d.log().count("unavailable") == 1
-    assert d.log().count("up (schema version 1)") == 2
+    assert d.log().count("up (schema version %s)" % VERSION) == 2
 
 
 def test_a_frozen_server_is_an_outage_not_a_hang(postgres, drivers):
@@ -283,14 +314,16 @@ def test_a_frozen_server_is_an_outage_not_a_hang(postgres, drivers):
 
 def test_a_newer_schema_is_refused(postgres, drivers, driver_bin, tmp_path):
     rc, out, _ = sync(driver_bin, tmp_path, postgres.url())
-    assert (rc, out) == (0, "sync ok 1")
-    postgres.psql("UPDATE postern_schema SET version = 2")
+    assert (rc, out) == (0, "sync ok " + VERSION)
+    newer = str(int(VERSION) + 1)
+    postgres.psql("UPDATE postern_schema SET version = " + newer)
     d = drivers(postgres.url())
-    assert "holds postern schema version 2, newer than this postern knows (1)" in d.expect("down ")
+    assert "holds postern schema version %s, newer than this postern knows (%s)" % (
+        newer, VERSION) in d.expect("down ")
     d.none("up", 2.5)
     rc, out, _ = sync(driver_bin, tmp_path, postgres.url())
-    assert rc == 1 and "newer than this postern knows (1)" in out
-    assert postgres.psql("SELECT version FROM postern_schema").split() == ["2"]
+    assert rc == 1 and "newer than this postern knows (%s)" % VERSION in out
+    assert postgres.psql("SELECT version FROM postern_schema").split() == [newer]
 
 
 def test_hosts_starting_together_make_one_schema(postgres, drivers):
@@ -302,7 +335,7 @@ def test_hosts_starting_together_make_one_schema(postgres, drivers):
             d.expect("up", 15)
             assert not any(line.startswith("down") for line in d.seen), d.output()
         assert postgres.psql("SELECT count(*), min(version) FROM postern_schema", db=db).strip() \
-            == "1|1"
+            == "1|" + VERSION
         for d in ds:
             assert d.close() == 0
 
@@ -381,8 +414,8 @@ def test_close_answers_queued_queries(postgres, drivers):
 
 
 def test_sync_connection(postgres, driver_bin, tmp_path):
-    assert sync(driver_bin, tmp_path, postgres.url())[:2] == (0, "sync ok 1")
-    assert sync(driver_bin, tmp_path, postgres.url())[:2] == (0, "sync ok 1")
+    assert sync(driver_bin, tmp_path, postgres.url())[:2] == (0, "sync ok " + VERSION)
+    assert sync(driver_bin, tmp_path, postgres.url())[:2] == (0, "sync ok " + VERSION)
     rc, out, _ = sync(driver_bin, tmp_path, postgres.url(db="nosuchdb"))
     assert rc == 1 and 'database "nosuchdb" does not exist' in out
     rc, out, _ = sync(driver_bin, tmp_path, "postgresql://u@h")

@@ -255,8 +255,31 @@ static void test_pg_schema_sql(void **state)
 	assert_non_null(strstr(pg_schema_step(1), "pg_notify('" PG_SCHEMA_CHANNEL "'"));
 	assert_non_null(strstr(pg_schema_step(1), "AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON accounts"));
 	assert_non_null(strstr(pg_schema_step(1), "AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON aliases"));
+	assert_non_null(strstr(pg_schema_step(2), "AFTER UPDATE ON aliases\n"
+						  "	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"));
+	assert_non_null(strstr(pg_schema_step(2), "IF n > 100 THEN"));
+	assert_non_null(strstr(pg_schema_step(2), "AFTER TRUNCATE ON accounts"));
 	assert_int_equal(strncmp(sql, "DO $postern$", 12), 0);
 	free(sql);
+}
+
+/* test_pg_schema_notice - "TABLE:ADDRESS" names an address; a table's name, or too long, does not. */
+static void test_pg_schema_notice(void **state)
+{
+	char addr[16];
+
+	(void)state;
+	assert_true(pg_schema_notice("accounts:bob@x.test", addr, sizeof(addr)));
+	assert_string_equal(addr, "bob@x.test");
+	assert_true(pg_schema_notice("aliases:@x.test", addr, sizeof(addr)));
+	assert_string_equal(addr, "@x.test");
+	assert_true(pg_schema_notice("aliases:a:b", addr, sizeof(addr))); /* the first ':' */
+	assert_string_equal(addr, "a:b");
+	assert_false(pg_schema_notice("accounts", addr, sizeof(addr)));
+	assert_false(pg_schema_notice("accounts:", addr, sizeof(addr)));
+	assert_false(pg_schema_notice("", addr, sizeof(addr)));
+	assert_true(pg_schema_notice("t:123456789012345", addr, sizeof(addr))); /* 15 + NUL fit */
+	assert_false(pg_schema_notice("t:1234567890123456", addr, sizeof(addr)));
 }
 
 int main(void)
@@ -269,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_pg_url_redact_short),
 		cmocka_unit_test(test_pg_url_scrub),
 		cmocka_unit_test(test_pg_schema_sql),
+		cmocka_unit_test(test_pg_schema_notice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
