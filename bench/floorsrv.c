@@ -258,8 +258,8 @@ static int floor_input(struct floor_conn *c)
 /* floor_close - the connection ends; one with the syncer is freed by it. */
 static void floor_close(struct floor_conn *c)
 {
+	pthread_mutex_lock(&F.mu); /* the syncer writes its 250 under the lock: never to a reused fd */
 	close(c->fd);
-	pthread_mutex_lock(&F.mu);
 	bool syncer_frees = c->committing;
 	c->gone = true;
 	pthread_mutex_unlock(&F.mu);
@@ -357,15 +357,14 @@ static void floor_answer(struct floor_conn *c)
 	pthread_mutex_lock(&F.mu);
 	bool gone = c->gone;
 	c->committing = false;
+	if (!gone && write(c->fd, "250 ok\r\n", 8) != 8)
+		shutdown(c->fd, SHUT_RDWR); /* its loop sees the end and closes it */
 	pthread_mutex_unlock(&F.mu);
 	if (gone) {
 		free(c->in);
 		free(c->out);
 		free(c);
-		return;
 	}
-	if (write(c->fd, "250 ok\r\n", 8) != 8)
-		shutdown(c->fd, SHUT_RDWR); /* its loop sees the end and closes it */
 }
 
 /* floor_link - after the sync that made its text durable: into new/, out of tmp/. */
@@ -470,6 +469,7 @@ static void floor_usage(void)
 	exit(2);
 }
 
+/* main - the options, the setup of the mode, then a loop per thread until killed. */
 int main(int argc, char **argv)
 {
 	const char *mode = NULL;

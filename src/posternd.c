@@ -344,15 +344,15 @@ static int posternd_open(struct daemon *d, char **error_r)
 	if ((d->accounts = accounts_open(d->base, d->io, d->cfg, error_r)) == NULL)
 		return -1;
 	daemon_loops_start(d, posternd_cores());
+	posternd_srs_open(d); /* before the queue: a DSN left by a crash goes out at its open */
 	if ((d->store = store_open(d->base, d->cfg->data_dir, d->cfg->hostname, error_r)) == NULL ||
 	    (d->tls == NULL && (d->tls = tls_server_ctx_new(d->cfg, error_r)) == NULL) ||
 	    (d->tls_client = tls_client_ctx_new(d->cfg, error_r)) == NULL ||
+	    posternd_mailauth_open(d, error_r) < 0 || /* the same DSN is signed */
 	    (d->queue = queue_open(d, error_r)) == NULL ||
-	    (d->control = control_open(d, d->queue, error_r)) == NULL ||
-	    posternd_mailauth_open(d, error_r) < 0)
+	    (d->control = control_open(d, d->queue, error_r)) == NULL)
 		return -1;
 	posternd_relay_open(d);
-	posternd_srs_open(d);
 	return 0;
 }
 

@@ -256,6 +256,11 @@ bool accounts_sure(const struct accounts *a, const char *address)
 	return a->pg == NULL || (accounts_pg_current(a->pg) && !accounts_pg_unsure(a->pg, address));
 }
 
+bool accounts_sure_unknown(const struct accounts *a, const char *address)
+{
+	return accounts_sure(a, address) && (a->pg == NULL || !accounts_pg_loading_rows(a->pg));
+}
+
 const struct users_account *accounts_find(const struct accounts *a, const char *address)
 {
 	return users_find(&a->db, address);

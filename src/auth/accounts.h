@@ -43,15 +43,22 @@ void accounts_free(struct accounts **ap);
 void accounts_set_cfg(struct accounts *a, const struct cfg *cfg);
 
 /*
- * accounts_sure - the tables can be trusted about address: always with the
- * files; with PostgreSQL, while it is up, every change it notified is
- * loaded, and address's row (or its domain's catch-all) was not left out
- * as unreadable. When false, a login as address gets a temporary failure
- * (the password may have changed) and address, if the tables do not know
- * it, gets 451, never 550 (it may have been added): an outage bounces no
- * mail.
+ * accounts_sure - the tables can be trusted about address's own row:
+ * always with the files; with PostgreSQL, while it is up, every change to
+ * a whole table it notified is loaded, and address's row (or its domain's
+ * catch-all) is neither notified as changed and still loading nor left
+ * out as unreadable. When false, a login as address gets a temporary
+ * failure (the password may have changed).
  */
 bool accounts_sure(const struct accounts *a, const char *address);
+
+/*
+ * accounts_sure_unknown - an address the tables do not resolve is truly
+ * unknown: accounts_sure, and no changed row is loading at all (an alias,
+ * a +tag or a catch-all may lead through any of them). When false, it gets
+ * 451, never 550 (it may have been added): an outage bounces no mail.
+ */
+bool accounts_sure_unknown(const struct accounts *a, const char *address);
 
 /* accounts_find - the account for address (any case), or NULL. */
 const struct users_account *accounts_find(const struct accounts *a, const char *address);

@@ -349,12 +349,19 @@ static void accounts_pg_ask(struct accounts_pg *p)
 		accounts_pg_start(p);
 }
 
-/* accounts_pg_retry_cb - the load that failed while up, again. */
+/*
+ * accounts_pg_retry_cb - the load that failed while up, again: what it
+ * was to cover is still uncovered (a changed row stays unsure, nothing
+ * more), so no count is raised.
+ */
 static void accounts_pg_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct accounts_pg *p = arg;
+
 	(void)fd;
 	(void)what;
-	accounts_pg_ask(arg);
+	if (p->load == NULL)
+		accounts_pg_start(p);
 }
 
 void accounts_pg_reload(struct accounts_pg *p, void (*done_cb)(void *arg), void *arg)
@@ -463,6 +470,11 @@ bool accounts_pg_unsure(const struct accounts_pg *p, const char *address)
 			return true;
 	}
 	return false;
+}
+
+bool accounts_pg_loading_rows(const struct accounts_pg *p)
+{
+	return p->n_changed > 0;
 }
 
 bool accounts_pg_current(const struct accounts_pg *p)

@@ -61,6 +61,9 @@ bool accounts_pg_current(const struct accounts_pg *p);
  */
 bool accounts_pg_unsure(const struct accounts_pg *p, const char *address);
 
+/* accounts_pg_loading_rows - some row notified as changed is not loaded yet. */
+bool accounts_pg_loading_rows(const struct accounts_pg *p);
+
 /* accounts_pg_close - disconnect and free; *pp becomes NULL. */
 void accounts_pg_close(struct accounts_pg **pp);
 

@@ -99,12 +99,12 @@ static void control_commit(struct control_conn *c)
 {
 	const char *error;
 
-	if (queue_submit_commit(c->submit, control_commit_cb, c, &error) < 0) {
-		control_answer(c, true, "error %s", error);
-		return;
-	}
-	c->waiting = true;
+	c->waiting = true; /* before: control_commit_cb may run inside queue_submit_commit */
 	bufferevent_disable(c->bev, EV_READ);
+	if (queue_submit_commit(c->submit, control_commit_cb, c, &error) < 0) {
+		c->waiting = false;
+		control_answer(c, true, "error %s", error);
+	}
 }
 
 /* control_submit_line - mail, rcpt, data. */

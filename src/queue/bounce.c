@@ -198,7 +198,7 @@ static int bounce_local(struct daemon *d, struct store_msg *m, const char *sende
 	aliases_result_free(&r);
 	if (n > 0)
 		return 0;
-	if (!accounts_sure(d->accounts, sender))
+	if (!accounts_sure_unknown(d->accounts, sender))
 		return 3;
 	log_warn("queue id=%s bounce to <%s> dropped: no such local account", queue_id, sender);
 	return 1;

@@ -236,17 +236,15 @@ static bool queue_bounce(struct queue_entry *e)
 	if (b.n_rcpts == 0)
 		return false;
 	queue_path(e->queue, "msg", e->env.id, msg, sizeof(msg));
+	e->bouncing = true; /* before: the callback may run inside bounce_inject */
+	e->queue->io++;     /* queue_bounce_done_cb ends both */
 	int rc = bounce_inject(e->queue->daemon, &b, msg, queue_bounce_done_cb, e);
-	if (rc == 0) {
-		e->bouncing = true;
-		e->queue->io++;
-		return true;
+	if (rc != 0) {
+		int err = rc < 0 ? errno : 0;
+		if (rc < 0)
+			log_err("queue id=%s: cannot start the bounce: %s", e->env.id, strerror(err));
+		queue_bounce_done_cb(e, err); /* rc 1: nobody to tell, done */
 	}
-	int err = rc < 0 ? errno : 0;
-	if (rc < 0)
-		log_err("queue id=%s: cannot start the bounce: %s", e->env.id, strerror(err));
-	e->queue->io++; /* the callback ends it */
-	queue_bounce_done_cb(e, err); /* rc 1: nobody to tell, done */
 	return true;
 }
 

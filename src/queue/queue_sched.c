@@ -103,7 +103,7 @@ struct queue_dest *queue_dest_get(struct queue *q, const char *name)
 
 void queue_dest_dead(struct queue *q, struct queue_dest *dest, const char *error)
 {
-	if (dest->dead_until == 0)
+	if (dest->dead_until <= time(NULL)) /* not already suspended: a new outage, or the next */
 		log_info("queue: %s is unreachable (%s): its deliveries are suspended for %u s",
 			 dest->name, error, q->backoff);
 	dest->dead_until = time(NULL) + q->backoff;

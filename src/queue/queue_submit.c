@@ -153,7 +153,7 @@ static int queue_submit_local(struct queue_submit *s, const char *a, const char 
 		aliases_result_merge(&s->targets, &r);
 	aliases_result_free(&r);
 	if (st != ALIASES_OK) { /* with auth.store down it may be a new account: try again later */
-		*error_r = accounts_sure(acc, a) ? "unknown user" : "account database unavailable";
+		*error_r = accounts_sure_unknown(acc, a) ? "unknown user" : "account database unavailable";
 		return -1;
 	}
 	if (s->msg == NULL && (s->msg = store_msg_new(s->daemon->store)) == NULL) {

@@ -78,10 +78,10 @@ static int smtp_resolve(struct smtp_session *s, const char *address)
 	if (st == ALIASES_OK)
 		return 0;
 	log_info("%08x smtp reject rcpt=<%s> ip=%s: %s%s", s->id, address, s->ip,
-		 aliases_status_text(st), accounts_sure(a, address) ? "" : " (auth.store unsure)");
+		 aliases_status_text(st), accounts_sure_unknown(a, address) ? "" : " (auth.store unsure)");
 	if (st == ALIASES_TOO_MANY) /* our configuration, not the sender's error: let it retry */
 		smtp_reply(s, "451 4.3.0 <%s>: Alias expansion too large, try again later", address);
-	else if (!accounts_sure(a, address)) /* it may have been added meanwhile: never a bounce */
+	else if (!accounts_sure_unknown(a, address)) /* it may have been added: never a bounce */
 		smtp_reply(s, "451 4.3.0 <%s>: Recipient lookup unavailable, try again later", address);
 	else
 		smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: %s", address,

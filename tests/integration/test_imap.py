@@ -296,6 +296,7 @@ def test_idle_finds_another_hosts_delivery_at_its_periodic_check(make_postern, m
     tag = m._new_tag().decode()
     m.send(("%s IDLE\r\n" % tag).encode())
     assert m.readline().startswith(b"+ ")
+    time.sleep(0.5)  # IDLE's first scan is over: only a periodic check can find what follows
     name = "1700000000.M1P1Q1.otherhost,S=38"
     with open(os.path.join(p.maildir(ALICE), "tmp", name), "wb") as f:
         f.write(b"From: x@y.test\r\nSubject: other\r\n\r\nhi\r\n")

@@ -481,9 +481,13 @@ def test_out_of_descriptors_pauses_accept_instead_of_spinning(make_postern):
     assert p.stop() == 0
 
 
+@pytest.mark.parametrize("header_kb", [0, 70])
 def test_a_bounce_that_could_not_be_stored_is_retried_without_a_flush(tmp_path, small_fs,
-                                                                     monkeypatch):
-    """The DSN for a 554 meets a full disk: it is tried again on its own once there is room."""
+                                                                     monkeypatch, header_kb):
+    """The DSN for a 554 meets a full disk: it is tried again on its own once there is room.
+    With 70 KB of original headers the DSN outgrows the store's write buffer, so the full
+    disk fails its write at once, inside the injection (no DKIM key: no signing hop),
+    which once left the entry bouncing for good."""
     from peers import SinkServer
     monkeypatch.setenv("POSTERN_QUEUE_BACKOFF", "1")
     sink = SinkServer()
@@ -494,8 +498,10 @@ def test_a_bounce_that_could_not_be_stored_is_retried_without_a_flush(tmp_path, 
         p.start()
         sink.hold_dot.clear()
         sink.data_replies = ["554 5.6.0 content rejected"]
+        filler_headers = "".join("X-Filler-%04d: %s\r\n" % (i, "h" * 60)
+                                 for i in range(header_kb * 1024 // 78))
         with smtplib.SMTP("127.0.0.1", p.smtp_port, timeout=30) as s:
-            s.sendmail(ALICE, ["bob@remote.test"], body_for("bounced", 20))
+            s.sendmail(ALICE, ["bob@remote.test"], filler_headers + body_for("bounced", 20))
         sink.wait(1)  # the text is there, the answer to the dot held
         filler = os.path.join(small_fs, "filler")
         with open(filler, "wb") as f:
