@@ -26,7 +26,11 @@ const char *pop3_capa_sasl(const struct pop3_session *s)
 	return cram ? "CRAM-MD5" : "";
 }
 
-/* pop3_cmd_capa - RFC 2449 section 5; login capabilities only before login. */
+/*
+ * pop3_cmd_capa - RFC 2449 section 5; login capabilities only before
+ * login. EXPIRE NEVER: no message is ever deleted but by the client (no
+ * LOGIN-DELAY: none is enforced).
+ */
 static void pop3_cmd_capa(struct pop3_session *s, const struct pop3_command *cmd)
 {
 	const char *sasl = pop3_capa_sasl(s);
@@ -38,6 +42,7 @@ static void pop3_cmd_capa(struct pop3_session *s, const struct pop3_command *cmd
 	pop3_reply(s, "RESP-CODES");
 	pop3_reply(s, "AUTH-RESP-CODE");
 	pop3_reply(s, "PIPELINING");
+	pop3_reply(s, "EXPIRE NEVER");
 	if (s->state != POP3_S_TRANS && !s->tls && s->daemon->tls != NULL)
 		pop3_reply(s, "STLS");
 	if (s->state != POP3_S_TRANS && s->plaintext_ok)

@@ -9,13 +9,12 @@ import poplib
 import re
 import smtplib
 import socket
-import ssl
 import threading
 import time
 import zlib
 
 import pytest
-from conftest import tls_context, wait_for
+from conftest import tls_context
 from smtpraw import Raw
 
 ALICE = "alice@example.test"

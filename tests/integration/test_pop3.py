@@ -82,6 +82,7 @@ def test_greeting_and_capa(postern):
         assert cap in caps, cap
     assert caps["SASL"] == ["PLAIN", "LOGIN"]
     assert caps["IMPLEMENTATION"] == ["postern"]
+    assert caps["EXPIRE"] == ["NEVER"] and "LOGIN-DELAY" not in caps  # RFC 2449 6.7, 6.5
     assert "STLS" in caps  # test_pop3_tls.py covers it
     assert c.quit().startswith(b"+OK")
 
