@@ -42,6 +42,11 @@ peer that is not installed (make bench-peers installs both).
   Dovecot has no counterpart for.
 - Idle connections: K connections that read the greeting and sent one
   command (EHLO / CAPA); growth of the server tree's PSS, divided by K.
+- The floor: build/floorsrv (bench/floorsrv.c, bench/floor_bench.py), a
+  bare responder making only the system calls any server makes for the
+  load, runs right after each probed SMTP run and beside each POP3 run;
+  its figures are printed beside postern's, and a target line says when
+  the target lies above what it reached.
 
 Environment: BENCH_QUICK (1: one run, the 50-session SMTP load only, 2 s per
 POP3 figure, idle at 1,000 only; each variable below still overrides),
@@ -52,8 +57,8 @@ BENCH_POP3_SECONDS (5), BENCH_POP3_CLIENTS (20), BENCH_POP3_MODES
 BENCH_PARTS ("smtp,mailauth,pop3,idle,imap,pgstore"; imap: bench/imap_bench.py;
 pgstore: bench/pgstore_bench.py), BENCH_PROBE_SECONDS (2: each probe figure is
 at most this long, and at most BENCH_MESSAGES files), BENCH_PROBE_BATCHES
-("1,12,32,c50"). POSTERND, POSTERNCTL, POP3LOAD and DISKPROBE name the
-binaries (make bench passes its build's).
+("1,12,32,c50"). POSTERND, POSTERNCTL, POP3LOAD, DISKPROBE and FLOORSRV
+name the binaries (make bench passes its build's).
 """
 import os
 import resource
