@@ -31,7 +31,7 @@ class FloorServer:
     def start(self):
         self.port = free_port()
         self.proc = subprocess.Popen([FLOORSRV, "-m", self.mode, "-d", self.dir,
-                                      "-P", str(self.port), "-T", str(min(os.cpu_count(), 64))] + self.args)
+                                      "-P", str(self.port), "-T", str(min(os.cpu_count() or 2, 64))] + self.args)
         self.pid = self.proc.pid
         wait_port(self.port, alive=lambda: self.proc.poll() is None)
         return self

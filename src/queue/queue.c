@@ -329,7 +329,7 @@ void queue_add(struct queue *q, const char *id)
 	metrics_gauge_add(METRICS_G_QUEUE_MESSAGES, 1);
 	log_info("queue id=%s from=<%s> nrcpt=%zu size=%lld queued", id, e->env.from,
 		 e->env.n_rcpts, e->size);
-	queue_settle(e); /* F recipients left by a crash get their DSN */
+	e->unsettled = true; /* F recipients left by a crash get their DSN, from the loop */
 	queue_kick(q);
 }
 

@@ -35,6 +35,7 @@ struct queue_entry {
 	bool writing;      /* envelope rewrite on the worker */
 	bool dirty;        /* changed again while writing */
 	bool bouncing;     /* a DSN commit in flight */
+	bool unsettled;    /* just added: the scheduler's next turn settles it (queue_run) */
 	bool removing;     /* files being removed */
 	bool deleted;      /* posternctl queue delete: remove when idle */
 	time_t bounce_retry;        /* a DSN that could not be stored is tried again then (0: none) */

@@ -167,6 +167,10 @@ static void queue_run(struct queue *q)
 	time_t now = time(NULL), wake = now + QUEUE_IDLE_WAKE;
 
 	for (struct queue_entry *e = q->entries; e != NULL; e = e->next) {
+		if (e->unsettled && !e->writing && !e->bouncing && !e->removing) {
+			e->unsettled = false;
+			queue_settle(e);
+		}
 		if (e->bounce_retry != 0 && e->bounce_retry <= now && e->active == 0 &&
 		    !e->writing && !e->bouncing && !e->removing) {
 			e->bounce_retry = 0;

@@ -147,13 +147,18 @@ static int queue_submit_local(struct queue_submit *s, const char *a, const char 
 	size_t first = s->targets.n;
 	enum aliases_status st;
 
+	bool sure = accounts_sure_unknown(acc, a);
+
 	accounts_resolver(acc, &res);
 	aliases_result_init(&r);
-	if ((st = aliases_resolve(accounts_aliases(acc), &res, a, &r)) == ALIASES_OK)
+	st = aliases_resolve(accounts_aliases(acc), &res, a, &r);
+	if (st == ALIASES_OK && r.n_skipped > 0 && !sure)
+		st = ALIASES_UNKNOWN; /* a target may be an account being added: try again later */
+	if (st == ALIASES_OK)
 		aliases_result_merge(&s->targets, &r);
 	aliases_result_free(&r);
 	if (st != ALIASES_OK) { /* with auth.store down it may be a new account: try again later */
-		*error_r = accounts_sure_unknown(acc, a) ? "unknown user" : "account database unavailable";
+		*error_r = sure ? "unknown user" : "account database unavailable";
 		return -1;
 	}
 	if (s->msg == NULL && (s->msg = store_msg_new(s->daemon->store)) == NULL) {

@@ -59,7 +59,10 @@ static void smtp_log_skipped(const struct smtp_session *s, const char *address,
 
 /*
  * smtp_resolve - the final targets of a local recipient join the
- * transaction's (a Maildir reached twice gets one copy); -1 after a 550.
+ * transaction's (a Maildir reached twice gets one copy); -1 after a 4xx
+ * or 550. An alias with a target that led nowhere while the tables are
+ * unsure (that target may be an account being added) is a 451: never
+ * a copy lost.
  */
 static int smtp_resolve(struct smtp_session *s, const char *address)
 {
@@ -67,21 +70,24 @@ static int smtp_resolve(struct smtp_session *s, const char *address)
 	struct aliases_resolver res;
 	struct aliases_result r;
 	enum aliases_status st;
+	bool sure = accounts_sure_unknown(a, address);
 
 	accounts_resolver(a, &res);
 	aliases_result_init(&r);
 	st = aliases_resolve(accounts_aliases(a), &res, address, &r);
 	smtp_log_skipped(s, address, &r);
-	if (st == ALIASES_OK)
+	bool partial = st == ALIASES_OK && r.n_skipped > 0 && !sure;
+	if (st == ALIASES_OK && !partial)
 		aliases_result_merge(&s->txn->targets, &r);
 	aliases_result_free(&r);
-	if (st == ALIASES_OK)
+	if (st == ALIASES_OK && !partial)
 		return 0;
 	log_info("%08x smtp reject rcpt=<%s> ip=%s: %s%s", s->id, address, s->ip,
-		 aliases_status_text(st), accounts_sure_unknown(a, address) ? "" : " (auth.store unsure)");
+		 partial ? "a target led nowhere" : aliases_status_text(st),
+		 sure ? "" : " (auth.store unsure)");
 	if (st == ALIASES_TOO_MANY) /* our configuration, not the sender's error: let it retry */
 		smtp_reply(s, "451 4.3.0 <%s>: Alias expansion too large, try again later", address);
-	else if (!accounts_sure_unknown(a, address)) /* it may have been added: never a bounce */
+	else if (!sure) /* it may have been added: never a bounce */
 		smtp_reply(s, "451 4.3.0 <%s>: Recipient lookup unavailable, try again later", address);
 	else
 		smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: %s", address,

@@ -618,6 +618,26 @@ def write_queue_entry(p, qid, rcpt, text, body=None):
                 % (qid, int(time.time()), "body %s\n" % body if body else "", rcpt))
 
 
+def test_a_start_that_fails_after_the_queue_is_read_leaves_no_dsn_in_flight(make_postern):
+    """The DSN for a recipient a crash left failed is started by the queue's first turn of
+    the loop, not while the daemon opens: a start that fails later (here the control
+    socket's path, too long for a unix socket) once freed the queue entry while the DSN's
+    write still held it (AddressSanitizer: heap-use-after-free)."""
+    p = make(make_postern, {"relay": TRUSTED}, sub="d" * 90)
+    p.add_user("alice@example.test")
+    write_queue_entry(p, "F1", "gone@remote.test", b"Subject: gone\n\nx\n")
+    env = os.path.join(p.data_dir, "queue", "env", "F1")
+    with open(env) as f:
+        text = f.read().replace("from a@example.test", "from alice@example.test")
+    with open(env, "w") as f:
+        f.write(text.replace("rcpt P 0 0 ", "rcpt F 1 0 "))
+    with pytest.raises(RuntimeError):
+        p.start()
+    log = p.log()
+    assert "cannot listen" in log and "File name too long" in log, log[-2000:]
+    assert "AddressSanitizer" not in log and "runtime error:" not in log, log[-3000:]
+
+
 def test_size_and_8bit_come_from_the_envelope_and_old_envelopes_are_measured_once(make_postern,
                                                                                   sink):
     down = free_port()
