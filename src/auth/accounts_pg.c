@@ -17,7 +17,7 @@
 
 #define ACCOUNTS_PG_RETRY_SECONDS 1 /* a load that failed while the connection stayed up */
 #define ACCOUNTS_PG_BAD_MAX 100     /* rows a load leaves out, logged, before it gives up */
-#define ACCOUNTS_PG_CHANGED_MAX 1000 /* notified rows waiting for a load: beyond, the whole tables */
+#define ACCOUNTS_PG_CHANGED_MAX 1000 /* rows waiting for a load; beyond: the whole tables */
 
 
 /* A callback waiting for a load. */

@@ -51,9 +51,9 @@ void bounce_status(const char *error, char *buf, size_t size);
  * read from msg_path (its queue file), DKIM-signed on a crypto worker.
  * Returns 0 when it is on its way: done_cb(arg, 0) runs once it is
  * durable, done_cb(arg, errno) if it failed (maybe before this returns,
- * when there is no key to sign with). Returns 1 when nobody can receive it (a local sender without an
- * account; logged) and -1 with errno when it could not be started; in
- * both cases done_cb never runs.
+ * when there is no key to sign with). Returns 1 when nobody can receive
+ * it (a local sender without an account; logged) and -1 with errno when
+ * it could not be started; in both cases done_cb never runs.
  */
 int bounce_inject(struct daemon *d, struct bounce_info *b, const char *msg_path,
 		  void (*done_cb)(void *arg, int err), void *arg);

@@ -146,7 +146,6 @@ static int queue_submit_local(struct queue_submit *s, const char *a, const char 
 	struct aliases_result r;
 	size_t first = s->targets.n;
 	enum aliases_status st;
-
 	bool sure = accounts_sure_unknown(acc, a);
 
 	accounts_resolver(acc, &res);
