@@ -302,6 +302,18 @@ static const char *accounts_first_cb(void *ctx, const char *domain)
 	return NULL;
 }
 
+enum aliases_status accounts_resolve(const struct accounts *a, const char *address,
+				     struct aliases_result *r, bool *sure_r)
+{
+	struct aliases_resolver res;
+	enum aliases_status st;
+
+	*sure_r = accounts_sure_unknown(a, address);
+	accounts_resolver(a, &res);
+	st = aliases_resolve(accounts_aliases(a), &res, address, r);
+	return st == ALIASES_OK && r->n_skipped > 0 && !*sure_r ? ALIASES_UNKNOWN : st;
+}
+
 void accounts_resolver(const struct accounts *a, struct aliases_resolver *res_r)
 {
 	const struct cfg *cfg = a->cfg;

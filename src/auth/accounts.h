@@ -73,6 +73,17 @@ const struct aliases_table *accounts_aliases(const struct accounts *a);
 void accounts_resolver(const struct accounts *a, struct aliases_resolver *res_r);
 
 /*
+ * accounts_resolve - aliases_resolve of a local address with the tables in
+ * force (r initialized by the caller). An alias with a target that led
+ * nowhere while the tables are unsure about unknown addresses
+ * (accounts_sure_unknown: the target may be an account being added) is
+ * ALIASES_UNKNOWN, so that no copy is lost; *sure_r says whether they
+ * were sure, i.e. whether an unknown address may be refused for good.
+ */
+enum aliases_status accounts_resolve(const struct accounts *a, const char *address,
+				     struct aliases_result *r, bool *sure_r);
+
+/*
  * accounts_refresh - check the file now; done_cb(arg) runs on the loop once
  * a table at least as new as the file was at this call is in force.
  */

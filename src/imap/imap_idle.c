@@ -3,12 +3,13 @@
  * mailbox, the daemon's inotify watch of its new/ and cur/ (imap_notify.h)
  * starts a scan on any change; the scan's merge sends EXISTS, EXPUNGE and
  * FETCH FLAGS at once. inotify does not see what another host changes on a
- * shared (NFS) mail root, so every 30 seconds, as Dovecot's
- * mailbox_idle_check_interval, the session also looks at the mtimes of
- * new/ and cur/ (two stats) and scans when one moved. "* OK Still here"
- * every fourth check (two minutes) keeps NAT and firewall state alive, as
- * Dovecot does. Test hooks: POSTERN_IDLE_CHECK (seconds between checks),
- * POSTERN_IDLE_NO_INOTIFY (watch nothing: another host's view).
+ * shared (NFS) mail root, so when DATA_DIR/mail is another mount, every
+ * 30 seconds, as Dovecot's mailbox_idle_check_interval, the session also
+ * looks at the mtimes of new/ and cur/ (two stats) and scans when one
+ * moved. "* OK Still here" every two minutes keeps NAT and firewall state
+ * alive, as Dovecot does. Test hooks: POSTERN_IDLE_CHECK (check every so
+ * many seconds, whatever the mount), POSTERN_IDLE_NO_INOTIFY (watch
+ * nothing: another host's view).
  */
 #include <event2/event.h>
 #include <limits.h>
@@ -21,9 +22,11 @@
 #include "imap/imap_internal.h"
 #include "imap/imap_mailbox.h"
 #include "imap/imap_notify.h"
+#include "store/store.h"
 
 #define IMAP_IDLE_CHECK 30          /* seconds between checks of new/ and cur/ */
 #define IMAP_IDLE_KEEPALIVE_TICKS 4 /* "* OK Still here" every 4 checks */
+#define IMAP_IDLE_KEEPALIVE 120     /* seconds between them when nothing is checked */
 
 static void imap_idle_refreshed(struct imap_session *s, int rc);
 static bool imap_idle_moved(struct imap_session *s);
@@ -42,7 +45,8 @@ static void imap_idle_changed_cb(void *arg)
 {
 	struct imap_session *s = arg;
 
-	imap_idle_moved(s);
+	if (s->idle_poll)
+		imap_idle_moved(s);
 	imap_idle_scan(s);
 }
 
@@ -97,9 +101,9 @@ static void imap_idle_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (++s->idle_ticks % IMAP_IDLE_KEEPALIVE_TICKS == 0)
+	if (!s->idle_poll || ++s->idle_ticks % IMAP_IDLE_KEEPALIVE_TICKS == 0)
 		imap_reply(s, "* OK Still here");
-	if (s->mbox != NULL && imap_idle_moved(s))
+	if (s->idle_poll && s->mbox != NULL && imap_idle_moved(s))
 		imap_idle_scan(s);
 }
 
@@ -123,14 +127,19 @@ void imap_idle_stop(struct imap_session *s)
 
 void imap_idle_cmd(struct imap_session *s, const struct imap_call *c)
 {
-	struct timeval tv = { .tv_sec = imap_idle_env("POSTERN_IDLE_CHECK", IMAP_IDLE_CHECK) };
+	long hook = imap_idle_env("POSTERN_IDLE_CHECK", 0);
+	struct timeval tv = { .tv_sec = IMAP_IDLE_KEEPALIVE };
 
 	if (c->count != 0) {
 		imap_bad(s, "IDLE takes no arguments");
 		return;
 	}
+	s->idle_poll = hook > 0 || store_mail_elsewhere(s->daemon->store);
+	if (s->idle_poll)
+		tv.tv_sec = hook > 0 ? hook : IMAP_IDLE_CHECK;
 	if (s->mbox != NULL) {
-		imap_idle_moved(s); /* the mtimes the checks compare with */
+		if (s->idle_poll)
+			imap_idle_moved(s); /* the mtimes the checks compare with */
 		if (!imap_idle_env("POSTERN_IDLE_NO_INOTIFY", 0))
 			s->idle_watch = imap_notify_add(imap_base(s), s->mbox->dir,
 							imap_idle_changed_cb, s);

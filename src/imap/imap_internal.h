@@ -99,7 +99,8 @@ struct imap_session {
 	struct event *idle_timer;   /* IDLE: the periodic check, and "* OK Still here" */
 	struct imap_notify_watch *idle_watch; /* IDLE: changes of the selected folder */
 	struct timespec idle_seen[2]; /* IDLE: new/ and cur/ mtimes at the last check */
-	unsigned idle_ticks;        /* IDLE: checks so far */
+	unsigned idle_ticks;        /* IDLE: timer ticks so far */
+	bool idle_poll;             /* IDLE: the ticks check new/ and cur/ (a shared mail root) */
 };
 
 /* One command as its handler sees it: the arguments after the name (after "UID NAME" for UID). */

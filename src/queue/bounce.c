@@ -183,22 +183,21 @@ static int bounce_local(struct daemon *d, struct store_msg *m, const char *sende
 			const char *queue_id)
 {
 	const char *at = strrchr(sender, '@');
-	struct aliases_resolver res;
 	struct aliases_result r;
 	size_t n = 0;
+	bool sure;
 
 	if (sender[0] == '\0')
 		return 1;
 	if (at == NULL || !cfg_is_local_domain(d->cfg, at + 1, strlen(at + 1)))
 		return 2;
-	accounts_resolver(d->accounts, &res);
 	aliases_result_init(&r);
-	if (aliases_resolve(accounts_aliases(d->accounts), &res, sender, &r) == ALIASES_OK)
+	if (accounts_resolve(d->accounts, sender, &r, &sure) == ALIASES_OK)
 		n = bounce_mailboxes(m, &r);
 	aliases_result_free(&r);
 	if (n > 0)
 		return 0;
-	if (!accounts_sure_unknown(d->accounts, sender))
+	if (!sure)
 		return 3;
 	log_warn("queue id=%s bounce to <%s> dropped: no such local account", queue_id, sender);
 	return 1;

@@ -141,18 +141,13 @@ static int queue_submit_targets(struct queue_submit *s, size_t first)
 /* queue_submit_local - a recipient in a local domain: through the accounts and aliases. */
 static int queue_submit_local(struct queue_submit *s, const char *a, const char **error_r)
 {
-	struct accounts *acc = s->daemon->accounts;
-	struct aliases_resolver res;
 	struct aliases_result r;
 	size_t first = s->targets.n;
 	enum aliases_status st;
-	bool sure = accounts_sure_unknown(acc, a);
+	bool sure;
 
-	accounts_resolver(acc, &res);
 	aliases_result_init(&r);
-	st = aliases_resolve(accounts_aliases(acc), &res, a, &r);
-	if (st == ALIASES_OK && r.n_skipped > 0 && !sure)
-		st = ALIASES_UNKNOWN; /* a target may be an account being added: try again later */
+	st = accounts_resolve(s->daemon->accounts, a, &r, &sure);
 	if (st == ALIASES_OK)
 		aliases_result_merge(&s->targets, &r);
 	aliases_result_free(&r);

@@ -60,31 +60,24 @@ static void smtp_log_skipped(const struct smtp_session *s, const char *address,
 /*
  * smtp_resolve - the final targets of a local recipient join the
  * transaction's (a Maildir reached twice gets one copy); -1 after a 4xx
- * or 550. An alias with a target that led nowhere while the tables are
- * unsure (that target may be an account being added) is a 451: never
- * a copy lost.
+ * or 550.
  */
 static int smtp_resolve(struct smtp_session *s, const char *address)
 {
-	struct accounts *a = s->daemon->accounts;
-	struct aliases_resolver res;
 	struct aliases_result r;
 	enum aliases_status st;
-	bool sure = accounts_sure_unknown(a, address);
+	bool sure;
 
-	accounts_resolver(a, &res);
 	aliases_result_init(&r);
-	st = aliases_resolve(accounts_aliases(a), &res, address, &r);
+	st = accounts_resolve(s->daemon->accounts, address, &r, &sure);
 	smtp_log_skipped(s, address, &r);
-	bool partial = st == ALIASES_OK && r.n_skipped > 0 && !sure;
-	if (st == ALIASES_OK && !partial)
+	if (st == ALIASES_OK)
 		aliases_result_merge(&s->txn->targets, &r);
 	aliases_result_free(&r);
-	if (st == ALIASES_OK && !partial)
+	if (st == ALIASES_OK)
 		return 0;
 	log_info("%08x smtp reject rcpt=<%s> ip=%s: %s%s", s->id, address, s->ip,
-		 partial ? "a target led nowhere" : aliases_status_text(st),
-		 sure ? "" : " (auth.store unsure)");
+		 aliases_status_text(st), sure ? "" : " (auth.store unsure)");
 	if (st == ALIASES_TOO_MANY) /* our configuration, not the sender's error: let it retry */
 		smtp_reply(s, "451 4.3.0 <%s>: Alias expansion too large, try again later", address);
 	else if (!sure) /* it may have been added: never a bounce */

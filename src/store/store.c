@@ -105,6 +105,11 @@ static int store_text_dir(struct store *s)
 	return s->mail_fd < 0 ? -1 : 0;
 }
 
+bool store_mail_elsewhere(const struct store *s)
+{
+	return s->mail_fd >= 0;
+}
+
 struct store *store_open(struct event_base *base, const char *data_dir, const char *hostname,
 			 char **error_r)
 {

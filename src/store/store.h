@@ -44,6 +44,9 @@ struct store *store_open(struct event_base *base, const char *data_dir, const ch
 /* store_close - wait for commits in flight, run their callbacks, free. */
 void store_close(struct store **sp);
 
+/* store_mail_elsewhere - DATA_DIR/mail is another mount (shared storage, perhaps); any thread. */
+bool store_mail_elsewhere(const struct store *s);
+
 /* store_get_stats - counters so far. */
 void store_get_stats(const struct store *s, struct store_stats *stats_r);
 
